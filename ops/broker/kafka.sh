@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Runs a single-node Apache Kafka broker (KRaft: broker and controller in one JVM) on 127.0.0.1.
+#
+#   ops/broker/kafka.sh fetch    fetch Kafka's jars from Maven Central into the cache (once)
+#   ops/broker/kafka.sh start    fetch if needed, format the data directory if new, start, wait until ready
+#   ops/broker/kafka.sh stop     stop the broker started from this data directory
+#   ops/broker/kafka.sh status   exit 0 when the broker answers on its port
+#
+# Environment (all optional):
+#   PTS_BROKER_PORT      client port (default 9092); the controller listens on the next port
+#   PTS_BROKER_DIR       data, config, log and pid file (default .pts/broker in the repository)
+#   PTS_KAFKA_CACHE      where the jars are cached (default ~/.cache/pts/kafka-<version>)
+#   PTS_BROKER_HEAP      JVM heap (default 512m)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")"
+port="${PTS_BROKER_PORT:-9092}"
+controller_port="$((port + 1))"
+broker_dir="${PTS_BROKER_DIR:-$repo/.pts/broker}"
+cache="${PTS_KAFKA_CACHE:-$HOME/.cache/pts/kafka-$version}"
+pid_file="$broker_dir/broker.pid"
+
+say() { echo "kafka.sh: $*" >&2; }
+
+fetch() {
+  if [ -f "$cache/.complete" ]; then return 0; fi
+  say "fetching Apache Kafka $version jars from Maven Central into $cache"
+  mkdir -p "$cache"
+  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies -DoutputDirectory="$cache" \
+    || { say "could not fetch Kafka's jars with Maven (is Maven Central reachable?)"; exit 1; }
+  touch "$cache/.complete"
+}
+
+answers() {
+  # A TCP connect is enough to know the listener is up; readiness of metadata is checked by callers.
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
+}
+
+write_config() {
+  mkdir -p "$broker_dir/data"
+  cat > "$broker_dir/server.properties" <<CONF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$broker_dir/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.cleaner.backoff.ms=1000
+CONF
+  cat > "$broker_dir/log4j2.properties" <<CONF
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = $broker_dir/broker.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.file.ref = file
+CONF
+}
+
+java_cmd() {
+  java "-Xmx${PTS_BROKER_HEAP:-512m}" -XX:+UseG1GC \
+    "-Dlog4j2.configurationFile=$broker_dir/log4j2.properties" -cp "$cache/*" "$@"
+}
+
+start() {
+  if answers; then say "a broker already answers on 127.0.0.1:$port"; return 0; fi
+  fetch
+  write_config
+  if [ ! -f "$broker_dir/data/meta.properties" ]; then
+    cluster_id="$(java_cmd kafka.tools.StorageTool random-uuid)"
+    java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "$broker_dir/server.properties" >/dev/null
+  fi
+  say "starting Kafka $version on 127.0.0.1:$port (data in $broker_dir)"
+  nohup bash -c "$(declare -f java_cmd); broker_dir='$broker_dir'; cache='$cache'; \
+    java_cmd kafka.Kafka '$broker_dir/server.properties'" >"$broker_dir/stdout.log" 2>&1 &
+  echo $! > "$pid_file"
+  for _ in $(seq 1 120); do
+    if answers; then say "ready on 127.0.0.1:$port"; return 0; fi
+    if ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+      say "the broker exited during start; last lines of its logs:"; tail -n 20 "$broker_dir/stdout.log" "$broker_dir/broker.log" >&2 || true
+      exit 1
+    fi
+    sleep 0.5
+  done
+  say "the broker did not answer within 60 s; see $broker_dir/broker.log"; exit 1
+}
+
+stop() {
+  if [ ! -f "$pid_file" ]; then say "no broker was started from $broker_dir"; return 0; fi
+  pid="$(cat "$pid_file")"
+  pkill -TERM -P "$pid" 2>/dev/null || true
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do
+    if ! answers; then break; fi
+    sleep 0.5
+  done
+  rm -f "$pid_file"
+  say "stopped"
+}
+
+case "${1:-}" in
+  fetch) fetch ;;
+  start) start ;;
+  stop) stop ;;
+  status) answers ;;
+  *) echo "usage: $0 fetch|start|stop|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,45 @@
+"""The one typed settings object. It alone reads the environment (`PTS_*`)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of pts. `PTS_<FIELD>` in the environment sets a field, e.g. PTS_KAFKA_BOOTSTRAP."""
+
+    model_config = SettingsConfigDict(env_prefix="PTS_", frozen=True, extra="ignore")
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")
+    kafka_config: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra librdkafka settings passed through untouched (JSON), e.g. SASL.",
+    )
+    topic_prefix: str = Field("pts", description="Prefix of every topic name.")
+    partitions: int = Field(6, ge=1, description="Partitions of each keyed topic.")
+    clickhouse_url: str | None = Field(
+        None, description="ClickHouse server (http://user:pass@host:8123/db); unset = embedded chdb."
+    )
+    data_dir: Path = Field(Path(".pts"), description="Local state: chdb data, model checkpoints.")
+    record_timeout_s: float = Field(10.0, gt=0, description="How long `pts record` retries.")
+    subset_timeout_s: float = Field(5.0, gt=0, description="How long `pts subset` waits.")
+    worker_http_port: int = Field(6066, description="The worker's HTTP port (queries, health).")
+    worker_id: str = Field("pts-worker", description="Consumer group of the stream worker.")
+    log_level: str = Field("info", description="debug, info, warning or error.")
+
+    @property
+    def chdb_dir(self) -> Path:
+        return self.data_dir / "chdb"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.data_dir / "checkpoints"
+
+
+@cache
+def settings() -> Settings:
+    return Settings()

@@ -1,0 +1,106 @@
+"""The event contracts (`*.avsc`) and their wire encoding.
+
+Every message names its writer schema with Avro single-object encoding: two marker bytes
+``C3 01``, the schema's 8-byte CRC-64-AVRO fingerprint (little-endian), then the Avro binary
+body. No registry is needed to decode it; an unknown fingerprint is a `DecodeError` that
+carries the raw bytes, so the message can go to the dead-letter topic.
+
+>>> payload = encode("ChangedFile", {"path": "a.py", "added": 1, "deleted": 0})
+>>> payload[:2]
+b'\\xc3\\x01'
+>>> decode(payload)
+('ChangedFile', {'path': 'a.py', 'added': 1, 'deleted': 0})
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import fastavro
+from fastavro.schema import fingerprint, to_parsing_canonical_form
+
+from pts.errors import DecodeError
+
+SCHEMA_DIR = Path(__file__).parent
+MARKER = b"\xc3\x01"
+_HEADER = len(MARKER) + 8
+# Order matters: a schema is parsed after the named types it refers to.
+SCHEMA_FILES = (
+    "changed_file",
+    "commit",
+    "build",
+    "test_result_batch",
+    "subset_request",
+    "subset_response",
+    "dead_letter",
+)
+
+
+class _Schemas:
+    def __init__(self) -> None:
+        self.named: dict[str, Any] = {}
+        self.by_name: dict[str, Any] = {}
+        self.by_fingerprint: dict[bytes, tuple[str, Any]] = {}
+        self.fingerprint_of: dict[str, bytes] = {}
+        for stem in SCHEMA_FILES:
+            raw = json.loads((SCHEMA_DIR / f"{stem}.avsc").read_text())
+            parsed = fastavro.parse_schema(raw, named_schemas=self.named)
+            name = raw["name"]
+            canonical = to_parsing_canonical_form(parsed)
+            digest = int(fingerprint(canonical, "CRC-64-AVRO"), 16)
+            fp = struct.pack("<Q", digest)
+            self.by_name[name] = parsed
+            self.by_fingerprint[fp] = (name, parsed)
+            self.fingerprint_of[name] = fp
+
+
+@cache
+def _schemas() -> _Schemas:
+    return _Schemas()
+
+
+def schema_names() -> list[str]:
+    """Names of the record schemas, e.g. ``"Build"``."""
+    return list(_schemas().by_name)
+
+
+def encode(schema_name: str, record: dict[str, Any]) -> bytes:
+    """Encode `record` with the named schema, prefixed by the schema's fingerprint."""
+    schemas = _schemas()
+    try:
+        schema = schemas.by_name[schema_name]
+    except KeyError:
+        raise ValueError(f"unknown schema {schema_name!r}; known: {sorted(schemas.by_name)}") from None
+    body = io.BytesIO()
+    body.write(MARKER)
+    body.write(schemas.fingerprint_of[schema_name])
+    fastavro.schemaless_writer(body, schema, record)
+    return body.getvalue()
+
+
+def decode(payload: bytes | None, expected: str | None = None) -> tuple[str, dict[str, Any]]:
+    """Decode a single-object-encoded message into (schema name, record).
+
+    Raises `DecodeError` (carrying `payload`) when the message is empty, lacks the marker,
+    names an unknown schema, is not the `expected` schema, or its body does not parse.
+    """
+    if not payload:
+        raise DecodeError("empty message", raw=payload)
+    if payload[:2] != MARKER or len(payload) < _HEADER:
+        raise DecodeError("not Avro single-object encoding (no C3 01 marker)", raw=payload)
+    known = _schemas().by_fingerprint.get(payload[2:_HEADER])
+    if known is None:
+        raise DecodeError(f"unknown writer schema fingerprint {payload[2:_HEADER].hex()}", raw=payload)
+    name, schema = known
+    if expected is not None and name != expected:
+        raise DecodeError(f"expected a {expected} message, got {name}", raw=payload)
+    try:
+        record = fastavro.schemaless_reader(io.BytesIO(payload[_HEADER:]), schema, None)
+    except Exception as exc:  # fastavro raises EOFError, ValueError, UnicodeDecodeError, ...
+        raise DecodeError(f"{name} body does not decode: {exc!r}", raw=payload) from exc
+    return name, record
