@@ -11,6 +11,10 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARN
            "error": logging.ERROR}
 
 
+def _event_first(_logger: object, _method: str, event_dict: dict) -> dict:
+    return {"event": event_dict.pop("event"), **event_dict}
+
+
 def configure(level: str = "info") -> None:
     structlog.configure(
         processors=[
@@ -18,7 +22,7 @@ def configure(level: str = "info") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
-            structlog.processors.EventRenamer("event"),
+            _event_first,
             structlog.processors.JSONRenderer(sort_keys=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
