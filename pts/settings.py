@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Every knob of pts. `PTS_<FIELD>` in the environment sets a field, e.g. PTS_KAFKA_BOOTSTRAP."""
+    """Every knob of pts; `PTS_<FIELD>` sets a field, e.g. PTS_KAFKA_BOOTSTRAP."""
 
     model_config = SettingsConfigDict(env_prefix="PTS_", frozen=True, extra="ignore")
 
@@ -22,7 +22,8 @@ class Settings(BaseSettings):
     topic_prefix: str = Field("pts", description="Prefix of every topic name.")
     partitions: int = Field(6, ge=1, description="Partitions of each keyed topic.")
     clickhouse_url: str | None = Field(
-        None, description="ClickHouse server (http://user:pass@host:8123/db); unset = embedded chdb."
+        None,
+        description="ClickHouse server (http://user:pass@host:8123/db); unset = embedded chdb.",
     )
     data_dir: Path = Field(Path(".pts"), description="Local state: chdb data, model checkpoints.")
     record_timeout_s: float = Field(10.0, gt=0, description="How long `pts record` retries.")

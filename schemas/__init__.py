@@ -75,7 +75,9 @@ def encode(schema_name: str, record: dict[str, Any]) -> bytes:
     try:
         schema = schemas.by_name[schema_name]
     except KeyError:
-        raise ValueError(f"unknown schema {schema_name!r}; known: {sorted(schemas.by_name)}") from None
+        raise ValueError(
+            f"unknown schema {schema_name!r}; known: {sorted(schemas.by_name)}"
+        ) from None
     body = io.BytesIO()
     body.write(MARKER)
     body.write(schemas.fingerprint_of[schema_name])
@@ -95,7 +97,9 @@ def decode(payload: bytes | None, expected: str | None = None) -> tuple[str, dic
         raise DecodeError("not Avro single-object encoding (no C3 01 marker)", raw=payload)
     known = _schemas().by_fingerprint.get(payload[2:_HEADER])
     if known is None:
-        raise DecodeError(f"unknown writer schema fingerprint {payload[2:_HEADER].hex()}", raw=payload)
+        raise DecodeError(
+            f"unknown writer schema fingerprint {payload[2:_HEADER].hex()}", raw=payload
+        )
     name, schema = known
     if expected is not None and name != expected:
         raise DecodeError(f"expected a {expected} message, got {name}", raw=payload)

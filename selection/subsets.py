@@ -52,8 +52,9 @@ def cut(ranked: Sequence[RankedTest], target: Target) -> Cut:
     )
 
 
-def _met(target: Target, time: float, failures: float, total_time: float,
-         total_failures: float) -> bool:
+def _met(
+    target: Target, time: float, failures: float, total_time: float, total_failures: float
+) -> bool:
     if target.kind is TargetKind.CONFIDENCE:
         return total_failures <= 0 or failures >= target.value * total_failures - _EPSILON
     if target.kind is TargetKind.DURATION:

@@ -1,0 +1,1 @@
+"""Turning CI artifacts (JUnit reports, git history) into events."""

@@ -1,0 +1,165 @@
+"""The learned selector: per-project history and River model, predict first, then learn.
+
+A project never seen gets the cold-start answer: the candidates in the order given, each
+equally likely to fail and 1 s long, so a 20% target keeps the first 20% of the list.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from river import metrics
+
+from pts.events import (
+    Build,
+    RankedTest,
+    SubsetRequest,
+    SubsetResponse,
+    TargetKind,
+    TestResultBatch,
+)
+from selection.features import ChangeView, features, view_change
+from selection.history import ProjectHistory
+from selection.models import FailureModel, ModelKind
+from selection.subsets import respond
+
+BUILDS_KEPT = 2000  # builds whose changes are remembered until their results arrive
+BATCHES_KEPT = 20000  # batch keys remembered so that a redelivered batch is not learned twice
+COLD_START = "cold-start"
+
+
+@dataclass(slots=True)
+class _BuildState:
+    build: Build | None
+    change: ChangeView
+    index: int | None = None  # set when its first results are learned
+
+
+class ProjectSelector:
+    """One project's history, model and the builds awaiting results."""
+
+    def __init__(self, project: str, model_kind: ModelKind = "logistic", seed: int = 0) -> None:
+        self.project = project
+        self.history = ProjectHistory()
+        self.model = FailureModel(model_kind, seed)
+        self.builds: OrderedDict[str, _BuildState] = OrderedDict()
+        self.learned_batches: OrderedDict[tuple[str, str, int], None] = OrderedDict()
+        self.auc = metrics.ROCAUC()
+        self.results_learned = 0
+
+    @property
+    def model_name(self) -> str:
+        return f"{self.model.kind}@{self.results_learned}"
+
+    def observe_build(self, build: Build) -> None:
+        if build.build_id in self.builds:
+            return
+        self.builds[build.build_id] = _BuildState(build, view_change(build, self.history))
+        while len(self.builds) > BUILDS_KEPT:
+            self.builds.popitem(last=False)
+
+    def _build_state(self, build_id: str) -> _BuildState:
+        state = self.builds.get(build_id)
+        if state is None:
+            state = self.builds[build_id] = _BuildState(None, view_change(None, self.history))
+        return state
+
+    def rank(self, request: SubsetRequest) -> SubsetResponse:
+        change = self._build_state(request.build_id).change
+        ranked = [self._score(test_id, change) for test_id in dict.fromkeys(request.candidates)]
+        time_bound = request.target.kind is not TargetKind.CONFIDENCE
+        ranked.sort(key=lambda t: _order_key(t, time_bound))
+        return respond(request, ranked, self.model_name)
+
+    def _score(self, test_id: str, change: ChangeView) -> RankedTest:
+        x = features(test_id, change, self.history)
+        return RankedTest(
+            test_id=test_id,
+            failure_probability=round(self.model.predict_proba(x), 6),
+            expected_duration_s=round(self.history.expected_duration(test_id), 6),
+            reason=_reason(x),
+        )
+
+    def learn(self, batch: TestResultBatch) -> bool:
+        """Predict, then learn, each result of the batch; False when it was already learned."""
+        key = (batch.build_id, batch.report, batch.slice)
+        if key in self.learned_batches:
+            return False
+        self.learned_batches[key] = None
+        while len(self.learned_batches) > BATCHES_KEPT:
+            self.learned_batches.popitem(last=False)
+        state = self._build_state(batch.build_id)
+        if state.index is None:
+            state.index = self.history.start_build(state.build)
+        ran = [r for r in batch.results if r.ran]
+        for result in ran:
+            x = features(result.test_id, state.change, self.history)
+            self.auc.update(result.failed, self.model.predict_proba(x))
+            self.model.learn(x, result.failed)
+        self.history.update(state.index, state.build, ran)
+        self.results_learned += len(ran)
+        return True
+
+
+def _order_key(test: RankedTest, time_bound: bool) -> tuple[int, float, str]:
+    first = 0 if test.reason in ("new", "changed") else 1
+    score = test.failure_probability
+    if time_bound:
+        score /= max(test.expected_duration_s, 0.001)
+    return (first, -score, test.test_id)
+
+
+def _reason(x: dict[str, float]) -> str:
+    if x["never_run"]:
+        return "new"
+    if x["test_changed"]:
+        return "changed"
+    if x["co_failure"] > 0:
+        return "failed-with-these-files"
+    if x["last_failed"]:
+        return "failed-last-run"
+    if x["subject_changed"] or x["name_similarity"] >= 0.5:
+        return "tests-changed-code"
+    return "model"
+
+
+class Selector:
+    """Ranks for every project it has seen; a `Ranker`."""
+
+    name = "pts"
+
+    def __init__(self, model_kind: ModelKind = "logistic", seed: int = 0) -> None:
+        self.model_kind = model_kind
+        self.seed = seed
+        self.projects: dict[str, ProjectSelector] = {}
+
+    def project(self, project: str) -> ProjectSelector:
+        selector = self.projects.get(project)
+        if selector is None:
+            selector = self.projects[project] = ProjectSelector(project, self.model_kind, self.seed)
+        return selector
+
+    def observe_build(self, build: Build) -> None:
+        self.project(build.project).observe_build(build)
+
+    def rank(self, request: SubsetRequest) -> SubsetResponse:
+        selector = self.projects.get(request.project)
+        if selector is None:
+            return cold_start(request)
+        return selector.rank(request)
+
+    def learn(self, batch: TestResultBatch) -> bool:
+        return self.project(batch.project).learn(batch)
+
+    def learn_many(self, batches: Iterable[TestResultBatch]) -> int:
+        return sum(self.learn(b) for b in batches)
+
+
+def cold_start(request: SubsetRequest) -> SubsetResponse:
+    """Unknown project: the candidates as given, equally likely to fail, 1 s each."""
+    candidates = list(dict.fromkeys(request.candidates))
+    chance = 1.0 / len(candidates) if candidates else 0.0
+    ranked = [RankedTest(t, chance, 1.0, COLD_START) for t in candidates]
+    return respond(request, ranked, COLD_START)
