@@ -1,0 +1,202 @@
+"""The `pts` command line: record events, ask for subsets, run the worker, query history."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pts.errors import BrokerUnavailable, PtsError, SubsetTimeout
+from pts.events import Target
+from pts.logs import configure, get_logger
+from pts.settings import settings
+
+app = typer.Typer(
+    help="Predictive test selection over Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+record_app = typer.Typer(help="Publish a build or its test results.", no_args_is_help=True)
+app.add_typer(record_app, name="record")
+log = get_logger("pts.cli")
+
+Project = Annotated[
+    str, typer.Option("--project", "-p", help="Project (repository or CI workspace).")
+]
+BuildId = Annotated[str, typer.Option("--build", "-b", help="CI build id, unique in the project.")]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Print one JSON line per event; publish nothing.")
+]
+
+
+@app.callback()
+def _configure() -> None:
+    configure(settings().log_level)
+
+
+@record_app.command("build")
+def record_build(
+    project: Project,
+    build: BuildId,
+    commit: Annotated[str, typer.Option(help="The commit the build tests.")] = "HEAD",
+    repo: Annotated[Path, typer.Option(help="The git repository.")] = Path("."),
+    base: Annotated[
+        str | None, typer.Option(help="Branch build: diff against the merge base with this ref.")
+    ] = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Publish a build and its commits, with the changed files and line counts from git."""
+    from recording.git_changes import read_build
+    from recording.publisher import print_dry_run, publish
+
+    build_event, commits = read_build(repo, project, build, commit, base)
+    if dry_run:
+        print_dry_run(sys.stdout, build=build_event, commits=commits)
+        return
+    publish(settings(), build=build_event, commits=commits)
+    typer.echo(
+        f"recorded build {build} of {project}: {len(build_event.changed_files)} changed "
+        f"files in {len(commits)} commits",
+        err=True,
+    )
+
+
+@record_app.command("tests")
+def record_tests(
+    project: Project,
+    build: BuildId,
+    reports: Annotated[list[Path], typer.Argument(help="JUnit XML reports.")],
+    level: Annotated[
+        str, typer.Option(help="'case' (suite::name) or 'suite' (one result per suite).")
+    ] = "case",
+    dry_run: DryRun = False,
+) -> None:
+    """Publish the test results of JUnit XML reports, one message per report or slice."""
+    from recording.junit_reports import parse_report, slice_results
+    from recording.publisher import batches_of, print_dry_run, publish
+
+    if level not in ("case", "suite"):
+        raise typer.BadParameter("--level must be 'case' or 'suite'")
+    batches = []
+    for report in reports:  # parse all first: a bad report publishes nothing
+        results = parse_report(report, level=level)
+        batches += batches_of(project, build, report.name, slice_results(results))
+    if dry_run:
+        print_dry_run(sys.stdout, batches=batches)
+        return
+    publish(settings(), batches=batches)
+    typer.echo(
+        f"recorded {sum(len(b.results) for b in batches)} test results of build {build} "
+        f"from {len(reports)} reports",
+        err=True,
+    )
+
+
+def _read_candidates(source: Path | None) -> list[str]:
+    text = sys.stdin.read() if source is None or str(source) == "-" else source.read_text()
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@app.command()
+def subset(
+    project: Project,
+    build: BuildId,
+    target: Annotated[str, typer.Option(help="20% of the time, 5m or 300s, or 90%c confidence.")],
+    candidates: Annotated[
+        Path | None, typer.Argument(help="Test ids, one per line; stdin if omitted or '-'.")
+    ] = None,
+    rest: Annotated[Path | None, typer.Option(help="Write the tests left out here.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds to wait for an answer.")] = None,
+    explain: Annotated[
+        bool, typer.Option(help="Print probabilities and durations to stderr.")
+    ] = False,
+) -> None:
+    """Print the subset of the candidate tests to run, first things first."""
+    from pts.subset_client import SubsetClient, new_request
+
+    parsed_target = Target.parse(target)
+    tests = _read_candidates(candidates)
+    request = new_request(settings(), project, build, tests, parsed_target)
+    try:
+        client = SubsetClient(settings(), timeout)
+        try:
+            response = client.request(request)
+        finally:
+            client.close()
+    except (SubsetTimeout, BrokerUnavailable) as exc:
+        log.warning(
+            "subset_fallback_to_all",
+            project=project,
+            build=build,
+            request=request.request_id,
+            reason=str(exc),
+        )
+        typer.echo(f"pts: warning: {exc}; running all {len(tests)} tests", err=True)
+        typer.echo("\n".join(tests))
+        if rest is not None:
+            rest.write_text("")
+        return
+    typer.echo("\n".join(response.subset))
+    if rest is not None:
+        rest.write_text("".join(f"{t}\n" for t in response.rest))
+    if explain:
+        for position, test in enumerate(response.ranked, 1):
+            marker = "run " if position <= response.subset_size else "skip"
+            typer.echo(
+                f"{marker} {test.failure_probability:7.4f} {test.expected_duration_s:9.2f}s "
+                f"{test.reason:<24} {test.test_id}",
+                err=True,
+            )
+    typer.echo(
+        f"pts: {response.subset_size} of {len(response.ranked)} tests, "
+        f"{response.expected_share_of_time:.0%} of the expected time, "
+        f"{response.expected_share_of_failures:.0%} of the expected failures "
+        f"(model {response.model})",
+        err=True,
+    )
+
+
+@app.command()
+def worker(
+    no_history: Annotated[
+        bool, typer.Option("--no-history", help="Do not load history into ClickHouse.")
+    ] = False,
+) -> None:
+    """Run the stream worker (faust): learn from results, answer subset requests."""
+    from streams.worker import run_worker
+
+    run_worker(settings(), load_history=not no_history)
+
+
+@app.command()
+def query(sql: Annotated[str, typer.Argument(help="A read-only SELECT on the history.")]) -> None:
+    """Run read-only SQL on the test history, print JSON lines."""
+    from sinks.query import run_query
+
+    for row in run_query(settings(), sql):
+        typer.echo(row)
+
+
+@app.command()
+def topics() -> None:
+    """Create the topics that are missing (idempotent)."""
+    from ops.topics import ensure_topics
+    from pts.kafka_clients import admin_client
+
+    created = ensure_topics(admin_client(settings()), settings())
+    typer.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
+
+
+def main() -> None:
+    try:
+        app()
+    except PtsError as exc:
+        typer.echo(f"pts: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

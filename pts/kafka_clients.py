@@ -1,0 +1,76 @@
+"""confluent-kafka clients configured from the settings, and a producer that checks delivery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka.admin import AdminClient
+
+from pts.errors import BrokerUnavailable
+from pts.logs import get_logger
+from pts.settings import Settings
+
+log = get_logger(__name__)
+
+
+def client_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    """Bootstrap, then the user's pass-through librdkafka settings, then our overrides."""
+    return {"bootstrap.servers": settings.kafka_bootstrap, **settings.kafka_config, **overrides}
+
+
+def admin_client(settings: Settings) -> AdminClient:
+    return AdminClient(client_config(settings))
+
+
+class CheckedProducer:
+    """A producer that counts delivery failures, so a caller can tell whether all landed.
+
+    Keys are hashed with murmur2, as Java clients do, so that events keyed by project
+    land in the same partition number whichever client wrote them.
+    """
+
+    def __init__(self, settings: Settings, timeout_s: float | None = None) -> None:
+        timeout_ms = int(1000 * (timeout_s or settings.record_timeout_s))
+        self.timeout_s = timeout_ms / 1000
+        self.settings = settings
+        self._producer = Producer(
+            client_config(
+                settings,
+                **{
+                    "partitioner": "murmur2_random",
+                    "enable.idempotence": True,
+                    "message.timeout.ms": timeout_ms,
+                    "socket.connection.setup.timeout.ms": timeout_ms,
+                    "compression.type": "zstd",
+                    "linger.ms": 5,
+                },
+            )
+        )
+        self.delivered = 0
+        self.failures: list[str] = []
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self.failures.append(f"{msg.topic()}: {err.str()}")
+            return
+        self.delivered += 1
+
+    def produce(self, topic: str, key: str | bytes, value: bytes) -> None:
+        while True:
+            try:
+                self._producer.produce(topic, key=key, value=value, on_delivery=self._on_delivery)
+                break
+            except BufferError:
+                self._producer.poll(0.1)
+        self._producer.poll(0)
+
+    def flush(self) -> None:
+        """Wait for every delivery; raise BrokerUnavailable if any message did not land."""
+        remaining = self._producer.flush(self.timeout_s)
+        if remaining or self.failures:
+            reason = self.failures[0] if self.failures else f"{remaining} messages not delivered"
+            raise BrokerUnavailable(
+                f"Kafka at {self.settings.kafka_bootstrap} did not take the events within "
+                f"{self.timeout_s:g} s ({reason})"
+            )

@@ -1,0 +1,108 @@
+"""Publishing recorded events to Kafka, or printing them as JSON lines for a dry run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, TextIO
+
+import schemas
+from ops.topics import topic_name
+from pts.events import Build, Commit, TestResult, TestResultBatch, to_record
+from pts.kafka_clients import CheckedProducer
+from pts.logs import get_logger
+from pts.settings import Settings
+
+log = get_logger(__name__)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dry_run_lines(
+    build: Build | None = None,
+    commits: Sequence[Commit] = (),
+    batches: Sequence[TestResultBatch] = (),
+) -> Iterable[str]:
+    """One JSON line per commit, build or test result: what a real run would publish."""
+    for commit in commits:
+        yield json.dumps({"kind": "commit", **to_record(commit)}, default=_json_default)
+    if build is not None:
+        yield json.dumps({"kind": "build", **to_record(build)}, default=_json_default)
+    for batch in batches:
+        context = {
+            "project": batch.project,
+            "build_id": batch.build_id,
+            "report": batch.report,
+            "slice": batch.slice,
+        }
+        for result in batch.results:
+            yield json.dumps(
+                {"kind": "test_result", **context, **to_record(result)}, default=_json_default
+            )
+
+
+def print_dry_run(out: TextIO, **events: Any) -> None:
+    for line in dry_run_lines(**events):
+        out.write(line + "\n")
+
+
+def publish(
+    settings: Settings,
+    build: Build | None = None,
+    commits: Sequence[Commit] = (),
+    batches: Sequence[TestResultBatch] = (),
+) -> int:
+    """Publish events keyed by project; returns how many messages landed.
+
+    Commits first, then the build, then results, so that the worker sees a build's changes
+    before its results. Raises BrokerUnavailable after the bounded retry.
+    """
+    producer = CheckedProducer(settings)
+    for commit in commits:
+        producer.produce(
+            topic_name(settings, "commits"),
+            commit.project,
+            schemas.encode("Commit", to_record(commit)),
+        )
+    if build is not None:
+        producer.produce(
+            topic_name(settings, "builds"), build.project, schemas.encode("Build", to_record(build))
+        )
+    for batch in batches:
+        producer.produce(
+            topic_name(settings, "test-results"),
+            batch.project,
+            schemas.encode("TestResultBatch", to_record(batch)),
+        )
+    producer.flush()
+    log.info(
+        "events_published",
+        messages=producer.delivered,
+        commits=len(commits),
+        builds=int(build is not None),
+        batches=len(batches),
+    )
+    return producer.delivered
+
+
+def batches_of(
+    project: str, build_id: str, report: str, slices: Sequence[Sequence[TestResult]]
+) -> list[TestResultBatch]:
+    return [
+        TestResultBatch(
+            project=project,
+            build_id=build_id,
+            report=report,
+            results=tuple(s),
+            slice=i,
+            slices=len(slices),
+        )
+        for i, s in enumerate(slices)
+    ]

@@ -1,0 +1,129 @@
+"""The faust app, its topics, and the state its agents share.
+
+River, pickling and Avro work are synchronous and CPU-bound: they run on one model thread
+(`WorkerState.run_model`), which also serialises every access to the selector, so the event
+loop stays free to answer subset requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import faust
+from confluent_kafka import Consumer, TopicPartition
+
+from ops.topics import topic_name
+from pts.kafka_clients import client_config
+from pts.logs import get_logger
+from pts.settings import Settings
+from selection.selector import Selector
+from streams import checkpoints
+
+T = TypeVar("T")
+log = get_logger(__name__)
+
+CATCH_UP_TIMEOUT_S = 2.0
+FEEDS = ("builds", "test-results")  # what a subset answer must have seen before it is given
+
+
+class WorkerState:
+    """The selector, the offsets processed, and the model thread."""
+
+    def __init__(
+        self, settings: Settings, selector: Selector, offsets: dict[tuple[str, int], int]
+    ) -> None:
+        self.settings = settings
+        self.selector = selector
+        self.processed = dict(offsets)
+        self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-model")
+        self._io_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-watermarks")
+        self._watermarks: Consumer | None = None
+        self._progress = asyncio.Condition()
+        self.last_checkpoint = time.monotonic()
+
+    async def run_model(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._model_thread, fn, *args)
+
+    async def mark_processed(self, topic: str, partition: int, offset: int) -> None:
+        async with self._progress:
+            self.processed[(topic, partition)] = offset
+            self._progress.notify_all()
+
+    def _high_watermarks(self, partition: int) -> dict[str, int]:
+        if self._watermarks is None:
+            self._watermarks = Consumer(
+                client_config(
+                    self.settings, **{"group.id": f"{self.settings.worker_id}-watermarks"}
+                )
+            )
+        highs = {}
+        for stem in FEEDS:
+            topic = topic_name(self.settings, stem)
+            _, high = self._watermarks.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=1.0, cached=False
+            )
+            highs[topic] = high
+        return highs
+
+    async def catch_up(self, partition: int, timeout_s: float = CATCH_UP_TIMEOUT_S) -> bool:
+        """Wait until this worker has processed everything already written to the partition's
+        builds and results; so an answer comes from a model that learned all prior results."""
+        loop = asyncio.get_running_loop()
+        highs = await loop.run_in_executor(self._io_thread, self._high_watermarks, partition)
+
+        def caught_up() -> bool:
+            return all(
+                self.processed.get((t, partition), -1) >= high - 1 for t, high in highs.items()
+            )
+
+        async with self._progress:
+            try:
+                await asyncio.wait_for(self._progress.wait_for(caught_up), timeout_s)
+                return True
+            except TimeoutError:
+                return False
+
+    def checkpoint(self) -> None:
+        """Save the selector; call on the model thread only."""
+        checkpoints.save(
+            self.settings.checkpoint_dir,
+            checkpoints.Checkpoint(self.selector, dict(self.processed)),
+        )
+        self.last_checkpoint = time.monotonic()
+
+    def close(self) -> None:
+        self._model_thread.shutdown(wait=True)
+        self._io_thread.shutdown(wait=False)
+        if self._watermarks is not None:
+            self._watermarks.close()
+
+
+def create_app(settings: Settings) -> faust.App:
+    return faust.App(
+        settings.worker_id,
+        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
+        store="memory://",
+        autodiscover=False,
+        topic_partitions=settings.partitions,
+        key_serializer="raw",
+        value_serializer="raw",
+        web_port=settings.worker_http_port,
+        web_bind="127.0.0.1",
+        web_enabled=True,
+        consumer_auto_offset_reset="earliest",
+        producer_partitioner=None,
+    )
+
+
+def raw_topic(app: faust.App, settings: Settings, stem: str) -> faust.TopicT:
+    return app.topic(
+        topic_name(settings, stem),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )

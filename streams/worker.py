@@ -1,0 +1,126 @@
+"""Start the stream worker: restore the checkpoint, rewind, register agents, serve HTTP, run."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import faust
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import ConsumerGroupTopicPartitions
+
+from ops.topics import TOPICS, ensure_topics, partitions_of, topic_name
+from pts.errors import PtsError
+from pts.kafka_clients import admin_client, client_config
+from pts.logs import get_logger
+from pts.settings import Settings
+from selection.selector import Selector
+from streams import builds, checkpoints, subsets, test_results
+from streams.app import FEEDS, WorkerState, create_app, raw_topic
+
+log = get_logger(__name__)
+
+
+def rewind_group(settings: Settings, offsets: dict[tuple[str, int], int]) -> None:
+    """Point the worker's group just after the checkpoint: builds and results are replayed
+    from there (from the start when there is no checkpoint); old requests are skipped."""
+    consumer = Consumer(client_config(settings, **{"group.id": f"{settings.worker_id}-rewind"}))
+    try:
+        partitions = []
+        for spec in TOPICS:
+            if not spec.feeds_model or spec.stem == "commits":
+                continue
+            topic = topic_name(settings, spec.stem)
+            for partition in range(partitions_of(settings, spec)):
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=10
+                )
+                if spec.stem in FEEDS:
+                    start = max(offsets.get((topic, partition), low - 1) + 1, low)
+                else:
+                    start = high
+                partitions.append(TopicPartition(topic, partition, start))
+    finally:
+        consumer.close()
+    admin = admin_client(settings)
+    futures = admin.alter_consumer_group_offsets(
+        [ConsumerGroupTopicPartitions(settings.worker_id, partitions)]
+    )
+    for future in futures.values():
+        future.result(timeout=30)
+    log.info(
+        "worker_group_rewound",
+        group=settings.worker_id,
+        offsets={f"{tp.topic}[{tp.partition}]": tp.offset for tp in partitions},
+    )
+
+
+def build_worker_app(settings: Settings, state: WorkerState, query: Any = None) -> faust.App:
+    app = create_app(settings)
+    dead_letters = raw_topic(app, settings, "dead-letters")
+    builds.register(app, raw_topic(app, settings, "builds"), dead_letters, state)
+    test_results.register(app, raw_topic(app, settings, "test-results"), dead_letters, state)
+    subsets.register(app, raw_topic(app, settings, "subset-requests"), dead_letters, state)
+
+    @app.page("/health")
+    async def health(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        projects = {
+            name: {
+                "results_learned": p.results_learned,
+                "model": p.model_name,
+                "roc_auc": round(p.auc.get(), 4),
+            }
+            for name, p in state.selector.projects.items()
+        }
+        return web.json({"status": "ok", "projects": projects})
+
+    if query is not None:
+
+        @app.page("/query")
+        async def run_query(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+            sql = request.query.get("sql", "")
+            try:
+                rows = await asyncio.get_running_loop().run_in_executor(None, query, sql)
+            except PtsError as exc:
+                return web.json({"error": str(exc)}, status=400)
+            return web.json({"rows": rows})
+
+    @app.timer(10.0)
+    async def save_checkpoint() -> None:
+        await state.run_model(state.checkpoint)
+
+    return app
+
+
+def run_worker(settings: Settings, load_history: bool = True) -> None:
+    ensure_topics(admin_client(settings), settings)
+    restored = checkpoints.load(settings.checkpoint_dir)
+    selector = restored.selector if restored else Selector()
+    offsets = restored.offsets if restored else {}
+    log.info(
+        "worker_starting",
+        restored=restored is not None,
+        projects=len(selector.projects),
+        bootstrap=settings.kafka_bootstrap,
+    )
+    rewind_group(settings, offsets)
+    state = WorkerState(settings, selector, offsets)
+
+    loader_stop = threading.Event()
+    loader_thread, query = None, None
+    if load_history:
+        from consumers.history_loader import start_in_thread
+
+        loader_thread, query = start_in_thread(settings, loader_stop)
+    app = build_worker_app(settings, state, query)
+    worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        loader_stop.set()
+        if loader_thread is not None:
+            loader_thread.join(timeout=30)
+        state.checkpoint()
+        state.close()
+        log.info("worker_stopped")
