@@ -33,7 +33,8 @@ def parse_report(path: Path, level: Literal["case", "suite"] = "case") -> list[T
     """The results in a JUnit XML report, one per test case (or per suite), in report order."""
     root, lines = _read(path)
     if root.tag not in ("testsuites", "testsuite"):
-        raise ReportError(str(path), lines[root], f"not a JUnit report: root element is <{root.tag}>")
+        tag = root.tag.rpartition("}")[2]
+        raise ReportError(str(path), lines[root], f"not a JUnit report: root element is <{tag}>")
     cases = _dedupe(_cases(path, root, "", lines))
     return cases if level == "case" else _by_suite(cases)
 
@@ -139,7 +140,7 @@ def _dedupe(cases: list[TestResult]) -> list[TestResult]:
             suite=case.suite,
             name=case.name,
             outcome=final.outcome,
-            duration_s=earlier.duration_s + case.duration_s,
+            duration_s=round(earlier.duration_s + case.duration_s, 6),
             message=final.message,
         )
     return list(kept.values())
@@ -168,6 +169,6 @@ def _suite_result(suite: str, cases: list[TestResult]) -> TestResult:
         suite=suite,
         name="",
         outcome=outcome,
-        duration_s=sum(case.duration_s for case in cases),
+        duration_s=round(sum(case.duration_s for case in cases), 6),
         message=message,
     )

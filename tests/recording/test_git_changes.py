@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pts.errors import GitError
+from pts.events import ChangedFile
+from recording import git_changes
+from recording.git_changes import read_build
+
+T0 = datetime(2024, 5, 14, 9, 0, tzinfo=UTC)
+
+
+class Repo:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.clock = 0
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+        self.git("config", "user.name", "Ada")
+        self.git("config", "user.email", "ada@example.org")
+        self.git("config", "commit.gpgsign", "false")
+
+    def git(self, *args: str) -> str:
+        stamp = f"{int(T0.timestamp()) + self.clock * 60} +0200"
+        env = {**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+        done = subprocess.run(
+            ["git", *args], cwd=self.path, env=env, check=True, capture_output=True, text=True
+        )
+        return done.stdout.strip()
+
+    def write(self, name: str, content: str | bytes) -> None:
+        path = self.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+
+    def commit(self, message: str) -> str:
+        self.clock += 1
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return Repo(tmp_path / "repo")
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> tuple[Repo, dict[str, str]]:
+    """main: root - binary - rename - main_only; feature (from rename): feat1 - feat2."""
+    r = Repo(tmp_path / "repo")
+    shas = {}
+    r.write("a.txt", "one\ntwo\n")
+    r.write("README.md", "# demo\n")
+    shas["root"] = r.commit("initial import\n\nWith a body.")
+    r.write("a.txt", "one\n2\n")
+    r.write("logo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01")
+    shas["binary"] = r.commit("add logo")
+    (r.path / "src").mkdir()
+    r.git("mv", "a.txt", "src/b.txt")
+    r.write("README.md", "# demo\n\nsee src/b.txt\n")
+    shas["rename"] = r.commit("move a.txt")
+    r.git("checkout", "-q", "-b", "feature")
+    r.write("src/x.py", "a = 1\nb = 2\nc = 3\n")
+    shas["feat1"] = r.commit("add x")
+    r.write("src/x.py", "a = 1\nc = 4\n")
+    r.write("docs/über file.md", "tabs\tand spaces\n")
+    shas["feat2"] = r.commit("change x, add docs")
+    r.git("checkout", "-q", "main")
+    r.write("main.txt", "main\n")
+    shas["main_only"] = r.commit("main only")
+    return r, shas
+
+
+def files(*entries: tuple[str, int, int]) -> tuple[ChangedFile, ...]:
+    return tuple(ChangedFile(*e) for e in entries)
+
+
+def test_root_commit_changes_all_its_files(history: tuple[Repo, dict[str, str]]) -> None:
+    r, shas = history
+    build, commits = read_build(r.path, "demo", "b1", commit=shas["root"])
+    assert (build.project, build.build_id, build.commit_sha) == ("demo", "b1", shas["root"])
+    assert build.base_sha is None
+    assert build.commits == (shas["root"],)
+    assert build.changed_files == files(("README.md", 1, 0), ("a.txt", 2, 0))
+    assert build.started_at.tzinfo is not None
+    [commit] = commits
+    assert commit.parents == ()
+    assert commit.message == "initial import"
+    assert commit.author == "ada@example.org"
+    assert commit.committed_at == datetime(2024, 5, 14, 9, 1, tzinfo=UTC)
+    assert commit.changed_files == build.changed_files
+
+
+def test_binary_file_counts_zero_lines(history: tuple[Repo, dict[str, str]]) -> None:
+    r, shas = history
+    build, commits = read_build(r.path, "demo", "b2", commit=shas["binary"])
+    assert build.base_sha == shas["root"]
+    assert build.changed_files == files(("a.txt", 1, 1), ("logo.png", 0, 0))
+    assert [c.parents for c in commits] == [(shas["root"],)]
+
+
+def test_rename_is_a_delete_and_an_add(history: tuple[Repo, dict[str, str]]) -> None:
+    r, shas = history
+    build, commits = read_build(r.path, "demo", "b3", commit=shas["rename"])
+    expected = files(("README.md", 2, 0), ("a.txt", 0, 2), ("src/b.txt", 2, 0))
+    assert build.changed_files == expected
+    assert commits[0].changed_files == expected
+
+
+def test_head_defaults_to_first_parent(history: tuple[Repo, dict[str, str]]) -> None:
+    r, shas = history
+    build, commits = read_build(r.path, "demo", "b4")
+    assert build.commit_sha == shas["main_only"]
+    assert build.base_sha == shas["rename"]
+    assert build.commits == (shas["main_only"],)
+    assert build.changed_files == files(("main.txt", 1, 0))
+    assert commits[0].committed_at.utcoffset() is not None
+
+
+def test_branch_against_merge_base(history: tuple[Repo, dict[str, str]]) -> None:
+    r, shas = history
+    build, commits = read_build(r.path, "demo", "pr-7", commit="feature", base="main")
+    assert build.commit_sha == shas["feat2"]
+    assert build.base_sha == shas["rename"]
+    assert build.commits == (shas["feat2"], shas["feat1"])
+    assert build.changed_files == files(("docs/über file.md", 1, 0), ("src/x.py", 2, 0))
+    newest, oldest = commits
+    assert newest.parents == (shas["feat1"],)
+    assert newest.message == "change x, add docs"
+    assert newest.changed_files == files(("docs/über file.md", 1, 0), ("src/x.py", 1, 2))
+    assert oldest.changed_files == files(("src/x.py", 3, 0))
+    assert oldest.committed_at < newest.committed_at
+
+
+def test_merge_commit_diffs_against_first_parent(history: tuple[Repo, dict[str, str]]) -> None:
+    r, shas = history
+    r.clock += 1
+    r.git("merge", "-q", "--no-ff", "-m", "Merge feature", "feature")
+    merge = r.git("rev-parse", "HEAD")
+    build, commits = read_build(r.path, "demo", "b5", commit=merge)
+    assert build.base_sha == shas["main_only"]
+    assert build.commits == (merge, shas["feat2"], shas["feat1"])
+    assert commits[0].parents == (shas["main_only"], shas["feat2"])
+    assert commits[0].message == "Merge feature"
+    assert commits[0].changed_files == build.changed_files
+    assert build.changed_files == files(("docs/über file.md", 1, 0), ("src/x.py", 2, 0))
+
+
+def test_commits_are_capped(
+    history: tuple[Repo, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r, shas = history
+    monkeypatch.setattr(git_changes, "MAX_COMMITS", 1)
+    build, commits = read_build(r.path, "demo", "b6", commit="feature", base="main")
+    assert build.commits == (shas["feat2"],)
+    assert len(commits) == 1
+    assert len(build.changed_files) == 2
+
+
+def test_empty_commit_and_base_equal_to_commit(history: tuple[Repo, dict[str, str]]) -> None:
+    r, shas = history
+    r.clock += 1
+    r.git("commit", "-q", "--allow-empty", "-m", "nothing")
+    build, commits = read_build(r.path, "demo", "b7")
+    assert build.changed_files == ()
+    assert commits[0].changed_files == ()
+    build, commits = read_build(r.path, "demo", "b8", commit="main", base="main")
+    assert build.base_sha == build.commit_sha
+    assert (build.commits, build.changed_files, commits) == ((), (), [])
+
+
+def test_not_a_git_repository(tmp_path: Path) -> None:
+    with pytest.raises(GitError, match="not a git repository, cannot read 'HEAD'") as caught:
+        read_build(tmp_path, "demo", "b")
+    assert str(tmp_path) in str(caught.value)
+    assert caught.value.exit_code == 2
+    with pytest.raises(GitError, match="not a git repository"):
+        read_build(tmp_path / "missing", "demo", "b")
+
+
+def test_unknown_refs(history: tuple[Repo, dict[str, str]]) -> None:
+    r, _ = history
+    with pytest.raises(GitError, match=r"unknown revision 'nope'") as caught:
+        read_build(r.path, "demo", "b", commit="nope")
+    assert str(r.path) in str(caught.value)
+    with pytest.raises(GitError, match=r"unknown revision 'origin/main'"):
+        read_build(r.path, "demo", "b", base="origin/main")
+    with pytest.raises(GitError, match=r"'--output=x' is not a git revision"):
+        read_build(r.path, "demo", "b", commit="--output=x")
+
+
+def test_empty_repository(repo: Repo) -> None:
+    with pytest.raises(GitError, match=r"unknown revision 'HEAD'"):
+        read_build(repo.path, "demo", "b")
+
+
+def test_unrelated_histories(history: tuple[Repo, dict[str, str]]) -> None:
+    r, _ = history
+    r.git("checkout", "-q", "--orphan", "other")
+    r.write("other.txt", "x\n")
+    r.commit("unrelated")
+    with pytest.raises(GitError, match=r"'main' and [0-9a-f]{40} have no merge base"):
+        read_build(r.path, "demo", "b", base="main")
+
+
+def test_git_not_installed(
+    history: tuple[Repo, dict[str, str]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    r, _ = history
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    with pytest.raises(GitError, match=r"git is not installed, cannot read 'HEAD'"):
+        read_build(r.path, "demo", "b")
