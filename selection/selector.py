@@ -103,11 +103,15 @@ class ProjectSelector:
         return True
 
 
+MIN_COST_S = 0.1  # below this, a test's run time is noise next to the runner's own overhead
+
+
 def _order_key(test: RankedTest, time_bound: bool) -> tuple[int, float, str]:
+    """New and changed tests first; then by failure chance, per second when time is the limit."""
     first = 0 if test.reason in ("new", "changed") else 1
     score = test.failure_probability
     if time_bound:
-        score /= max(test.expected_duration_s, 0.001)
+        score /= max(test.expected_duration_s, MIN_COST_S)
     return (first, -score, test.test_id)
 
 

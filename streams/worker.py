@@ -7,8 +7,7 @@ import threading
 from typing import Any
 
 import faust
-from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import ConsumerGroupTopicPartitions
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 
 from ops.topics import TOPICS, ensure_topics, partitions_of, topic_name
 from pts.errors import PtsError
