@@ -181,6 +181,26 @@ def query(sql: Annotated[str, typer.Argument(help="A read-only SELECT on the his
 
 
 @app.command()
+def replay(
+    dataset: Annotated[
+        str,
+        typer.Argument(
+            help="commons_<p>.csv, a RETECS CSV, a JUnit history directory, or synthetic[:seed]."
+        ),
+    ],
+    project: Annotated[str | None, typer.Option(help="Publish under this project.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N cycles.")] = None,
+) -> None:
+    """Publish a CI history to the topics, cycle by cycle, as CI would have recorded it."""
+    from evaluation.importers import load_history
+    from ops.replay import replay as replay_history
+
+    history = load_history(dataset).head(limit)
+    cycles = replay_history(settings(), history, project)
+    typer.echo(f"replayed {cycles} cycles of {history.name}", err=True)
+
+
+@app.command()
 def topics() -> None:
     """Create the topics that are missing (idempotent)."""
     from ops.topics import ensure_topics
@@ -188,6 +208,17 @@ def topics() -> None:
 
     created = ensure_topics(admin_client(settings()), settings())
     typer.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
+
+
+def _register_eval() -> None:
+    from evaluation.command import eval_command
+
+    app.command("eval", help="Replay a CI history and score the model beside baselines.")(
+        eval_command
+    )
+
+
+_register_eval()
 
 
 def main() -> None:

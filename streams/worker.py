@@ -109,7 +109,7 @@ def run_worker(settings: Settings, load_history: bool = True) -> None:
     loader_stop = threading.Event()
     loader_thread, query = None, None
     if load_history:
-        from consumers.history_loader import start_in_thread
+        from consumers.history_service import start_in_thread
 
         loader_thread, query = start_in_thread(settings, loader_stop)
     app = build_worker_app(settings, state, query)

@@ -1,0 +1,54 @@
+"""Loading a CI history to replay, whatever its format: `load_history(spec)`.
+
+- `path/to/commons_<p>.csv` (or any CSV with the Commons header): the Apache Commons format;
+- a `.csv` whose header is `Id;Name;Duration;CalcPrio;LastRun;LastResults;Verdict;Cycle`: RETECS;
+- a directory: a JUnit XML history, one subdirectory per build (see `junit_history`);
+- `synthetic` or `synthetic:<seed>`: the seeded synthetic generator.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evaluation.history import History
+from evaluation.importers.commons import RESULT_COLUMNS, load_commons
+from evaluation.importers.junit_history import load_junit_history
+from evaluation.importers.retecs import RETECS_COLUMNS, load_retecs
+from pts.errors import DatasetError
+
+__all__ = ["load_commons", "load_history", "load_junit_history", "load_retecs"]
+
+
+def load_history(spec: str) -> History:
+    """The history `spec` names, read by the importer its form calls for."""
+    if spec == "synthetic" or spec.startswith("synthetic:"):
+        from evaluation.synthetic import generate
+
+        seed = spec.partition(":")[2] or "0"
+        if not seed.isdigit():
+            raise DatasetError(f"{spec}: the synthetic seed must be a non-negative integer")
+        return generate(seed=int(seed))
+    path = Path(spec)
+    if path.is_dir():
+        return load_junit_history(path)
+    if not path.is_file():
+        raise DatasetError(f"{spec}: no such file or directory")
+    if path.stem.endswith("_changes") and path.name.startswith("commons_"):
+        raise DatasetError(f"{spec}: a changes file; pass the results file commons_<p>.csv")
+    first = _first_line(path)
+    if path.suffix.lower() == ".csv" and first.startswith(";".join(RETECS_COLUMNS)):
+        return load_retecs(path)
+    if path.suffix.lower() == ".csv" and set(RESULT_COLUMNS) <= set(first.split(",")):
+        return load_commons(path)
+    raise DatasetError(
+        f"{spec}: not a known CI history (a Commons or RETECS CSV, a JUnit history directory, "
+        "or synthetic[:seed])"
+    )
+
+
+def _first_line(path: Path) -> str:
+    try:
+        with path.open(encoding="utf-8-sig") as file:
+            return file.readline().strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{path}: cannot read: {e}") from e

@@ -1,0 +1,65 @@
+"""`pts eval` as a function and through typer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from evaluation.command import choose_rankers, eval_command, run_evaluation
+from pts.errors import ConfigError
+
+
+def test_run_evaluation_writes_png_and_json(tmp_path: Path) -> None:
+    lines: list[str] = []
+    report = run_evaluation(
+        "synthetic:4",
+        ["recent-failure", "random"],
+        tmp_path,
+        seeds=2,
+        limit=30,
+        echo=lines.append,
+    )
+    assert report.cycles == 30 and list(report.rankers) == ["recent-failure", "random"]
+    assert (tmp_path / "synthetic-4.png").read_bytes()[:4] == b"\x89PNG"
+    data = json.loads((tmp_path / "synthetic-4.json").read_text())
+    assert data["cycles"] == 30 and data["rankers"]["random"]["replicas"] == 2
+    assert any(line.startswith("synthetic-4: 30 cycles") for line in lines)
+
+
+def test_unknown_ranker_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="'oracle'"):
+        choose_rankers(["oracle"], seeds=1)
+
+
+def test_default_rankers_include_baselines() -> None:
+    rankers, note = choose_rankers(None, seeds=3)
+    assert {"random", "recent-failure", "failure-rate"} <= set(rankers)
+    assert ("selector" in rankers) != bool(note)
+
+
+def test_typer_registration(tmp_path: Path) -> None:
+    app = typer.Typer()
+    app.command("eval")(eval_command)
+    app.command("noop")(lambda: None)
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "synthetic:1",
+            "--ranker",
+            "failure-rate",
+            "--out",
+            str(tmp_path),
+            "--limit",
+            "20",
+            "--seeds",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "failure-rate" in result.output
+    assert (tmp_path / "synthetic-1.png").exists()
