@@ -2,7 +2,7 @@
 
 chdb allows one process per data directory, so in embedded mode the worker process owns
 it: the loader writes there and analysts query through the worker (`pts query`, `/query`).
-A lock keeps the loader's inserts and the queries from using the chdb session at once.
+The store serialises its own calls, so the loader's inserts and the queries may share it.
 """
 
 from __future__ import annotations
@@ -16,29 +16,9 @@ from ops.topics import TOPICS, topic_name
 from pts.logs import get_logger
 from pts.settings import Settings
 from sinks import open_store
-from sinks.store import HistoryStore
 
 log = get_logger(__name__)
 STORED = ("Commit", "Build", "TestResultBatch", "SubsetResponse")
-
-
-class _LockedStore:
-    """Forwards to a store, one call at a time."""
-
-    def __init__(self, store: HistoryStore) -> None:
-        self._store = store
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._store, name)
-        if not callable(attribute):
-            return attribute
-
-        def locked(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                return attribute(*args, **kwargs)
-
-        return locked
 
 
 def start_in_thread(
@@ -46,13 +26,11 @@ def start_in_thread(
 ) -> tuple[threading.Thread, Callable[[str], list[dict[str, Any]]]]:
     """Start loading history on a thread until `stop` is set; returns it and a query function."""
     store = open_store(settings)
-    store.create_schema()
-    locked: Any = _LockedStore(store)
     topics = {
         spec.schema: topic_name(settings, spec.stem) for spec in TOPICS if spec.schema in STORED
     }
     loader = HistoryLoader(
-        locked,
+        store,
         settings.kafka_bootstrap,
         topics,
         topic_name(settings, "dead-letters"),
@@ -72,4 +50,4 @@ def start_in_thread(
     thread = threading.Thread(target=run, name="pts-history-loader", daemon=True)
     thread.start()
     log.info("history_loader_started", topics=sorted(topics.values()))
-    return thread, locked.query
+    return thread, store.query

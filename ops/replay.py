@@ -10,7 +10,7 @@ from pts.events import TestResultBatch
 from pts.logs import get_logger
 from pts.settings import Settings
 from recording.junit_reports import slice_results
-from recording.publisher import batches_of, publish
+from recording.publisher import EventPublisher, batches_of
 
 log = get_logger(__name__)
 PROGRESS_EVERY_S = 2.0
@@ -19,14 +19,16 @@ PROGRESS_EVERY_S = 2.0
 def replay(settings: Settings, history: History, project: str | None = None) -> int:
     """Publish every cycle's build, then its results; returns the number of cycles published."""
     project = project or history.project
+    publisher = EventPublisher(settings)
     started = last_report = time.monotonic()
     for done, cycle in enumerate(history.cycles, 1):
         build = replace(cycle.build, project=project)
         batches: list[TestResultBatch] = batches_of(
             project, build.build_id, "history", slice_results(list(cycle.results))
         )
-        publish(settings, build=build, batches=batches)
+        publisher.publish(build=build, batches=batches)
         if time.monotonic() - last_report > PROGRESS_EVERY_S or done == len(history.cycles):
+            publisher.flush()
             last_report = time.monotonic()
             log.info(
                 "replay_progress",

@@ -53,43 +53,68 @@ def print_dry_run(out: TextIO, **events: Any) -> None:
         out.write(line + "\n")
 
 
+class EventPublisher:
+    """Publishes events keyed by project on one producer; `flush` checks they all landed.
+
+    Commits first, then the build, then results, so that the worker sees a build's changes
+    before its results.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._producer = CheckedProducer(settings)
+        self._topics = {
+            stem: topic_name(settings, stem) for stem in ("commits", "builds", "test-results")
+        }
+
+    def publish(
+        self,
+        build: Build | None = None,
+        commits: Sequence[Commit] = (),
+        batches: Sequence[TestResultBatch] = (),
+    ) -> None:
+        for commit in commits:
+            self._producer.produce(
+                self._topics["commits"], commit.project, schemas.encode("Commit", to_record(commit))
+            )
+        if build is not None:
+            self._producer.produce(
+                self._topics["builds"], build.project, schemas.encode("Build", to_record(build))
+            )
+        for batch in batches:
+            self._producer.produce(
+                self._topics["test-results"],
+                batch.project,
+                schemas.encode("TestResultBatch", to_record(batch)),
+            )
+
+    def flush(self) -> int:
+        """Wait for every delivery; returns how many landed. Raises BrokerUnavailable."""
+        self._producer.flush()
+        return self._producer.delivered
+
+
 def publish(
     settings: Settings,
     build: Build | None = None,
     commits: Sequence[Commit] = (),
     batches: Sequence[TestResultBatch] = (),
 ) -> int:
-    """Publish events keyed by project; returns how many messages landed.
+    """Publish events and wait until they landed; returns how many messages did.
 
-    Commits first, then the build, then results, so that the worker sees a build's changes
-    before its results. Raises BrokerUnavailable after the bounded retry.
+    Raises BrokerUnavailable after the bounded retry (PTS_RECORD_TIMEOUT_S).
     """
-    producer = CheckedProducer(settings)
-    for commit in commits:
-        producer.produce(
-            topic_name(settings, "commits"),
-            commit.project,
-            schemas.encode("Commit", to_record(commit)),
-        )
-    if build is not None:
-        producer.produce(
-            topic_name(settings, "builds"), build.project, schemas.encode("Build", to_record(build))
-        )
-    for batch in batches:
-        producer.produce(
-            topic_name(settings, "test-results"),
-            batch.project,
-            schemas.encode("TestResultBatch", to_record(batch)),
-        )
-    producer.flush()
+    publisher = EventPublisher(settings)
+    publisher.publish(build, commits, batches)
+    delivered = publisher.flush()
     log.info(
         "events_published",
-        messages=producer.delivered,
+        messages=delivered,
         commits=len(commits),
         builds=int(build is not None),
         batches=len(batches),
     )
-    return producer.delivered
+    return delivered
 
 
 def batches_of(

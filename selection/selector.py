@@ -54,8 +54,9 @@ class ProjectSelector:
         return f"{self.model.kind}@{self.results_learned}"
 
     def observe_build(self, build: Build) -> None:
-        if build.build_id in self.builds:
-            return
+        known = self.builds.get(build.build_id)
+        if known is not None and (known.build is not None or known.index is not None):
+            return  # seen already, or its results were learned without it: keep them consistent
         self.builds[build.build_id] = _BuildState(build, view_change(build, self.history))
         while len(self.builds) > BUILDS_KEPT:
             self.builds.popitem(last=False)
@@ -156,6 +157,12 @@ class Selector:
 
     def learn(self, batch: TestResultBatch) -> bool:
         return self.project(batch.project).learn(batch)
+
+    def knows_build(self, project: str, build_id: str) -> bool:
+        """Whether the build's changes were observed (read-only: safe from the event loop)."""
+        selector = self.projects.get(project)
+        state = selector.builds.get(build_id) if selector is not None else None
+        return state is not None and state.build is not None
 
     def learn_many(self, batches: Iterable[TestResultBatch]) -> int:
         return sum(self.learn(b) for b in batches)

@@ -53,7 +53,7 @@ class WorkerState:
             self.processed[(topic, partition)] = offset
             self._progress.notify_all()
 
-    def _high_watermarks(self, partition: int) -> dict[str, int]:
+    def _high_watermarks(self, partition: int, stems: tuple[str, ...]) -> dict[str, int]:
         if self._watermarks is None:
             self._watermarks = Consumer(
                 client_config(
@@ -61,7 +61,7 @@ class WorkerState:
                 )
             )
         highs = {}
-        for stem in FEEDS:
+        for stem in stems:
             topic = topic_name(self.settings, stem)
             _, high = self._watermarks.get_watermark_offsets(
                 TopicPartition(topic, partition), timeout=1.0, cached=False
@@ -69,11 +69,14 @@ class WorkerState:
             highs[topic] = high
         return highs
 
-    async def catch_up(self, partition: int, timeout_s: float = CATCH_UP_TIMEOUT_S) -> bool:
-        """Wait until this worker has processed everything already written to the partition's
-        builds and results; so an answer comes from a model that learned all prior results."""
+    async def catch_up(
+        self, partition: int, stems: tuple[str, ...] = FEEDS, timeout_s: float = CATCH_UP_TIMEOUT_S
+    ) -> bool:
+        """Wait until this worker has processed everything already written to the partition of
+        each topic in `stems`: so a subset answer comes from a model that learned all prior
+        results, and results are learned with their build's changes."""
         loop = asyncio.get_running_loop()
-        highs = await loop.run_in_executor(self._io_thread, self._high_watermarks, partition)
+        highs = await loop.run_in_executor(self._io_thread, self._high_watermarks, partition, stems)
 
         def caught_up() -> bool:
             return all(

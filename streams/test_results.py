@@ -27,6 +27,9 @@ def register(
             try:
                 _, record = schemas.decode(message.value, expected="TestResultBatch")
                 batch = TestResultBatch.from_record(record)
+                if not state.selector.knows_build(batch.project, batch.build_id):
+                    # The build may still be in flight on its own topic: let it land first.
+                    await state.catch_up(message.partition, ("builds",))
                 learned = await state.run_model(state.selector.learn, batch)
                 log.info(
                     "results_learned" if learned else "results_already_learned",

@@ -1,0 +1,279 @@
+"""Loads the event topics into the history store, at least once, without duplicates.
+
+One batch at a time: consume up to `batch_size` messages, decode each (a message that does not
+decode goes to the dead-letter topic as a `DeadLetter`), insert each kind's events with one
+store call, wait for the dead letters to be delivered, and only then commit the batch's
+offsets. A crash in between re-delivers the batch; the store's idempotent inserts absorb it.
+A failed insert rewinds the consumer to the batch's first offsets, so nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+import schemas
+from pts.errors import BrokerUnavailable, ConfigError, DecodeError, StoreError
+from pts.events import Build, Commit, SubsetResponse, TestResultBatch, utc_now
+from pts.logs import get_logger
+from sinks.store import HistoryStore
+
+log = get_logger(__name__)
+
+EVENT_TYPES: dict[str, Any] = {
+    "Build": Build,
+    "Commit": Commit,
+    "TestResultBatch": TestResultBatch,
+    "SubsetResponse": SubsetResponse,
+}
+"""The kinds the loader stores, by Avro schema name."""
+
+
+def _inserter(store: HistoryStore, kind: str) -> Callable[[list[Any]], int]:
+    return {
+        "Build": store.insert_builds,
+        "Commit": store.insert_commits,
+        "TestResultBatch": store.insert_test_results,
+        "SubsetResponse": store.insert_subset_responses,
+    }[kind]
+
+
+@dataclass
+class LoadStats:
+    """What a batch (or a run) did: events loaded per kind, messages dead-lettered."""
+
+    loaded: Counter[str] = field(default_factory=Counter)
+    dead_lettered: int = 0
+
+    @property
+    def messages(self) -> int:
+        return sum(self.loaded.values()) + self.dead_lettered
+
+    def add(self, other: LoadStats) -> None:
+        self.loaded.update(other.loaded)
+        self.dead_lettered += other.dead_lettered
+
+
+class HistoryLoader:
+    """Consumes the event topics of `topics` (schema name → topic) into `store`."""
+
+    def __init__(
+        self,
+        store: HistoryStore,
+        bootstrap: str,
+        topics: Mapping[str, str],
+        dead_letter_topic: str,
+        group_id: str,
+        extra_config: Mapping[str, Any] | None = None,
+        *,
+        batch_size: int = 500,
+        progress_every_s: float = 10.0,
+        delivery_timeout_s: float = 30.0,
+    ) -> None:
+        unknown = sorted(set(topics) - set(EVENT_TYPES))
+        if unknown:
+            raise ConfigError(
+                f"history loader cannot store {unknown}; it stores {list(EVENT_TYPES)}"
+            )
+        self.store = store
+        self.dead_letter_topic = dead_letter_topic
+        self.batch_size = batch_size
+        self.progress_every_s = progress_every_s
+        self.delivery_timeout_s = delivery_timeout_s
+        self._kind_of_topic = {topic: kind for kind, topic in topics.items()}
+        extra = dict(extra_config or {})
+        self._producer = Producer(
+            {**extra, "bootstrap.servers": bootstrap, "enable.idempotence": True}
+        )
+        self._consumer = Consumer(
+            {
+                "auto.offset.reset": "earliest",
+                **extra,
+                "bootstrap.servers": bootstrap,
+                "group.id": group_id,
+                "enable.auto.commit": False,
+            }
+        )
+        self._consumer.subscribe(list(self._kind_of_topic))
+        self._delivery_errors: list[str] = []
+        self._positions: dict[str, int] = {}  # "topic[partition]" → next offset to load
+        self._closed = False
+
+    def run_once(self, timeout: float = 1.0) -> LoadStats:
+        """Consume, store and commit one batch; waits up to `timeout` s for its first message."""
+        messages = self._consumer.consume(num_messages=self.batch_size, timeout=timeout)
+        batch = [m for m in messages if self._usable(m)]
+        if not batch:
+            return LoadStats()
+        try:
+            stats = self._load(batch)
+        except Exception:
+            self._rewind(batch)
+            raise
+        self._commit(batch)
+        return stats
+
+    def run(
+        self, stop: threading.Event | None = None, idle_exit_after: float | None = None
+    ) -> LoadStats:
+        """Load until `stop` is set, or until no message came for `idle_exit_after` seconds.
+
+        A store or dead-letter failure is logged and the batch retried (the consumer was
+        rewound); a fatal Kafka error raises.
+        """
+        stop = stop or threading.Event()
+        total, since_progress = LoadStats(), LoadStats()
+        last_message = last_progress = time.monotonic()
+        while not stop.is_set():
+            try:
+                stats = self.run_once()
+            except (StoreError, BrokerUnavailable) as exc:
+                log.warning("history_loader_batch_failed", error=str(exc))
+                stop.wait(1.0)
+                continue
+            total.add(stats)
+            since_progress.add(stats)
+            now = time.monotonic()
+            if stats.messages:
+                last_message = now
+            if now - last_progress >= self.progress_every_s:
+                self._log_progress(since_progress, total, now - last_progress)
+                since_progress, last_progress = LoadStats(), now
+            if idle_exit_after is not None and now - last_message >= idle_exit_after:
+                break
+        log.info(
+            "history_loader_stopped", loaded=dict(total.loaded), dead_lettered=total.dead_lettered
+        )
+        return total
+
+    def close(self) -> None:
+        """Leave the group (committed offsets stay) and flush pending dead letters."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._producer.flush(self.delivery_timeout_s)
+        finally:
+            self._consumer.close()
+
+    def __enter__(self) -> HistoryLoader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _usable(self, message: Message) -> bool:
+        error = message.error()
+        if error is None:
+            return True
+        if error.fatal():
+            raise KafkaException(error)
+        if error.code() != KafkaError._PARTITION_EOF:
+            log.warning("history_loader_consume_error", topic=message.topic(), error=error.str())
+        return False
+
+    def _load(self, batch: Sequence[Message]) -> LoadStats:
+        stats = LoadStats()
+        events: dict[str, list[Any]] = defaultdict(list)
+        for message in batch:
+            kind = self._kind_of_topic[message.topic()]
+            try:
+                _, record = schemas.decode(message.value(), expected=kind)
+                events[kind].append(_from_record(kind, record, message.value()))
+            except DecodeError as exc:
+                self._dead_letter(message, exc.reason)
+                stats.dead_lettered += 1
+        for kind, kind_events in events.items():
+            _inserter(self.store, kind)(kind_events)
+            stats.loaded[kind] += len(kind_events)
+        if stats.dead_lettered:
+            self._flush_dead_letters()
+        return stats
+
+    def _dead_letter(self, message: Message, reason: str) -> None:
+        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        log.warning(
+            "history_loader_dead_letter", topic=topic, partition=partition, offset=offset,
+            reason=reason,
+        )  # fmt: skip
+        record = {
+            "topic": topic, "partition": partition, "offset": offset, "key": message.key(),
+            "value": message.value(), "reason": reason, "failed_at": utc_now(),
+        }  # fmt: skip
+        self._producer.produce(
+            self.dead_letter_topic,
+            key=message.key(),
+            value=schemas.encode("DeadLetter", record),
+            on_delivery=self._delivered,
+        )
+        self._producer.poll(0)
+
+    def _delivered(self, err: KafkaError | None, message: Message) -> None:
+        if err is not None:
+            self._delivery_errors.append(f"{message.topic()}: {err.str()}")
+
+    def _flush_dead_letters(self) -> None:
+        """Wait for every dead letter to be acknowledged; the batch commits only after that."""
+        pending = self._producer.flush(self.delivery_timeout_s)
+        errors, self._delivery_errors = self._delivery_errors, []
+        if pending or errors:
+            raise BrokerUnavailable(
+                f"dead-letter topic {self.dead_letter_topic}: {pending} undelivered, "
+                f"{len(errors)} failed ({'; '.join(errors[:3])})"
+            )
+
+    def _commit(self, batch: Sequence[Message]) -> None:
+        """Commit, synchronously, the offset after the last message of each partition."""
+        offsets = _next_offsets(batch)
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+            self._positions.update({f"{o.topic}[{o.partition}]": o.offset for o in offsets})
+        except KafkaException as exc:  # e.g. a rebalance: the batch is re-delivered, harmlessly
+            log.warning("history_loader_commit_failed", error=str(exc))
+
+    def _rewind(self, batch: Sequence[Message]) -> None:
+        """Seek back to the first offset of each partition, so the batch is consumed again."""
+        firsts: dict[tuple[str, int], int] = {}
+        for message in batch:
+            key = (message.topic(), message.partition())
+            firsts[key] = min(firsts.get(key, message.offset()), message.offset())
+        for (topic, partition), offset in firsts.items():
+            try:
+                self._consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as exc:  # no longer assigned: its next owner re-reads it
+                log.warning("history_loader_rewind_failed", topic=topic, partition=partition,
+                            offset=offset, error=str(exc))  # fmt: skip
+
+    def _log_progress(self, recent: LoadStats, total: LoadStats, seconds: float) -> None:
+        log.info(
+            "history_loader_progress",
+            loaded=dict(recent.loaded),
+            dead_lettered=recent.dead_lettered,
+            messages_per_s=round(recent.messages / seconds, 1) if seconds else None,
+            total_loaded=sum(total.loaded.values()),
+            total_dead_lettered=total.dead_lettered,
+            committed=dict(self._positions),
+        )
+
+
+def _from_record(kind: str, record: dict[str, Any], raw: bytes | None) -> Any:
+    try:
+        return EVENT_TYPES[kind].from_record(record)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DecodeError(f"{kind} record is not a valid event: {exc!r}", raw=raw) from exc
+
+
+def _next_offsets(batch: Sequence[Message]) -> list[TopicPartition]:
+    last: dict[tuple[str, int], int] = {}
+    for message in batch:
+        key = (message.topic(), message.partition())
+        last[key] = max(last.get(key, -1), message.offset())
+    return [
+        TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in last.items()
+    ]

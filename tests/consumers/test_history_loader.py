@@ -1,0 +1,238 @@
+"""The history loader against the session's real Kafka broker and real chdb in tmp_path."""
+
+from __future__ import annotations
+
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, Producer
+
+import schemas
+from consumers.history_loader import HistoryLoader, LoadStats
+from pts.errors import ConfigError, StoreError
+from pts.events import (
+    Build,
+    ChangedFile,
+    Commit,
+    Outcome,
+    TestResult,
+    TestResultBatch,
+    to_record,
+)
+from sinks.chdb_store import ChdbStore
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
+KINDS = ("Build", "Commit", "TestResultBatch")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ChdbStore]:
+    with ChdbStore(tmp_path / "chdb") as opened:
+        yield opened
+
+
+@pytest.fixture
+def topics(make_topic: Callable[..., str]) -> dict[str, str]:
+    names = {kind: make_topic(kind.lower(), partitions=2) for kind in KINDS}
+    return {**names, "dead": make_topic("dead-letters")}
+
+
+@pytest.fixture
+def open_loader(
+    kafka_bootstrap: str, topics: dict[str, str], unique_group: str
+) -> Iterator[Callable[..., HistoryLoader]]:
+    opened: list[HistoryLoader] = []
+
+    def open_(store: Any, group: str = unique_group) -> HistoryLoader:
+        kinds = {kind: topics[kind] for kind in KINDS}
+        loader = HistoryLoader(
+            store, kafka_bootstrap, kinds, topics["dead"], group, {}, batch_size=50
+        )
+        opened.append(loader)
+        return loader
+
+    yield open_
+    for loader in opened:
+        loader.close()
+
+
+def produce(bootstrap: str, topic: str, payloads: list[bytes], key: bytes = b"shop") -> None:
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for payload in payloads:
+        producer.produce(topic, key=key, value=payload)
+    assert producer.flush(10) == 0
+
+
+def results(build_id: str, failing: str = "test_pay") -> TestResultBatch:
+    tests = [("test_add", Outcome.PASSED), ("test_pay", Outcome.PASSED)]
+    return TestResultBatch(
+        project="shop",
+        build_id=build_id,
+        report="junit.xml",
+        results=tuple(
+            TestResult(f"cart::{name}", "cart", name, Outcome.FAILED if name == failing else o, 0.5)
+            for name, o in tests
+        ),
+        recorded_at=T0,
+    )
+
+
+def encoded(kind: str, event: Any) -> bytes:
+    return schemas.encode(kind, to_record(event))
+
+
+def load(loader: HistoryLoader, messages: int, timeout: float = 30.0) -> LoadStats:
+    """Run batches until `messages` were handled, then check that nothing more comes."""
+    total, deadline = LoadStats(), time.monotonic() + timeout
+    while total.messages < messages:
+        assert time.monotonic() < deadline, f"only {total} after {timeout}s"
+        total.add(loader.run_once(timeout=0.5))
+    total.add(loader.run_once(timeout=0.5))
+    assert total.messages == messages
+    return total
+
+
+def count(store: ChdbStore, table: str) -> int:
+    return store.query(f"SELECT count() AS n FROM pts.{table} FINAL")[0]["n"]
+
+
+def test_loads_builds_commits_and_test_results(
+    store: ChdbStore, kafka_bootstrap: str, topics: dict[str, str], open_loader: Any
+) -> None:
+    commit = Commit("shop", "c2", T0, ("c1",), "ana@example.com", "Fix cart",
+                    (ChangedFile("src/cart.py", 3, 1),))  # fmt: skip
+    build = Build("shop", "b1", "c2", T0, "c1", ("c2",), (ChangedFile("src/cart.py", 3, 1),))
+    produce(kafka_bootstrap, topics["Commit"], [encoded("Commit", commit)])
+    produce(kafka_bootstrap, topics["Build"], [encoded("Build", build)])
+    produce(kafka_bootstrap, topics["TestResultBatch"],
+            [encoded("TestResultBatch", results(f"b{i}")) for i in range(1, 4)])  # fmt: skip
+
+    stats = load(open_loader(store), messages=5)
+
+    assert stats.loaded == {"Build": 1, "Commit": 1, "TestResultBatch": 3}
+    assert stats.dead_lettered == 0
+    assert store.query("SELECT build_id, commit_sha, base_sha, changed_files, started_at "
+                       "FROM pts.builds") == [  # fmt: skip
+        {"build_id": "b1", "commit_sha": "c2", "base_sha": "c1", "started_at": T0,
+         "changed_files": [{"path": "src/cart.py", "added": 3, "deleted": 1}]},
+    ]  # fmt: skip
+    assert store.query("SELECT sha, parents, message FROM pts.commits") == [
+        {"sha": "c2", "parents": ["c1"], "message": "Fix cart"}
+    ]
+    failed = store.query(
+        "SELECT build_id, test_id FROM pts.test_results WHERE outcome = 'failed' ORDER BY build_id"
+    )
+    assert failed == [{"build_id": f"b{i}", "test_id": "cart::test_pay"} for i in range(1, 4)]
+    assert count(store, "test_results") == 6
+
+
+def test_undecodable_messages_go_to_the_dead_letter_topic(
+    store: ChdbStore, kafka_bootstrap: str, topics: dict[str, str], open_loader: Any,
+    unique_group: str,
+) -> None:  # fmt: skip
+    unknown_fingerprint = schemas.MARKER + struct.pack("<Q", 12345) + b"\x02\x04body"
+    wrong_kind = encoded("Build", Build("shop", "b9", "c9", T0))
+    bad = [b"not avro at all", unknown_fingerprint, wrong_kind]
+    payloads = [encoded("TestResultBatch", results("b1")), *bad,
+                encoded("TestResultBatch", results("b2"))]  # fmt: skip
+    produce(kafka_bootstrap, topics["TestResultBatch"], payloads, key=b"shop")
+
+    stats = load(open_loader(store), messages=5)
+
+    assert stats.loaded == {"TestResultBatch": 2}
+    assert stats.dead_lettered == 3
+    assert store.query("SELECT DISTINCT build_id FROM pts.test_results ORDER BY build_id") == [
+        {"build_id": "b1"}, {"build_id": "b2"},
+    ]  # fmt: skip
+    letters = read_dead_letters(kafka_bootstrap, topics["dead"], f"{unique_group}-dlq", 3)
+    assert [letter["value"] for letter in letters] == bad
+    assert [letter["offset"] for letter in letters] == [1, 2, 3]
+    assert all(letter["topic"] == topics["TestResultBatch"] for letter in letters)
+    assert all(letter["key"] == b"shop" and letter["partition"] >= 0 for letter in letters)
+    reasons = [letter["reason"] for letter in letters]
+    assert "no C3 01 marker" in reasons[0]
+    assert "unknown writer schema fingerprint" in reasons[1]
+    assert "expected a TestResultBatch message, got Build" in reasons[2]
+    assert all(abs(letter["failed_at"] - datetime.now(UTC)) < timedelta(minutes=5)
+               for letter in letters)  # fmt: skip
+
+
+def read_dead_letters(bootstrap: str, topic: str, group: str, expected: int) -> list[dict]:
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest"}
+    )
+    letters: list[dict] = []
+    try:
+        consumer.subscribe([topic])
+        deadline = time.monotonic() + 30
+        while len(letters) < expected and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is None:
+                name, record = schemas.decode(message.value(), expected="DeadLetter")
+                letters.append(record)
+    finally:
+        consumer.close()
+    return sorted(letters, key=lambda letter: letter["offset"])
+
+
+def test_a_replay_with_a_new_group_adds_no_duplicates(
+    store: ChdbStore, kafka_bootstrap: str, topics: dict[str, str], open_loader: Any
+) -> None:
+    produce(kafka_bootstrap, topics["TestResultBatch"],
+            [encoded("TestResultBatch", results(f"b{i}")) for i in range(4)])  # fmt: skip
+    produce(kafka_bootstrap, topics["Build"], [encoded("Build", Build("shop", "b0", "c0", T0))])
+    first = open_loader(store)
+    load(first, messages=5)
+    first.close()
+
+    assert load(open_loader(store), messages=0).messages == 0  # same group: all committed
+    assert load(open_loader(store, group="replay-" + topics["Build"]), messages=5).loaded == {
+        "TestResultBatch": 4, "Build": 1,
+    }  # fmt: skip
+    assert count(store, "test_results") == 8
+    assert store.query("SELECT count() AS n FROM pts.test_results") == [{"n": 8}]
+    assert count(store, "builds") == 1
+
+
+class FailingOnce:
+    """A store whose first insert of test results fails, as if ClickHouse were away."""
+
+    def __init__(self, store: ChdbStore) -> None:
+        self.store, self.failed = store, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def insert_test_results(self, batches: list[TestResultBatch]) -> int:
+        if not self.failed:
+            self.failed = True
+            raise StoreError("chdb: pretend the disk is full")
+        return self.store.insert_test_results(batches)
+
+
+def test_a_failed_insert_is_retried_and_nothing_is_lost(
+    store: ChdbStore, kafka_bootstrap: str, topics: dict[str, str], open_loader: Any
+) -> None:
+    produce(kafka_bootstrap, topics["TestResultBatch"],
+            [encoded("TestResultBatch", results(f"b{i}")) for i in range(3)])  # fmt: skip
+    loader = open_loader(FailingOnce(store))
+    stop = threading.Event()
+    threading.Timer(20, stop.set).start()  # a safety net; idle exit ends it sooner
+    total = loader.run(stop=stop, idle_exit_after=4)
+    stop.set()
+    assert loader.store.failed
+    assert total.loaded == {"TestResultBatch": 3}
+    assert count(store, "test_results") == 6
+
+
+def test_it_refuses_kinds_it_cannot_store(store: ChdbStore, kafka_bootstrap: str) -> None:
+    with pytest.raises(ConfigError, match="SubsetRequest"):
+        HistoryLoader(store, kafka_bootstrap, {"SubsetRequest": "x"}, "dead", "g")
