@@ -6,6 +6,7 @@ project and have the same partition count, so one worker sees a project's events
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -95,4 +96,27 @@ def ensure_topics(admin: AdminClient, settings: Settings, timeout_s: float = 15.
                 raise
     for name in created:
         log.info("topic_created", topic=name)
+    _wait_for_leaders(admin, [topic_name(settings, spec.stem) for spec in TOPICS], timeout_s)
     return created
+
+
+def _wait_for_leaders(admin: AdminClient, names: list[str], timeout_s: float) -> None:
+    """New partitions have no leader for a moment; clients that come next need one."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        topics = admin.list_topics(timeout=timeout_s).topics
+        leaderless = [
+            f"{name}[{p.id}]"
+            for name in names
+            if name in topics
+            for p in topics[name].partitions.values()
+            if p.leader < 0 or p.error
+        ]
+        missing = [name for name in names if name not in topics]
+        if not leaderless and not missing:
+            return
+        if time.monotonic() > deadline:
+            raise BrokerUnavailable(
+                f"topics not ready after {timeout_s:g} s: {', '.join(missing + leaderless)}"
+            )
+        time.sleep(0.2)

@@ -7,7 +7,8 @@ import threading
 from typing import Any
 
 import faust
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from ops.topics import TOPICS, ensure_topics, partitions_of, topic_name
 from pts.errors import PtsError
@@ -21,6 +22,17 @@ from streams.app import FEEDS, WorkerState, create_app, raw_topic
 log = get_logger(__name__)
 
 
+@retry(
+    retry=retry_if_exception_type(KafkaException),
+    stop=stop_after_delay(30),
+    wait=wait_exponential(multiplier=0.1, max=2),
+    reraise=True,
+)
+def _watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int]:
+    """Low and high offsets; retried, as a new topic's leader takes a moment to be known."""
+    return consumer.get_watermark_offsets(partition, timeout=10)
+
+
 def rewind_group(settings: Settings, offsets: dict[tuple[str, int], int]) -> None:
     """Point the worker's group just after the checkpoint: builds and results are replayed
     from there (from the start when there is no checkpoint); old requests are skipped."""
@@ -32,9 +44,7 @@ def rewind_group(settings: Settings, offsets: dict[tuple[str, int], int]) -> Non
                 continue
             topic = topic_name(settings, spec.stem)
             for partition in range(partitions_of(settings, spec)):
-                low, high = consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=10
-                )
+                low, high = _watermarks(consumer, TopicPartition(topic, partition))
                 if spec.stem in FEEDS:
                     start = max(offsets.get((topic, partition), low - 1) + 1, low)
                 else:

@@ -7,11 +7,18 @@ directory. Set PTS_TEST_KAFKA_BOOTSTRAP to use a running cluster instead.
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -42,8 +49,11 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield existing
         return
     port = _free_port_pair()
-    env = {**os.environ, "PTS_BROKER_PORT": str(port),
-           "PTS_BROKER_DIR": str(tmp_path_factory.mktemp("broker"))}
+    env = {
+        **os.environ,
+        "PTS_BROKER_PORT": str(port),
+        "PTS_BROKER_DIR": str(tmp_path_factory.mktemp("broker")),
+    }
     subprocess.run([str(BROKER_SCRIPT), "start"], env=env, check=True)
     try:
         yield f"127.0.0.1:{port}"
@@ -84,3 +94,95 @@ def unreachable_bootstrap() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def pts_env(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for `pts` subprocesses: the session broker, fresh topics, a fresh data dir."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        http_port = s.getsockname()[1]
+    suffix = uuid.uuid4().hex[:8]
+    return {
+        **os.environ,
+        "PTS_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "PTS_TOPIC_PREFIX": f"test-{suffix}",
+        "PTS_PARTITIONS": "3",
+        "PTS_WORKER_ID": f"pts-worker-{suffix}",
+        "PTS_WORKER_HTTP_PORT": str(http_port),
+        "PTS_DATA_DIR": str(tmp_path_factory.mktemp("pts-data")),
+        "PTS_SUBSET_TIMEOUT_S": "20",
+        "PTS_LOG_LEVEL": "warning",
+    }
+
+
+def run_pts(
+    env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `pts` command line in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "pts.cli", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@dataclass
+class RunningWorker:
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.env['PTS_WORKER_HTTP_PORT']}"
+
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url + path, timeout=30) as answer:
+            return json.load(answer)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_worker(env: dict[str, str], log: Path, timeout_s: float = 90) -> RunningWorker:
+    """Start `pts worker` as a real process and wait until its HTTP endpoint answers."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pts.cli", "worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    worker = RunningWorker(env, process, log)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"pts worker exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            worker.get("/health")
+            return worker
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.5)
+    worker.stop()
+    raise RuntimeError(f"pts worker did not answer within {timeout_s} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def pts_worker(pts_env: dict[str, str]) -> Iterator[RunningWorker]:
+    """A real `pts worker` process on the session broker, for the tests of one module."""
+    worker = start_worker(pts_env, Path(pts_env["PTS_DATA_DIR"]) / "worker.log")
+    try:
+        yield worker
+    finally:
+        worker.stop()

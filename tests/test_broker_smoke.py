@@ -6,8 +6,13 @@ def test_broker_round_trip(kafka_bootstrap, make_topic, unique_group):
     producer = Producer({"bootstrap.servers": kafka_bootstrap})
     producer.produce(topic, key=b"k", value=b"v")
     assert producer.flush(10) == 0
-    consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": unique_group,
-                         "auto.offset.reset": "earliest"})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": unique_group,
+            "auto.offset.reset": "earliest",
+        }
+    )
     try:
         consumer.subscribe([topic])
         message = None

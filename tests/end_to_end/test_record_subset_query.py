@@ -1,0 +1,181 @@
+"""End to end on real parts: `pts record` -> Kafka -> `pts worker` (faust, River, chdb) ->
+`pts subset` answered over the request/reply topics, and the rows in ClickHouse."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunningWorker, run_pts, start_worker
+
+pytestmark = pytest.mark.integration
+
+REPORT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="3" failures="{failures}">
+<testcase classname="tests.test_calc" name="test_add" time="0.50">{add_outcome}</testcase>
+<testcase classname="tests.test_calc" name="test_mul" time="2.00"/>
+<testcase classname="tests.test_io" name="test_read" time="4.00"/>
+</testsuite></testsuites>
+"""
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def commit_file(repo: Path, path: str, text: str, message: str) -> None:
+    (repo / path).parent.mkdir(parents=True, exist_ok=True)
+    (repo / path).write_text(text)
+    git(repo, "add", path)
+    git(repo, "commit", "-q", "-m", message)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = tmp_path_factory.mktemp("repo")
+    git(repo, "init", "-q")
+    git(repo, "config", "user.email", "ci@example.com")
+    git(repo, "config", "user.name", "CI")
+    commit_file(repo, "src/calc.py", "def add(a, b):\n    return a + b\n", "calc")
+    return repo
+
+
+def wait_for_rows(worker: RunningWorker, sql: str, expected: int, timeout_s: float = 60) -> int:
+    count = -1
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = run_pts(worker.env, "query", sql)
+        assert result.returncode == 0, result.stderr
+        count = json.loads(result.stdout.splitlines()[0])["n"]
+        if count == expected:
+            return count
+        time.sleep(1)
+    return count
+
+
+def record_build_and_report(
+    env: dict[str, str], repo: Path, build: str, add_fails: bool, tmp_path: Path
+) -> None:
+    recorded = run_pts(env, "record", "build", "-p", "shop", "-b", build, "--repo", str(repo))
+    assert recorded.returncode == 0, recorded.stderr
+    report = tmp_path / f"report-{build}.xml"
+    report.write_text(
+        REPORT.format(
+            failures=int(add_fails),
+            add_outcome='<failure message="assert 3 == 4">boom</failure>' if add_fails else "",
+        )
+    )
+    recorded = run_pts(env, "record", "tests", "-p", "shop", "-b", build, str(report))
+    assert recorded.returncode == 0, recorded.stderr
+    assert "recorded 3 test results" in recorded.stderr
+
+
+def test_record_learn_subset_and_history(
+    pts_worker: RunningWorker, repo: Path, tmp_path: Path
+) -> None:
+    env = pts_worker.env
+    record_build_and_report(env, repo, "b1", add_fails=True, tmp_path=tmp_path)
+    commit_file(repo, "src/calc.py", "def add(a, b):\n    return a - b\n", "break add")
+    record_build_and_report(env, repo, "b2", add_fails=True, tmp_path=tmp_path)
+    commit_file(repo, "src/io.py", "def read():\n    pass\n", "io")
+    recorded = run_pts(env, "record", "build", "-p", "shop", "-b", "b3", "--repo", str(repo))
+    assert recorded.returncode == 0, recorded.stderr
+
+    candidates = (
+        "tests.test_io::test_read\ntests.test_calc::test_mul\n"
+        "tests.test_calc::test_add\ntests.test_new::test_brand_new\n"
+    )
+    rest = tmp_path / "rest.txt"
+    answer = run_pts(
+        env,
+        "subset",
+        "-p",
+        "shop",
+        "-b",
+        "b3",
+        "--target",
+        "40%",
+        "--rest",
+        str(rest),
+        "--explain",
+        stdin=candidates,
+    )
+    assert answer.returncode == 0, answer.stderr
+    subset = answer.stdout.split()
+    # New tests first, then the test that failed in both builds before: it is cheap, too.
+    assert subset[:2] == ["tests.test_new::test_brand_new", "tests.test_calc::test_add"]
+    assert sorted(subset + rest.read_text().split()) == sorted(candidates.split())
+    assert "tests.test_io::test_read" in rest.read_text().split()  # expensive, never failed
+    assert "model logistic@6" in answer.stderr  # learned from both builds' 6 results
+
+    # Everything landed in ClickHouse, queried through the worker that owns chdb.
+    n_results = "SELECT count() AS n FROM pts.test_results WHERE project = 'shop'"
+    assert wait_for_rows(pts_worker, n_results, 6) == 6
+    n_failed = (
+        "SELECT count() AS n FROM pts.test_results WHERE project = 'shop' "
+        "AND outcome = 'failed' AND test_id = 'tests.test_calc::test_add'"
+    )
+    assert wait_for_rows(pts_worker, n_failed, 2) == 2
+    n_builds = "SELECT count() AS n FROM pts.builds WHERE project = 'shop'"
+    assert wait_for_rows(pts_worker, n_builds, 3) == 3
+    n_answers = "SELECT count() AS n FROM pts.subset_responses WHERE project = 'shop'"
+    assert wait_for_rows(pts_worker, n_answers, 1) == 1
+    changed = run_pts(
+        env,
+        "query",
+        "SELECT changed_files FROM pts.builds FINAL WHERE project = 'shop' AND build_id = 'b2'",
+    )
+    assert "src/calc.py" in changed.stdout
+
+    health = pts_worker.get("/health")
+    assert health["projects"]["shop"]["results_learned"] == 6
+
+
+def test_unknown_project_gets_the_cold_start_answer(pts_worker: RunningWorker) -> None:
+    answer = run_pts(
+        pts_worker.env,
+        "subset",
+        "-p",
+        "never-seen",
+        "-b",
+        "1",
+        "--target",
+        "50%",
+        stdin="a\nb\nc\nd\n",
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stdout.split() == ["a", "b"]  # the first half of the list, as given
+    assert "model cold-start" in answer.stderr
+
+
+def test_restart_restores_the_model_without_learning_twice(pts_worker: RunningWorker) -> None:
+    """Runs last in this module: it stops the module's worker."""
+    before = pts_worker.get("/health")["projects"]["shop"]["results_learned"]
+    pts_worker.stop()
+    checkpoint = Path(pts_worker.env["PTS_DATA_DIR"]) / "checkpoints" / "selector.pkl"
+    assert checkpoint.exists()
+    restarted = start_worker(pts_worker.env, pts_worker.log)
+    try:
+        time.sleep(3)  # let it replay whatever follows the checkpoint
+        after = restarted.get("/health")["projects"]["shop"]["results_learned"]
+        assert after == before
+        answer = run_pts(
+            pts_worker.env,
+            "subset",
+            "-p",
+            "shop",
+            "-b",
+            "b3",
+            "--target",
+            "90%c",
+            stdin="tests.test_calc::test_add\ntests.test_io::test_read\n",
+        )
+        assert answer.returncode == 0, answer.stderr
+        assert answer.stdout.split()[0] == "tests.test_calc::test_add"
+    finally:
+        restarted.stop()
+        pts_worker.process = restarted.process
