@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -14,9 +15,30 @@ from pts.settings import Settings
 log = get_logger(__name__)
 
 
+class _LibrdkafkaLogs(logging.Handler):
+    """librdkafka's own log lines, as structlog debug events instead of raw stderr lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.debug("kafka_client_log", message=record.getMessage(), level_name=record.levelname)
+
+
+_librdkafka_logger = logging.getLogger("pts.librdkafka")
+_librdkafka_logger.addHandler(_LibrdkafkaLogs())
+_librdkafka_logger.propagate = False
+_librdkafka_logger.setLevel(logging.DEBUG)
+
+
 def client_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
-    """Bootstrap, then the user's pass-through librdkafka settings, then our overrides."""
-    return {"bootstrap.servers": settings.kafka_bootstrap, **settings.kafka_config, **overrides}
+    """Bootstrap, then the user's pass-through librdkafka settings, then our overrides.
+
+    Client errors surface as pts errors; librdkafka's log lines go to the debug log.
+    """
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "logger": _librdkafka_logger,
+        **settings.kafka_config,
+        **overrides,
+    }
 
 
 def admin_client(settings: Settings) -> AdminClient:

@@ -1,0 +1,157 @@
+"""What happens with bad input and when parts are down; each case on the real command line."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+import schemas
+from tests.conftest import REPO, RunningWorker, run_pts
+
+pytestmark = pytest.mark.integration
+FIXTURES = REPO / "tests" / "fixtures" / "junit"
+
+
+def total_messages(bootstrap: str, topic: str, partitions: int = 3) -> int:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "count"})
+    try:
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in range(partitions)
+        )
+    finally:
+        consumer.close()
+
+
+def test_malformed_report_publishes_nothing_and_exits_2(pts_env: dict[str, str]) -> None:
+    assert run_pts(pts_env, "topics").returncode == 0
+    result = run_pts(
+        pts_env,
+        "record",
+        "tests",
+        "-p",
+        "shop",
+        "-b",
+        "1",
+        str(FIXTURES / "pytest.xml"),
+        str(FIXTURES / "truncated.xml"),
+    )
+    assert result.returncode == 2
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("pts: error: ") and "truncated.xml:9:" in error
+    topic = f"{pts_env['PTS_TOPIC_PREFIX']}.test-results"
+    assert total_messages(pts_env["PTS_KAFKA_BOOTSTRAP"], topic) == 0  # not even pytest.xml
+
+
+def test_non_junit_report_names_file_and_line(pts_env: dict[str, str]) -> None:
+    result = run_pts(
+        pts_env, "record", "tests", "-p", "shop", "-b", "1", str(FIXTURES / "not_junit.xml")
+    )
+    assert result.returncode == 2
+    assert "not_junit.xml:2: not a JUnit report" in result.stderr
+
+
+def test_dry_run_prints_one_json_line_per_result_and_publishes_nothing(
+    pts_env: dict[str, str],
+) -> None:
+    assert run_pts(pts_env, "topics").returncode == 0
+    result = run_pts(
+        pts_env,
+        "record",
+        "tests",
+        "-p",
+        "shop",
+        "-b",
+        "7",
+        "--dry-run",
+        str(FIXTURES / "surefire.xml"),
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 7 and {line["kind"] for line in lines} == {"test_result"}
+    assert {line["build_id"] for line in lines} == {"7"}
+    build = run_pts(
+        pts_env, "record", "build", "-p", "shop", "-b", "7", "--dry-run", "--repo", str(REPO)
+    )
+    assert build.returncode == 0, build.stderr
+    kinds = [json.loads(line)["kind"] for line in build.stdout.splitlines()]
+    assert kinds[-1] == "build" and set(kinds[:-1]) <= {"commit"}
+    bootstrap = pts_env["PTS_KAFKA_BOOTSTRAP"]
+    for stem in ("test-results", "builds", "commits"):
+        assert total_messages(bootstrap, f"{pts_env['PTS_TOPIC_PREFIX']}.{stem}") == 0
+
+
+def test_record_fails_clearly_when_the_broker_is_down(
+    pts_env: dict[str, str], unreachable_bootstrap: str
+) -> None:
+    env = {**pts_env, "PTS_KAFKA_BOOTSTRAP": unreachable_bootstrap, "PTS_RECORD_TIMEOUT_S": "2"}
+    started = time.monotonic()
+    result = run_pts(env, "record", "tests", "-p", "shop", "-b", "1", str(FIXTURES / "gradle.xml"))
+    assert result.returncode == 3
+    assert time.monotonic() - started < 30  # bounded retry, not a hang
+    assert "did not take the events within 2 s" in result.stderr.strip().splitlines()[-1]
+
+
+def test_subset_prints_every_candidate_when_the_broker_is_down(
+    pts_env: dict[str, str], unreachable_bootstrap: str
+) -> None:
+    env = {**pts_env, "PTS_KAFKA_BOOTSTRAP": unreachable_bootstrap}
+    result = run_pts(
+        env,
+        "subset",
+        "-p",
+        "shop",
+        "-b",
+        "1",
+        "--target",
+        "10%",
+        "--timeout",
+        "2",
+        stdin="t1\nt2\nt3\n",
+    )
+    assert result.returncode == 0
+    assert result.stdout.split() == ["t1", "t2", "t3"]
+    assert "running all 3 tests" in result.stderr
+
+
+def test_bad_target_is_a_usage_error(pts_env: dict[str, str]) -> None:
+    result = run_pts(pts_env, "subset", "-p", "shop", "-b", "1", "--target", "lots", stdin="t1\n")
+    assert result.returncode == 2
+    assert "target 'lots' is not" in result.stderr
+
+
+def test_undecodable_message_goes_to_dead_letters_and_the_worker_goes_on(
+    pts_worker: RunningWorker,
+) -> None:
+    env = pts_worker.env
+    prefix, bootstrap = env["PTS_TOPIC_PREFIX"], env["PTS_KAFKA_BOOTSTRAP"]
+    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"})
+    producer.produce(f"{prefix}.builds", key=b"shop", value=b"not avro at all")
+    producer.produce(f"{prefix}.subset-requests", key=b"shop", value=b"\xc3\x01" + b"\0" * 12)
+    assert producer.flush(10) == 0
+
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "dlq-reader", "auto.offset.reset": "earliest"}
+    )
+    reasons: dict[str, str] = {}
+    try:
+        consumer.subscribe([f"{prefix}.dead-letters"])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(reasons) < 2:
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                continue
+            _, letter = schemas.decode(message.value(), expected="DeadLetter")
+            reasons[letter["topic"]] = letter["reason"]
+            assert letter["value"] in (b"not avro at all", b"\xc3\x01" + b"\0" * 12)
+    finally:
+        consumer.close()
+    assert "no C3 01 marker" in reasons[f"{prefix}.builds"]
+    assert "unknown writer schema" in reasons[f"{prefix}.subset-requests"]
+
+    answer = run_pts(env, "subset", "-p", "shop", "-b", "1", "--target", "50%", stdin="a\nb\n")
+    assert answer.returncode == 0, answer.stderr
+    assert "warning" not in answer.stderr  # answered by the worker, not the fallback
