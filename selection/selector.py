@@ -33,7 +33,7 @@ COLD_START = "cold-start"
 @dataclass(slots=True)
 class _BuildState:
     build: Build | None
-    change: ChangeView
+    change: ChangeView | None = None  # prepared when first needed, against the history then
     index: int | None = None  # set when its first results are learned
 
 
@@ -57,21 +57,29 @@ class ProjectSelector:
         known = self.builds.get(build.build_id)
         if known is not None and (known.build is not None or known.index is not None):
             return  # seen already, or its results were learned without it: keep them consistent
-        self.builds[build.build_id] = _BuildState(build, view_change(build, self.history))
+        self.builds[build.build_id] = _BuildState(build)
         while len(self.builds) > BUILDS_KEPT:
             self.builds.popitem(last=False)
+
+    def _change(self, state: _BuildState) -> ChangeView:
+        # Prepared on first use, not on arrival: a build may arrive before the results of
+        # the build before it are learned, and its view must not depend on that race.
+        if state.change is None:
+            state.change = view_change(state.build, self.history)
+        return state.change
 
     def _build_state(self, build_id: str) -> _BuildState:
         state = self.builds.get(build_id)
         if state is None:
-            state = self.builds[build_id] = _BuildState(None, view_change(None, self.history))
+            state = self.builds[build_id] = _BuildState(None)
         return state
 
     def rank(self, request: SubsetRequest) -> SubsetResponse:
-        change = self._build_state(request.build_id).change
+        change = self._change(self._build_state(request.build_id))
         ranked = [self._score(test_id, change) for test_id in dict.fromkeys(request.candidates)]
         time_bound = request.target.kind is not TargetKind.CONFIDENCE
-        ranked.sort(key=lambda t: _order_key(t, time_bound))
+        floor = _cost_floor(ranked)
+        ranked.sort(key=lambda t: _order_key(t, time_bound, floor))
         return respond(request, ranked, self.model_name)
 
     def _score(self, test_id: str, change: ChangeView) -> RankedTest:
@@ -92,11 +100,12 @@ class ProjectSelector:
         while len(self.learned_batches) > BATCHES_KEPT:
             self.learned_batches.popitem(last=False)
         state = self._build_state(batch.build_id)
+        change = self._change(state)  # before the build counts as seen
         if state.index is None:
             state.index = self.history.start_build(state.build)
         ran = [r for r in batch.results if r.ran]
         for result in ran:
-            x = features(result.test_id, state.change, self.history)
+            x = features(result.test_id, change, self.history)
             self.auc.update(result.failed, self.model.predict_proba(x))
             self.model.learn(x, result.failed)
         self.history.update(state.index, state.build, ran)
@@ -107,12 +116,25 @@ class ProjectSelector:
 MIN_COST_S = 0.1  # below this, a test's run time is noise next to the runner's own overhead
 
 
-def _order_key(test: RankedTest, time_bound: bool) -> tuple[int, float, str]:
+def _cost_floor(ranked: list[RankedTest]) -> float:
+    """The least cost a test is charged in a time-bound order: the median expected duration.
+
+    Density (chance per second) is the right order when chances are exact; they are estimates,
+    and dividing by a tiny duration turns their noise into large scores. With the floor a test
+    shorter than a typical one is ranked by its chance alone: cheapness cannot buy more than
+    that, while long tests still pay their full time.
+    """
+    durations = sorted(t.expected_duration_s for t in ranked)
+    median = durations[len(durations) // 2] if durations else 0.0
+    return max(MIN_COST_S, median)
+
+
+def _order_key(test: RankedTest, time_bound: bool, floor: float) -> tuple[int, float, str]:
     """New and changed tests first; then by failure chance, per second when time is the limit."""
     first = 0 if test.reason in ("new", "changed") else 1
     score = test.failure_probability
     if time_bound:
-        score /= max(test.expected_duration_s, MIN_COST_S)
+        score /= max(test.expected_duration_s, floor)
     return (first, -score, test.test_id)
 
 
