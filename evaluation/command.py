@@ -22,6 +22,8 @@ from pts.errors import ConfigError
 from selection.ranker import Ranker
 
 SELECTOR = "selector"
+# Learned selectors by name: the default (logistic regression) and the other River learners.
+SELECTORS = {SELECTOR: "logistic", "selector-forest": "forest", "selector-tree": "tree"}
 BASELINES = (RandomOrder.name, RecentFailureFirst.name, FailureRateFirst.name)
 
 
@@ -40,23 +42,26 @@ def choose_rankers(
     """The rankers to run by name (all when `names` is empty), and a note when one is missing."""
     selector, why = _selector_factory()
     wanted = list(dict.fromkeys(names or [*BASELINES, SELECTOR]))
-    unknown = [n for n in wanted if n not in (*BASELINES, SELECTOR)]
+    unknown = [n for n in wanted if n not in (*BASELINES, *SELECTORS)]
     if unknown:
-        known = ", ".join((*BASELINES, SELECTOR))
+        known = ", ".join((*BASELINES, *SELECTORS))
         raise ConfigError(f"--ranker {unknown[0]!r} is not one of {known}")
     note = ""
-    if SELECTOR in wanted and selector is None:
+    learned = [n for n in wanted if n in SELECTORS]
+    if learned and selector is None:
         if names:
-            raise ConfigError(f"--ranker selector: the learned selector cannot be imported: {why}")
-        wanted.remove(SELECTOR)
+            raise ConfigError(
+                f"--ranker {learned[0]}: the learned selector cannot be imported: {why}"
+            )
+        wanted = [n for n in wanted if n not in SELECTORS]
         note = f"learned selector not available ({why}): running the baselines only"
     made: dict[str, Callable[[], Ranker] | list[Callable[[], Ranker]]] = {}
     for name in wanted:
         if name == RandomOrder.name:
             made[name] = [_random(seed) for seed in range(seeds)]
-        elif name == SELECTOR:
+        elif name in SELECTORS:
             assert selector is not None
-            made[name] = selector
+            made[name] = _selector(selector, SELECTORS[name])
         else:
             made[name] = {r.name: r for r in (RecentFailureFirst, FailureRateFirst)}[name]
     return made, note
@@ -64,6 +69,10 @@ def choose_rankers(
 
 def _random(seed: int) -> Callable[[], Ranker]:
     return lambda: RandomOrder(seed)
+
+
+def _selector(factory: Callable[..., Ranker], kind: str) -> Callable[[], Ranker]:
+    return lambda: factory(model_kind=kind)
 
 
 def run_evaluation(
@@ -100,7 +109,8 @@ _RANKER = typer.Option(
     None,
     "--ranker",
     "-r",
-    help="Run only this ranker (repeatable): random, recent-failure, failure-rate, selector. "
+    help="Run only this ranker (repeatable): random, recent-failure, failure-rate, selector "
+    "(logistic regression), selector-forest, selector-tree. "
     "Default: all available.",
 )
 _OUT = typer.Option(Path("evaluation/out"), help="Directory for the PNG and the JSON.")

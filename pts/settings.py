@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".pts"), description="Local state: chdb data, model checkpoints.")
     record_timeout_s: float = Field(10.0, gt=0, description="How long `pts record` retries.")
     subset_timeout_s: float = Field(5.0, gt=0, description="How long `pts subset` waits.")
+    worker_http_host: str = Field("127.0.0.1", description="Address the worker's HTTP binds.")
     worker_http_port: int = Field(6066, description="The worker's HTTP port (queries, health).")
     worker_id: str = Field("pts-worker", description="Consumer group of the stream worker.")
     log_level: str = Field("info", description="debug, info, warning or error.")

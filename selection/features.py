@@ -12,6 +12,7 @@ from pts.events import Build
 from selection.history import ProjectHistory
 from selection.paths import (
     file_location,
+    is_test_file,
     jaccard,
     name_tokens,
     subject_of,
@@ -44,9 +45,9 @@ FEATURE_NAMES = (
 class ChangeView:
     """A build's change, prepared once for all of its candidates."""
 
-    stems: frozenset[str]
+    stems: frozenset[str]  # of every changed file
     stem_tokens: tuple[frozenset[str], ...]
-    directories: tuple[frozenset[str], ...]
+    directories: tuple[frozenset[str], ...]  # stem_tokens, directories: of code, not tests
     paths: tuple[str, ...]
     files_log: float
     lines_log: float
@@ -56,11 +57,12 @@ class ChangeView:
 def view_change(build: Build | None, history: ProjectHistory) -> ChangeView:
     files = build.changed_files if build is not None else ()
     locations = [file_location(f.path) for f in files]
+    code = [loc for f, loc in zip(files, locations, strict=True) if not is_test_file(f.path)]
     new_files = sum(1 for f in files if f.path not in history.file_changes)
     return ChangeView(
         stems=frozenset(loc.stem for loc in locations),
-        stem_tokens=tuple(name_tokens(loc.stem) for loc in locations),
-        directories=tuple(topic_directories(loc.directories) for loc in locations),
+        stem_tokens=tuple(name_tokens(loc.stem) for loc in code),
+        directories=tuple(topic_directories(loc.directories) for loc in code),
         paths=tuple(f.path for f in files),
         files_log=math.log1p(len(files)) / 5,
         lines_log=math.log1p(sum(f.added + f.deleted for f in files)) / 10,

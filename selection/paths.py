@@ -10,6 +10,10 @@ Location(directories=('tests', 'unit'), stem='test_parser')
 ('X5455_ExtendedTimestamp', 'parser', 'sum')
 >>> sorted(name_tokens("ZipArchiveInputStream"))
 ['archive', 'input', 'stream', 'zip']
+>>> is_test_file("src/test/java/org/Foo.java"), is_test_file("src/main/java/org/FooTest.java")
+(True, True)
+>>> is_test_file("src/main/java/org/Foo.java"), is_test_file("pom.xml")
+(False, False)
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ _TEST_AFFIXES = re.compile(
     r"(^tests?_|^Tests?(?=[A-Z])|_?tests?$|_?TestCase$|Tests?$|IT$|"
     r"\.(test|spec)$|_spec$)"
 )
+_TEST_DIRECTORIES = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs"})
 _TOKEN = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 
@@ -107,6 +112,15 @@ def file_location(path: str) -> Location:
     """Where a changed file lives: its directories and its name without the extension."""
     parts = path.split("/")
     return Location(tuple(parts[:-1]), _strip_suffix(parts[-1]))
+
+
+@lru_cache(maxsize=65536)
+def is_test_file(path: str) -> bool:
+    """Whether a changed file is test code: under a test directory, or named like a test."""
+    location = file_location(path)
+    if any(d.lower() in _TEST_DIRECTORIES for d in location.directories):
+        return True
+    return subject_of(location.stem) != location.stem
 
 
 @lru_cache(maxsize=65536)

@@ -115,7 +115,7 @@ def create_app(settings: Settings) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
         web_port=settings.worker_http_port,
-        web_bind="127.0.0.1",
+        web_bind=settings.worker_http_host,
         web_enabled=True,
         consumer_auto_offset_reset="earliest",
         producer_partitioner=None,

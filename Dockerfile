@@ -1,0 +1,19 @@
+# The pts image: the CLI and the stream worker. Used by docker-compose.yml.
+FROM python:3.11-slim
+RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY pts pts
+COPY schemas schemas
+COPY streams streams
+COPY consumers consumers
+COPY sinks sinks
+COPY ops ops
+COPY selection selection
+COPY recording recording
+COPY evaluation evaluation
+RUN pip install --no-cache-dir .
+ENV PTS_DATA_DIR=/data
+VOLUME /data
+ENTRYPOINT ["pts"]
+CMD ["worker"]

@@ -1,0 +1,1 @@
+"""Tests of the learned selector: features, model, ranking, and the predict-then-learn order."""

@@ -1,0 +1,149 @@
+"""The selector: predict-then-learn, redelivery, cold start, ordering, and pickling."""
+
+from __future__ import annotations
+
+import pickle
+
+from evaluation.synthetic import generate
+from pts.events import RankedTest, SubsetRequest, Target, TargetKind, TestResultBatch
+from selection.models import FailureModel
+from selection.selector import COLD_START, ProjectSelector, Selector, _cost_floor, _order_key
+
+from .helpers import PROJECT, batch, build, request
+
+A, B, C = "org/x/ATest.java", "org/x/BTest.java", "org/x/CTest.java"
+
+
+class _SpyModel(FailureModel):
+    """Records every call in order, with what the features said about the test."""
+
+    def __init__(self) -> None:
+        super().__init__("logistic")
+        self.calls: list[tuple[str, float]] = []
+
+    def predict_proba(self, x: dict[str, float]) -> float:
+        self.calls.append(("predict", x["never_run"]))
+        return super().predict_proba(x)
+
+    def learn(self, x: dict[str, float], failed: bool) -> None:
+        self.calls.append(("learn", x["never_run"]))
+        super().learn(x, failed)
+
+
+def test_each_result_is_predicted_then_learned_from_the_state_before_it() -> None:
+    selector = ProjectSelector(PROJECT)
+    spy = selector.model = _SpyModel()
+    selector.observe_build(build("b0"))
+    assert selector.learn(batch("b0", {A: (True, 1.0), B: (False, 1.0)}))
+    # The features of the first build say "never run": the history is updated only afterwards.
+    assert spy.calls == [("predict", 1.0), ("learn", 1.0), ("predict", 1.0), ("learn", 1.0)]
+    assert selector.history.tests[A].failures == 1
+    assert selector.results_learned == 2 and selector.model_name == "logistic@2"
+
+
+def test_auc_is_scored_with_the_prediction_made_before_learning() -> None:
+    selector = ProjectSelector(PROJECT)
+    selector.learn(batch("b0", {A: (False, 1.0), B: (False, 1.0)}))
+    before = selector.model.predict_proba  # the model about to see the next batch
+    seen: list[float] = []
+
+    class _Metric:
+        def update(self, y_true: bool, y_pred: float) -> None:
+            seen.append(y_pred)
+
+    selector.auc = _Metric()  # type: ignore[assignment]
+    from selection.features import features
+
+    change = selector._change(selector._build_state("b1"))
+    expected = before(features(A, change, selector.history))
+    selector.learn(batch("b1", {A: (True, 1.0)}))
+    assert seen == [expected]
+
+
+def test_a_redelivered_batch_is_not_learned_twice() -> None:
+    selector = Selector()
+    selector.observe_build(build("b0"))
+    results = batch("b0", {A: (True, 1.0), B: (False, 1.0)})
+    assert selector.learn(results) is True
+    assert selector.learn(results) is False
+    project = selector.projects[PROJECT]
+    assert project.results_learned == 2 and project.history.tests[A].runs == 1
+    # Another slice of the same report is new.
+    other = TestResultBatch(PROJECT, "b0", "r", results.results[:1], slice=1, slices=2)
+    assert selector.learn(other) is True
+
+
+def test_unknown_project_gets_the_cold_start_in_the_order_given() -> None:
+    response = Selector().rank(request("b0", C, A, B, A, project="elsewhere"))
+    assert [t.test_id for t in response.ranked] == [C, A, B]
+    assert response.model == COLD_START
+    assert {t.failure_probability for t in response.ranked} == {1 / 3}
+
+
+def _trained() -> Selector:
+    selector = Selector()
+    for i in range(6):
+        selector.observe_build(build(f"b{i}"))
+        selector.learn(batch(f"b{i}", {A: (i % 2 == 0, 1.0), B: (False, 1.0), C: (False, 1.0)}))
+    return selector
+
+
+def test_new_tests_come_first_then_the_failing_ones() -> None:
+    selector = _trained()
+    selector.observe_build(build("b6"))
+    response = selector.rank(request("b6", A, B, C, "org/x/NewTest.java"))
+    assert [t.test_id for t in response.ranked][:2] == ["org/x/NewTest.java", A]
+    assert response.ranked[0].reason == "new"
+
+
+def test_changed_tests_come_first() -> None:
+    selector = _trained()
+    selector.observe_build(build("b6", "src/test/java/org/x/CTest.java"))
+    response = selector.rank(request("b6", A, B, C))
+    assert response.ranked[0].test_id == C and response.ranked[0].reason == "changed"
+
+
+def test_time_targets_rank_by_density_confidence_targets_by_chance() -> None:
+    slow = RankedTest("slow", 0.4, 10.0, "model")
+    quick = RankedTest("quick", 0.2, 1.0, "model")
+    cheap = RankedTest("cheap", 0.01, 0.5, "model")
+    ranked = [slow, quick, cheap]
+    floor = _cost_floor(ranked)
+    assert floor == 1.0  # the median duration
+
+    def order(time_bound: bool) -> list[str]:
+        return [t.test_id for t in sorted(ranked, key=lambda t: _order_key(t, time_bound, floor))]
+
+    assert order(True) == ["quick", "slow", "cheap"]  # 0.2/s, 0.04/s, 0.01/s (floored at 1 s)
+    assert order(False) == ["slow", "quick", "cheap"]
+
+
+def test_rank_uses_the_target_kind() -> None:
+    selector = _trained()
+    project = selector.projects[PROJECT]
+    project.history.tests[A].duration_s = 100.0  # the likely failure is very slow
+    selector.observe_build(build("b6"))
+    by_time = selector.rank(request("b6", A, B, C, target="100%"))
+    by_chance = selector.rank(
+        SubsetRequest("q", PROJECT, "b6", (A, B, C), Target(TargetKind.CONFIDENCE, 0.9), "r")
+    )
+    assert by_chance.ranked[0].test_id == A
+    assert by_time.ranked[-1].test_id == A
+
+
+def test_a_pickled_selector_ranks_the_same() -> None:
+    history = generate(seed=3).head(40)
+    selector = Selector()
+    for cycle in history.cycles:
+        selector.observe_build(cycle.build)
+        selector.learn(
+            TestResultBatch(cycle.build.project, cycle.build.build_id, "r", tuple(cycle.results))
+        )
+    restored = pickle.loads(pickle.dumps(selector))
+    nxt = history.cycles[-1]
+    ask = SubsetRequest(
+        "q", nxt.build.project, nxt.build.build_id, tuple(nxt.candidates), Target.parse("20%"), "r"
+    )
+    first, again = selector.rank(ask), restored.rank(ask)
+    assert first.ranked == again.ranked and first.subset_size == again.subset_size
+    assert first.model == again.model
