@@ -1,9 +1,8 @@
 """`pts eval DATASET`: replay a CI history through the selector and the baselines, and report.
 
 Prints the table, and writes `<history>.png` (recall against time budget) and `<history>.json`
-(every figure, per-cycle scores and rankings) into `--out`. The learned selector
-(`selection.selector.Selector`) runs when it can be imported; otherwise the baselines run alone
-and the command says so.
+(every figure, per-cycle scores and rankings) into `--out`. With `--through-broker` the
+selector also runs through the real broker and a running `pts worker` (`broker_mode.py`).
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -19,7 +19,10 @@ from evaluation.harness import EvaluationReport, evaluate
 from evaluation.importers import load_history
 from evaluation.report import format_table, plot
 from pts.errors import ConfigError
+from pts.settings import settings
+from selection.models import ModelKind
 from selection.ranker import Ranker
+from selection.selector import Selector
 
 SELECTOR = "selector"
 # Learned selectors by name: the default (logistic regression) and the other River learners.
@@ -27,52 +30,32 @@ SELECTORS = {SELECTOR: "logistic", "selector-forest": "forest", "selector-tree":
 BASELINES = (RandomOrder.name, RecentFailureFirst.name, FailureRateFirst.name)
 
 
-def _selector_factory() -> tuple[Callable[[], Ranker] | None, str]:
-    """The learned selector's constructor, or None and why it cannot be imported."""
-    try:
-        from selection.selector import Selector
-    except ImportError as e:
-        return None, str(e)
-    return Selector, ""
-
-
 def choose_rankers(
     names: list[str] | None, seeds: int
-) -> tuple[dict[str, Callable[[], Ranker] | list[Callable[[], Ranker]]], str]:
-    """The rankers to run by name (all when `names` is empty), and a note when one is missing."""
-    selector, why = _selector_factory()
+) -> dict[str, Callable[[], Ranker] | list[Callable[[], Ranker]]]:
+    """The rankers to run by name (the baselines and the selector when `names` is empty)."""
     wanted = list(dict.fromkeys(names or [*BASELINES, SELECTOR]))
     unknown = [n for n in wanted if n not in (*BASELINES, *SELECTORS)]
     if unknown:
         known = ", ".join((*BASELINES, *SELECTORS))
         raise ConfigError(f"--ranker {unknown[0]!r} is not one of {known}")
-    note = ""
-    learned = [n for n in wanted if n in SELECTORS]
-    if learned and selector is None:
-        if names:
-            raise ConfigError(
-                f"--ranker {learned[0]}: the learned selector cannot be imported: {why}"
-            )
-        wanted = [n for n in wanted if n not in SELECTORS]
-        note = f"learned selector not available ({why}): running the baselines only"
     made: dict[str, Callable[[], Ranker] | list[Callable[[], Ranker]]] = {}
     for name in wanted:
         if name == RandomOrder.name:
             made[name] = [_random(seed) for seed in range(seeds)]
         elif name in SELECTORS:
-            assert selector is not None
-            made[name] = _selector(selector, SELECTORS[name])
+            made[name] = _selector(SELECTORS[name])
         else:
             made[name] = {r.name: r for r in (RecentFailureFirst, FailureRateFirst)}[name]
-    return made, note
+    return made
 
 
 def _random(seed: int) -> Callable[[], Ranker]:
     return lambda: RandomOrder(seed)
 
 
-def _selector(factory: Callable[..., Ranker], kind: str) -> Callable[[], Ranker]:
-    return lambda: factory(model_kind=kind)
+def _selector(kind: ModelKind) -> Callable[[], Ranker]:
+    return lambda: Selector(model_kind=kind)
 
 
 def run_evaluation(
@@ -83,15 +66,23 @@ def run_evaluation(
     min_candidates: int = 5,
     limit: int | None = None,
     echo: Callable[[str], None] = print,
+    through_broker: bool = False,
 ) -> EvaluationReport:
     """What `pts eval` does, callable from Python: load, replay, print, write PNG and JSON."""
     if seeds < 1 or min_candidates < 1 or (limit is not None and limit < 1):
         raise ConfigError("--seeds, --min-candidates and --limit must be at least 1")
     history = load_history(dataset).head(limit)
-    chosen, note = choose_rankers(rankers, seeds)
-    if note:
-        echo(note)
-    report = evaluate(history, chosen, min_candidates=min_candidates)
+    chosen: dict[str, Any] = dict(choose_rankers(rankers, seeds))
+    via_broker = None
+    if through_broker:
+        from evaluation.broker_mode import BrokerRanker
+
+        via_broker = chosen[BrokerRanker.name] = BrokerRanker(settings())
+    try:
+        report = evaluate(history, chosen, min_candidates=min_candidates)
+    finally:
+        if via_broker is not None:
+            via_broker.close()
     echo(format_table(report))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -119,6 +110,11 @@ _MIN_CANDIDATES = typer.Option(
     5, help="Score only failing cycles with at least this many candidate tests."
 )
 _LIMIT = typer.Option(None, help="Replay only the first N cycles.")
+_THROUGH_BROKER = typer.Option(
+    False,
+    "--through-broker",
+    help="Also rank through the real broker and a running `pts worker` (selector-via-broker).",
+)
 
 
 def eval_command(
@@ -128,6 +124,7 @@ def eval_command(
     seeds: int = _SEEDS,
     min_candidates: int = _MIN_CANDIDATES,
     limit: int | None = _LIMIT,
+    through_broker: bool = _THROUGH_BROKER,
 ) -> None:
     """Replay a CI history in time order and score the selector beside the baselines."""
-    run_evaluation(dataset, ranker, out, seeds, min_candidates, limit, echo=typer.echo)
+    run_evaluation(dataset, ranker, out, seeds, min_candidates, limit, typer.echo, through_broker)

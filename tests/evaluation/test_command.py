@@ -35,10 +35,10 @@ def test_unknown_ranker_is_a_config_error() -> None:
         choose_rankers(["oracle"], seeds=1)
 
 
-def test_default_rankers_include_baselines() -> None:
-    rankers, note = choose_rankers(None, seeds=3)
-    assert {"random", "recent-failure", "failure-rate"} <= set(rankers)
-    assert ("selector" in rankers) != bool(note)
+def test_default_rankers_are_the_baselines_and_the_selector() -> None:
+    rankers = choose_rankers(None, seeds=3)
+    assert set(rankers) == {"random", "recent-failure", "failure-rate", "selector"}
+    assert len(rankers["random"]) == 3
 
 
 def test_typer_registration(tmp_path: Path) -> None:
