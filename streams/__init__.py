@@ -1,6 +1,6 @@
 """The faust stream worker: learns from builds and test results, answers subset requests.
 
 Read in this order: `app.py` (the app, its topics and the worker state), then one module per
-topic family: `builds.py`, `test_results.py`, `subsets.py`; `dead_letters.py` for what does
-not decode; `checkpoints.py` for restarts; `worker.py` starts it all.
+topic family: `builds.py`, `test_results.py`, `subsets.py`; `messages.py` decodes each
+message and dead-letters what fails; `checkpoints.py` for restarts; `worker.py` starts it all.
 """

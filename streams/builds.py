@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import faust
+from typing import Any
 
-import schemas
-from pts.errors import DecodeError
+import faust
+from faust.types.tuples import Message
+
 from pts.events import Build
 from streams.app import WorkerState
-from streams.dead_letters import set_aside
+from streams.messages import consume
 
 
 def register(
     app: faust.App, builds: faust.TopicT, dead_letters: faust.TopicT, state: WorkerState
 ) -> None:
+    async def observe(record: dict[str, Any], _message: Message) -> None:
+        await state.run_model(state.selector.observe_build, Build.from_record(record))
+
     @app.agent(builds, name="builds")
     async def observe_builds(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            try:
-                _, record = schemas.decode(event.message.value, expected="Build")
-                await state.run_model(state.selector.observe_build, Build.from_record(record))
-            except DecodeError as exc:
-                await set_aside(dead_letters, event, exc.reason)
-            await state.mark_processed(
-                event.message.topic, event.message.partition, event.message.offset
-            )
+        await consume(stream, "Build", observe, dead_letters, state)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import faust
+from faust.types.tuples import Message
 
 import schemas
-from pts.errors import DecodeError
 from pts.events import SubsetRequest, to_record, utc_now
 from pts.logs import get_logger
 from streams.app import WorkerState
-from streams.dead_letters import set_aside
+from streams.messages import consume
 
 STALE_AFTER = timedelta(minutes=2)  # a request older than this has no one waiting for it
 log = get_logger(__name__)
@@ -20,37 +21,33 @@ log = get_logger(__name__)
 def register(
     app: faust.App, requests: faust.TopicT, dead_letters: faust.TopicT, state: WorkerState
 ) -> None:
+    async def answer(record: dict[str, Any], message: Message) -> None:
+        request = SubsetRequest.from_record(record)
+        bound = log.bind(
+            project=request.project,
+            build=request.build_id,
+            request=request.request_id,
+            partition=message.partition,
+            offset=message.offset,
+        )
+        if utc_now() - request.requested_at > STALE_AFTER:
+            bound.info("subset_request_stale_skipped")
+            return
+        caught_up = await state.catch_up(message.partition)
+        response = await state.run_model(state.selector.rank, request)
+        reply = app.topic(request.reply_topic, key_serializer="raw", value_serializer="raw")
+        await reply.send(
+            key=request.request_id.encode(),
+            value=schemas.encode("SubsetResponse", to_record(response)),
+        )
+        bound.info(
+            "subset_answered",
+            candidates=len(request.candidates),
+            subset=response.subset_size,
+            model=response.model,
+            caught_up=caught_up,
+        )
+
     @app.agent(requests, name="subset-requests")
     async def answer_requests(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            message = event.message
-            try:
-                _, record = schemas.decode(message.value, expected="SubsetRequest")
-                request = SubsetRequest.from_record(record)
-            except DecodeError as exc:
-                await set_aside(dead_letters, event, exc.reason)
-                continue
-            bound = log.bind(
-                project=request.project,
-                build=request.build_id,
-                request=request.request_id,
-                partition=message.partition,
-                offset=message.offset,
-            )
-            if utc_now() - request.requested_at > STALE_AFTER:
-                bound.info("subset_request_stale_skipped")
-                continue
-            caught_up = await state.catch_up(message.partition)
-            response = await state.run_model(state.selector.rank, request)
-            reply = app.topic(request.reply_topic, key_serializer="raw", value_serializer="raw")
-            await reply.send(
-                key=request.request_id.encode(),
-                value=schemas.encode("SubsetResponse", to_record(response)),
-            )
-            bound.info(
-                "subset_answered",
-                candidates=len(request.candidates),
-                subset=response.subset_size,
-                model=response.model,
-                caught_up=caught_up,
-            )
+        await consume(stream, "SubsetRequest", answer, dead_letters, state)

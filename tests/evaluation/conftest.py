@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,7 +10,23 @@ from evaluation.history import Cycle, History
 from pts.events import Build, Outcome, TestResult
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-SHARED_DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+
+
+def find_shared_datasets() -> Path | None:
+    """The shared Apache Commons datasets: $PTS_SHARED_DATASETS, ../shared/datasets next to the
+    repository, or /work/shared/datasets; None when this machine has none of them."""
+    places = [
+        os.environ.get("PTS_SHARED_DATASETS"),
+        Path(__file__).resolve().parents[3] / "shared" / "datasets",
+        "/work/shared/datasets",
+    ]
+    for place in places:
+        if place and (Path(place) / "commons_codec.csv").exists():
+            return Path(place)
+    return None
+
+
+SHARED_DATASETS = find_shared_datasets()
 
 
 def toy_history(cycles: list[dict[str, tuple[bool, float]]], project: str = "toy") -> History:

@@ -1,0 +1,141 @@
+"""A private broker and `pts worker` for one benchmark run, stopped in `finally`.
+
+The broker is `ops/broker/kafka.sh` on a free port with a temporary data directory; the
+worker is the real `pts worker` process with its own topic prefix, group and data directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.common import progress
+from pts.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+BROKER_SCRIPT = REPO / "ops" / "broker" / "kafka.sh"
+PTS = REPO / ".venv" / "bin" / "pts"
+
+
+def free_port(pair: bool = False) -> int:
+    """A free port; with `pair`, the next port is free too (the broker's controller uses it)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        if not pair:
+            return port
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    worker: subprocess.Popen[bytes]
+    http_port: int
+    tmp: Path
+
+    def health(self) -> dict[str, Any]:
+        url = f"http://127.0.0.1:{self.http_port}/health"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            result: dict[str, Any] = json.load(answer)
+            return result
+
+    def learned(self, project: str) -> int:
+        return int(self.health()["projects"].get(project, {}).get("results_learned", 0))
+
+    def wait_learned(self, project: str, total: int, timeout_s: float = 600) -> float:
+        """Poll /health until the project's results_learned reaches `total`; the time waited."""
+        started = time.monotonic()
+        while self.learned(project) < total:
+            if time.monotonic() - started > timeout_s:
+                raise TimeoutError(f"{project}: {self.learned(project)} of {total} learned")
+            time.sleep(0.05)
+        return time.monotonic() - started
+
+    def worker_cpu_s(self) -> float:
+        """User + system CPU seconds the worker process used so far (all its threads)."""
+        fields = Path(f"/proc/{self.worker.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _stop_worker(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def running_stack(partitions: int = 6) -> Iterator[Stack]:
+    """Start a broker and a worker; yield them; stop both whatever happens."""
+    tmp = Path(tempfile.mkdtemp(prefix="pts-bench-"))
+    port = free_port(pair=True)
+    broker_env = {**os.environ, "PTS_BROKER_PORT": str(port), "PTS_BROKER_DIR": str(tmp / "broker")}
+    progress(f"starting broker on 127.0.0.1:{port}")
+    subprocess.run([str(BROKER_SCRIPT), "start"], env=broker_env, check=True)
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        suffix = uuid.uuid4().hex[:8]
+        http_port = free_port()
+        settings = Settings(
+            kafka_bootstrap=f"127.0.0.1:{port}",
+            topic_prefix=f"bench-{suffix}",
+            partitions=partitions,
+            subset_timeout_s=30,
+        )
+        env = {
+            **os.environ,
+            "PTS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "PTS_TOPIC_PREFIX": settings.topic_prefix,
+            "PTS_PARTITIONS": str(partitions),
+            "PTS_WORKER_ID": f"bench-{suffix}",
+            "PTS_WORKER_HTTP_PORT": str(http_port),
+            "PTS_DATA_DIR": str(tmp / "data"),
+            "PTS_LOG_LEVEL": "warning",
+        }
+        progress("starting pts worker")
+        with (tmp / "worker.log").open("ab") as log:
+            worker = subprocess.Popen([str(PTS), "worker"], env=env, stdout=log, stderr=log)
+        stack = Stack(settings, worker, http_port, tmp)
+        deadline = time.monotonic() + 120
+        while True:
+            if worker.poll() is not None:
+                raise RuntimeError(f"worker exited: {(tmp / 'worker.log').read_text()[-2000:]}")
+            try:
+                stack.health()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("worker did not answer /health within 120 s") from None
+                time.sleep(0.5)
+        progress("stack ready")
+        yield stack
+    finally:
+        if worker is not None:
+            _stop_worker(worker)
+        subprocess.run([str(BROKER_SCRIPT), "stop"], env=broker_env, check=False)
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,66 @@
+"""Each message of a stream: decode it, hand it to the agent's handler, and set aside to the
+dead-letter topic, with the reason, whatever does not decode or fails; the stream goes on."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import faust
+from faust.types.tuples import Message
+
+import schemas
+from pts.errors import DecodeError
+from pts.events import utc_now
+from pts.logs import get_logger
+from streams.app import WorkerState
+
+Handler = Callable[[dict[str, Any], Message], Awaitable[None]]
+log = get_logger(__name__)
+
+
+async def consume(
+    stream: faust.StreamT,
+    schema: str,
+    handle: Handler,
+    dead_letters: faust.TopicT,
+    state: WorkerState,
+) -> None:
+    async for event in stream.events():
+        message = event.message
+        try:
+            _, record = schemas.decode(message.value, expected=schema)
+        except DecodeError as exc:
+            await set_aside(dead_letters, message, exc.reason)
+        else:
+            try:
+                await handle(record, message)
+            except Exception as exc:  # a bug or a bad record must not stop the partition
+                log.exception(
+                    "message_failed",
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                )
+                await set_aside(dead_letters, message, f"processing failed: {exc!r}")
+        await state.mark_processed(message.topic, message.partition, message.offset)
+
+
+async def set_aside(dead_letters: faust.TopicT, message: Message, reason: str) -> None:
+    log.warning(
+        "message_dead_lettered",
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        reason=reason,
+    )
+    record = {
+        "topic": message.topic,
+        "partition": message.partition,
+        "offset": message.offset,
+        "key": message.key,
+        "value": message.value,
+        "reason": reason,
+        "failed_at": utc_now(),
+    }
+    await dead_letters.send(key=message.key, value=schemas.encode("DeadLetter", record))
