@@ -24,9 +24,6 @@ MODEL_KINDS: tuple[ModelKind, ...] = ("logistic", "forest", "tree")
 MAX_POSITIVE_WEIGHT = 50.0
 PRIOR_STRENGTH = 10  # failures seen after which the model and the prior weigh the same
 BASE_CHANCE = 0.005  # prior chance of a test with no failure and no change signal
-SCALE = False
-CORRECT = True
-PRIOR = "recency"
 
 
 def make_classifier(kind: ModelKind, seed: int = 0) -> Classifier:
