@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import io
 import json
-import struct
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import fastavro
-from fastavro.schema import fingerprint, to_parsing_canonical_form
+from fastavro.schema import expand_schema, fingerprint, to_parsing_canonical_form
 
 from pts.errors import DecodeError
 
@@ -51,9 +50,10 @@ class _Schemas:
             raw = json.loads((SCHEMA_DIR / f"{stem}.avsc").read_text())
             parsed = fastavro.parse_schema(raw, named_schemas=self.named)
             name = raw["name"]
-            canonical = to_parsing_canonical_form(parsed)
-            digest = int(fingerprint(canonical, "CRC-64-AVRO"), 16)
-            fp = struct.pack("<Q", digest)
+            # Canonical form of the whole schema, named types inlined where first used.
+            canonical = to_parsing_canonical_form(expand_schema(parsed))
+            # fastavro gives the fingerprint's bytes in wire order (little-endian) as hex.
+            fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
             self.by_name[name] = parsed
             self.by_fingerprint[fp] = (name, parsed)
             self.fingerprint_of[name] = fp
