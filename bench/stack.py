@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import progress
+from bench.common import RESULTS, progress
 from pts.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -134,6 +134,10 @@ def running_stack(partitions: int = 6) -> Iterator[Stack]:
                 time.sleep(0.5)
         progress("stack ready")
         yield stack
+    except BaseException:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp / "worker.log", RESULTS / f"worker-{time.strftime('%Y%m%dT%H%M%S')}.log")
+        raise
     finally:
         if worker is not None:
             _stop_worker(worker)

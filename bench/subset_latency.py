@@ -27,8 +27,10 @@ from bench.stack import Stack, running_stack
 from evaluation.history import History
 from evaluation.synthetic import generate
 from ops.replay import replay
-from pts.events import Build, SubsetRequest, Target, to_record
+from pts.errors import SubsetTimeout
+from pts.events import Build, SubsetRequest, SubsetResponse, Target, to_record
 from pts.kafka_clients import CheckedProducer, client_config
+from pts.logs import configure
 from pts.settings import Settings
 from pts.subset_client import SubsetClient, new_request
 from recording.junit_reports import slice_results
@@ -88,6 +90,7 @@ class BareRoundTrip:
         self.peer = mp.get_context("spawn").Process(
             target=_echo,
             args=(settings.kafka_bootstrap, self.source, self.reply, reply, ready),
+            daemon=True,
         )
         self.peer.start()
         ready.wait(60)
@@ -165,10 +168,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             for run in range(args.runs):
                 progress(f"{size} tests: run {run + 1}/{args.runs}, {args.requests} requests")
                 worker, to_answer, rank, kafka = [], [], [], []
+                timeouts = 0
                 for i in range(args.warmup + args.requests):
                     req = request()
                     started = time.perf_counter()
-                    answer = client.request(req)
+                    try:
+                        answer = client.request(req)
+                    except SubsetTimeout:
+                        timeouts += 1
+                        progress(f"{size} tests: request {req.request_id} timed out")
+                        continue
                     took = time.perf_counter() - started
                     if answer.model == "cold-start":
                         raise RuntimeError(f"{size}: the worker answered cold-start")
@@ -182,7 +191,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                         rank.append(rank_s)
                         kafka.append(kafka_s)
                 runs.append(
-                    {
+                    {"timeouts": timeouts}
+                    | {
                         name: {"p50": percentile(v, 50), "p99": percentile(v, 99)}
                         for name, v in (
                             ("worker", worker),
@@ -193,15 +203,23 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     }
                 )
             bare.close()
+            avro = []
+            for _ in range(10):
+                started = time.perf_counter()
+                value = schemas.encode("SubsetResponse", to_record(response))
+                SubsetResponse.from_record(schemas.decode(value, expected="SubsetResponse")[1])
+                avro.append(time.perf_counter() - started)
             out["sizes"][str(size)] = {
                 "candidates": len(candidates),
                 "results_learned": learned,
                 "request_bytes": len(request_bytes),
                 "reply_bytes": len(reply_bytes),
+                "reply_avro_s": median(avro),
+                "timeouts": sum(r["timeouts"] for r in runs),
                 "runs": runs,
                 "median": {
                     name: {q: median([r[name][q] for r in runs]) for q in ("p50", "p99")}
-                    for name in runs[0]
+                    for name in ("worker", "to_answer", "rank", "kafka")
                 },
             }
         client.close()
@@ -219,6 +237,7 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=30, help="history cycles learned first")
     parser.add_argument("--target", default="20%")
     args = parser.parse_args()
+    configure("warning")  # keep the replay's progress lines off stdout
     result = measure(args)
     ms = 1000.0
     rows = []
@@ -235,6 +254,8 @@ def main() -> None:
                 f"{m['rank']['p99'] * ms:.1f}",
                 f"{m['kafka']['p50'] * ms:.1f}",
                 f"{m['kafka']['p99'] * ms:.1f}",
+                f"{r['reply_avro_s'] * ms:.1f}",
+                str(r["timeouts"]),
             ]
         )
     print(machine_line())
@@ -254,6 +275,8 @@ def main() -> None:
                 "rank p99",
                 "bare Kafka p50",
                 "bare Kafka p99",
+                "reply Avro enc+dec",
+                "timeouts (30 s)",
             ],
             rows,
         )
