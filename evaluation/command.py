@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from evaluation.baselines import FailureRateFirst, RandomOrder, RecentFailureFirst
+from evaluation.baselines import BASELINES, RandomOrder
 from evaluation.harness import EvaluationReport, evaluate
 from evaluation.importers import load_history
 from evaluation.report import format_table, plot
@@ -27,17 +27,17 @@ from selection.selector import Selector
 SELECTOR = "selector"
 # Learned selectors by name: the default (logistic regression) and the other River learners.
 SELECTORS = {SELECTOR: "logistic", "selector-forest": "forest", "selector-tree": "tree"}
-BASELINES = (RandomOrder.name, RecentFailureFirst.name, FailureRateFirst.name)
+BASELINE_NAMES = tuple(BASELINES)
 
 
 def choose_rankers(
     names: list[str] | None, seeds: int
 ) -> dict[str, Callable[[], Ranker] | list[Callable[[], Ranker]]]:
     """The rankers to run by name (the baselines and the selector when `names` is empty)."""
-    wanted = list(dict.fromkeys(names or [*BASELINES, SELECTOR]))
-    unknown = [n for n in wanted if n not in (*BASELINES, *SELECTORS)]
+    wanted = list(dict.fromkeys(names or [*BASELINE_NAMES, SELECTOR]))
+    unknown = [n for n in wanted if n not in (*BASELINE_NAMES, *SELECTORS)]
     if unknown:
-        known = ", ".join((*BASELINES, *SELECTORS))
+        known = ", ".join((*BASELINE_NAMES, *SELECTORS))
         raise ConfigError(f"--ranker {unknown[0]!r} is not one of {known}")
     made: dict[str, Callable[[], Ranker] | list[Callable[[], Ranker]]] = {}
     for name in wanted:
@@ -46,7 +46,7 @@ def choose_rankers(
         elif name in SELECTORS:
             made[name] = _selector(SELECTORS[name])
         else:
-            made[name] = {r.name: r for r in (RecentFailureFirst, FailureRateFirst)}[name]
+            made[name] = BASELINES[name]
     return made
 
 
@@ -100,7 +100,8 @@ _RANKER = typer.Option(
     None,
     "--ranker",
     "-r",
-    help="Run only this ranker (repeatable): random, recent-failure, failure-rate, selector "
+    help="Run only this ranker (repeatable): random, recent-failure, recency-per-second, "
+    "failure-rate, selector "
     "(logistic regression), selector-forest, selector-tree. "
     "Default: all available.",
 )

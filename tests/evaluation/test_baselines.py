@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from evaluation.baselines import FailureRateFirst, RandomOrder, RecentFailureFirst
+from evaluation.baselines import (
+    FailureRateFirst,
+    RandomOrder,
+    RecencyPerSecond,
+    RecentFailureFirst,
+)
 from evaluation.history import Cycle
 from pts.events import SubsetRequest, Target, TargetKind, TestResultBatch
 
@@ -71,3 +76,10 @@ def test_random_order_is_seeded() -> None:
     orders = [_replay(RandomOrder(seed))[2] for seed in range(10)]
     assert all(sorted(o) == ["a", "b", "c", "d"] for o in orders)
     assert len({tuple(o) for o in orders}) > 1
+
+
+def test_recency_per_second_prefers_the_cheaper_of_two_recent_failures() -> None:
+    # After cycle 1: b failed last cycle (score 1/2) and takes 4 s; a failed the cycle
+    # before (1/3) and takes 1 s: a's 0.33 per second beats b's 0.125. d is new: first.
+    orders = _replay(RecencyPerSecond())
+    assert orders[2] == ["d", "a", "b", "c"]

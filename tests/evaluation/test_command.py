@@ -37,7 +37,13 @@ def test_unknown_ranker_is_a_config_error() -> None:
 
 def test_default_rankers_are_the_baselines_and_the_selector() -> None:
     rankers = choose_rankers(None, seeds=3)
-    assert set(rankers) == {"random", "recent-failure", "failure-rate", "selector"}
+    assert set(rankers) == {
+        "random",
+        "recent-failure",
+        "recency-per-second",
+        "failure-rate",
+        "selector",
+    }
     assert len(rankers["random"]) == 3
 
 

@@ -14,6 +14,11 @@ def test_table_and_png(tmp_path: Path) -> None:
     table = format_table(report).splitlines()
     assert table[0].startswith(f"synthetic-2: 40 cycles, {report.failing_cycles} failing; ")
     assert table[1].split()[:4] == ["ranker", "scored", "APFD", "APFDc"]
-    assert [line.split()[0] for line in table[2:5]] == ["random", "recent-failure", "failure-rate"]
+    assert [line.split()[0] for line in table[2:6]] == [
+        "random",
+        "recent-failure",
+        "recency-per-second",
+        "failure-rate",
+    ]
     path = plot(report, tmp_path / "out" / "curve.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
