@@ -13,6 +13,7 @@ from typing import Any
 
 from consumers.history_loader import HistoryLoader
 from ops.topics import TOPICS, topic_name
+from pts.kafka_clients import client_config
 from pts.logs import get_logger
 from pts.settings import Settings
 from sinks import open_store
@@ -35,7 +36,7 @@ def start_in_thread(
         topics,
         topic_name(settings, "dead-letters"),
         group_id=f"{settings.worker_id}-history",
-        extra_config=settings.kafka_config,
+        extra_config=client_config(settings),
     )
 
     def run() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from typing import Any
 
@@ -13,7 +14,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_expo
 from ops.topics import TOPICS, ensure_topics, partitions_of, topic_name
 from pts.errors import PtsError
 from pts.kafka_clients import admin_client, client_config
-from pts.logs import get_logger
+from pts.logs import get_logger, stdlib_logging_config
 from pts.settings import Settings
 from selection.selector import Selector
 from streams import builds, checkpoints, subsets, test_results
@@ -123,7 +124,26 @@ def run_worker(settings: Settings, load_history: bool = True) -> None:
 
         loader_thread, query = start_in_thread(settings, loader_stop)
     app = build_worker_app(settings, state, query)
-    worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    # faust's startup spinner writes terminal codes to stdout (also at exit, so the sink stays
+    # open for the life of the process); our logs are JSON on stderr.
+    no_spinner = open(os.devnull, "w")  # noqa: SIM115
+    worker = faust.Worker(
+        app,
+        loglevel="WARNING",
+        quiet=True,
+        redirect_stdouts=False,
+        stdout=no_spinner,
+        logging_config=stdlib_logging_config("warning"),
+    )
+    _run(worker, state, loader_stop, loader_thread)
+
+
+def _run(
+    worker: faust.Worker,
+    state: WorkerState,
+    loader_stop: threading.Event,
+    loader_thread: threading.Thread | None,
+) -> None:
     try:
         worker.execute_from_commandline()
     finally:
