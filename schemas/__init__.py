@@ -41,22 +41,39 @@ SCHEMA_FILES = (
 
 
 class _Schemas:
+    """The current schemas, and earlier versions whose messages are still readable."""
+
     def __init__(self) -> None:
         self.named: dict[str, Any] = {}
         self.by_name: dict[str, Any] = {}
-        self.by_fingerprint: dict[bytes, tuple[str, Any]] = {}
+        # fingerprint -> (record name, writer schema, reader schema or None when current)
+        self.writers: dict[bytes, tuple[str, Any, Any]] = {}
         self.fingerprint_of: dict[str, bytes] = {}
         for stem in SCHEMA_FILES:
             raw = json.loads((SCHEMA_DIR / f"{stem}.avsc").read_text())
             parsed = fastavro.parse_schema(raw, named_schemas=self.named)
-            name = raw["name"]
-            # Canonical form of the whole schema, named types inlined where first used.
-            canonical = to_parsing_canonical_form(expand_schema(parsed))
-            # fastavro gives the fingerprint's bytes in wire order (little-endian) as hex.
-            fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
-            self.by_name[name] = parsed
-            self.by_fingerprint[fp] = (name, parsed)
-            self.fingerprint_of[name] = fp
+            fp = _fingerprint(parsed)
+            self.by_name[raw["name"]] = parsed
+            self.fingerprint_of[raw["name"]] = fp
+            self.writers[fp] = (raw["name"], parsed, None)
+        for path in sorted((SCHEMA_DIR / "previous").glob("*.avsc")):
+            self.add_previous(json.loads(path.read_text()))
+
+    def add_previous(self, raw: dict[str, Any]) -> bytes:
+        """Accept messages written with an earlier, self-contained version of a schema; they
+        are read into the current schema of the same name. Returns its fingerprint."""
+        writer = fastavro.parse_schema(raw, named_schemas={})
+        name = raw["name"].rpartition(".")[2]
+        fp = _fingerprint(writer)
+        self.writers.setdefault(fp, (name, writer, self.by_name[name]))
+        return fp
+
+
+def _fingerprint(parsed: Any) -> bytes:
+    """CRC-64-AVRO of the Parsing Canonical Form of the whole schema (named types inlined where
+    first used), in wire order: fastavro gives those bytes as hex."""
+    canonical = to_parsing_canonical_form(expand_schema(parsed))
+    return bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
 
 
 @cache
@@ -95,16 +112,16 @@ def decode(payload: bytes | None, expected: str | None = None) -> tuple[str, dic
         raise DecodeError("empty message", raw=payload)
     if payload[:2] != MARKER or len(payload) < _HEADER:
         raise DecodeError("not Avro single-object encoding (no C3 01 marker)", raw=payload)
-    known = _schemas().by_fingerprint.get(payload[2:_HEADER])
+    known = _schemas().writers.get(payload[2:_HEADER])
     if known is None:
         raise DecodeError(
             f"unknown writer schema fingerprint {payload[2:_HEADER].hex()}", raw=payload
         )
-    name, schema = known
+    name, writer, reader = known
     if expected is not None and name != expected:
         raise DecodeError(f"expected a {expected} message, got {name}", raw=payload)
     try:
-        record = fastavro.schemaless_reader(io.BytesIO(payload[_HEADER:]), schema, None)
+        record = fastavro.schemaless_reader(io.BytesIO(payload[_HEADER:]), writer, reader)
     except Exception as exc:  # fastavro raises EOFError, ValueError, UnicodeDecodeError, ...
         raise DecodeError(f"{name} body does not decode: {exc!r}", raw=payload) from exc
     return name, record

@@ -8,6 +8,7 @@ import struct
 
 import avro.io
 import avro.schema
+import fastavro
 import pytest
 
 import schemas
@@ -109,3 +110,34 @@ def test_truncated_body_is_a_decode_error() -> None:
 def test_wrong_kind_is_a_decode_error() -> None:
     with pytest.raises(DecodeError, match="expected a Build message, got SubsetRequest"):
         schemas.decode(schemas.encode("SubsetRequest", REQUEST.to_record()), expected="Build")
+
+
+def test_message_of_an_earlier_schema_version_reads_into_the_current_one() -> None:
+    # Build v0 had no base_sha and no commits; today's Build adds them with defaults.
+    current = json.loads((schemas.SCHEMA_DIR / "build.avsc").read_text())
+    changed_file = json.loads((schemas.SCHEMA_DIR / "changed_file.avsc").read_text())
+    earlier = {
+        **current,
+        "fields": [
+            {**f, "type": {"type": "array", "items": changed_file}}
+            if f["name"] == "changed_files"
+            else f
+            for f in current["fields"]
+            if f["name"] not in ("base_sha", "commits")
+        ],
+    }
+    fingerprint = schemas._schemas().add_previous(earlier)
+    assert fingerprint != schemas._schemas().fingerprint_of["Build"]
+    body = io.BytesIO()
+    record = {
+        "project": "shop",
+        "build_id": "9",
+        "commit_sha": "abc",
+        "changed_files": [{"path": "a.py", "added": 1, "deleted": 0}],
+        "started_at": BUILD.started_at,
+    }
+    fastavro.schemaless_writer(body, fastavro.parse_schema(earlier, named_schemas={}), record)
+    name, decoded = schemas.decode(schemas.MARKER + fingerprint + body.getvalue(), "Build")
+    build = Build.from_record(decoded)
+    assert (name, build.build_id, build.base_sha, build.commits) == ("Build", "9", None, ())
+    assert build.changed_files == (ChangedFile("a.py", 1, 0),)
