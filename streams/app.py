@@ -118,6 +118,10 @@ def create_app(settings: Settings) -> faust.App:
         web_bind=settings.worker_http_host,
         web_enabled=True,
         consumer_auto_offset_reset="earliest",
+        # A crashed worker leaves the group after 10 s (Kafka's default is 45 s, faust's 60 s),
+        # so its replacement takes over its partitions that much sooner.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
         producer_partitioner=None,
     )
 

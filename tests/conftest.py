@@ -25,6 +25,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 REPO = Path(__file__).resolve().parent.parent
+FIXTURES_JUNIT = REPO / "tests" / "fixtures" / "junit"
 BROKER_SCRIPT = REPO / "ops" / "broker" / "kafka.sh"
 
 

@@ -9,10 +9,10 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 import schemas
-from tests.conftest import REPO, RunningWorker, run_pts
+from tests.conftest import FIXTURES_JUNIT, REPO, RunningWorker, run_pts
 
 pytestmark = pytest.mark.integration
-FIXTURES = REPO / "tests" / "fixtures" / "junit"
+FIXTURES = FIXTURES_JUNIT
 
 
 def total_messages(bootstrap: str, topic: str, partitions: int = 3) -> int:

@@ -1,0 +1,57 @@
+"""A worker killed without warning loses nothing it learned and learns nothing twice."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES_JUNIT, RunningWorker, run_pts, start_worker
+
+pytestmark = pytest.mark.integration
+
+
+def learned(worker: RunningWorker, project: str) -> int:
+    return worker.get("/health")["projects"].get(project, {}).get("results_learned", 0)
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 60) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_sigkill_after_a_checkpoint_replays_only_what_followed(pts_worker: RunningWorker) -> None:
+    env = pts_worker.env
+    checkpoint = Path(env["PTS_DATA_DIR"]) / "checkpoints" / "selector.pkl"
+    first = run_pts(
+        env, "record", "tests", "-p", "crash", "-b", "1", str(FIXTURES_JUNIT / "surefire.xml")
+    )
+    assert first.returncode == 0, first.stderr
+    assert wait_until(lambda: learned(pts_worker, "crash") == 5)
+    saved_before = checkpoint.stat().st_mtime if checkpoint.exists() else 0.0
+    assert wait_until(
+        lambda: checkpoint.exists() and checkpoint.stat().st_mtime > saved_before, timeout_s=30
+    )  # the 10 s checkpoint now holds build 1
+
+    second = run_pts(
+        env, "record", "tests", "-p", "crash", "-b", "2", str(FIXTURES_JUNIT / "gradle.xml")
+    )
+    assert second.returncode == 0, second.stderr
+    assert wait_until(lambda: learned(pts_worker, "crash") == 5 + 4)
+    pts_worker.process.kill()  # SIGKILL: no goodbye, no final checkpoint
+    pts_worker.process.wait()
+
+    restarted = start_worker(env, pts_worker.log)
+    try:
+        # Build 2 is replayed from the topic; build 1 comes from the checkpoint, not twice.
+        assert wait_until(lambda: learned(restarted, "crash") == 9, timeout_s=60)
+        time.sleep(2)
+        assert learned(restarted, "crash") == 9
+    finally:
+        restarted.stop()
