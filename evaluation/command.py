@@ -1,4 +1,4 @@
-"""`pts eval DATASET`: replay a CI history through the selector and the baselines, and report.
+"""What `pts eval DATASET` runs: replay a CI history through the selector and the baselines.
 
 Prints the table, and writes `<history>.png` (recall against time budget) and `<history>.json`
 (every figure, per-cycle scores and rankings) into `--out`. With `--through-broker` the
@@ -11,8 +11,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import typer
 
 from evaluation.baselines import BASELINES, RandomOrder
 from evaluation.harness import EvaluationReport, evaluate
@@ -91,41 +89,3 @@ def run_evaluation(
     data.write_text(json.dumps(report.to_dict(), indent=1) + "\n", encoding="utf-8")
     echo(f"wrote {png} and {data} ({report.elapsed_s:.1f} s)")
     return report
-
-
-_DATASET = typer.Argument(
-    ..., help="commons_<p>.csv, a RETECS .csv, a JUnit history directory, or synthetic[:seed]"
-)
-_RANKER = typer.Option(
-    None,
-    "--ranker",
-    "-r",
-    help="Run only this ranker (repeatable): random, recent-failure, recency-per-second, "
-    "failure-rate, selector "
-    "(logistic regression), selector-forest, selector-tree. "
-    "Default: all available.",
-)
-_OUT = typer.Option(Path("evaluation/out"), help="Directory for the PNG and the JSON.")
-_SEEDS = typer.Option(5, help="Seeds the random order is averaged over.")
-_MIN_CANDIDATES = typer.Option(
-    5, help="Score only failing cycles with at least this many candidate tests."
-)
-_LIMIT = typer.Option(None, help="Replay only the first N cycles.")
-_THROUGH_BROKER = typer.Option(
-    False,
-    "--through-broker",
-    help="Also rank through the real broker and a running `pts worker` (selector-via-broker).",
-)
-
-
-def eval_command(
-    dataset: str = _DATASET,
-    ranker: list[str] | None = _RANKER,
-    out: Path = _OUT,
-    seeds: int = _SEEDS,
-    min_candidates: int = _MIN_CANDIDATES,
-    limit: int | None = _LIMIT,
-    through_broker: bool = _THROUGH_BROKER,
-) -> None:
-    """Replay a CI history in time order and score the selector beside the baselines."""
-    run_evaluation(dataset, ranker, out, seeds, min_candidates, limit, typer.echo, through_broker)

@@ -210,15 +210,45 @@ def topics() -> None:
     typer.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
 
 
-def _register_eval() -> None:
-    from evaluation.command import eval_command
+@app.command("eval")
+def evaluate(
+    dataset: Annotated[
+        str,
+        typer.Argument(
+            help="commons_<p>.csv, a RETECS .csv, a JUnit history directory, or synthetic[:seed]."
+        ),
+    ],
+    ranker: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ranker",
+            "-r",
+            help="Run only this ranker (repeatable): random, recent-failure, "
+            "recency-per-second, failure-rate, selector (logistic regression), selector-forest, "
+            "selector-tree. Default: the baselines and the selector.",
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Directory for the PNG and the JSON.")] = Path(
+        "evaluation/out"
+    ),
+    seeds: Annotated[int, typer.Option(help="Seeds the random order is averaged over.")] = 5,
+    min_candidates: Annotated[
+        int, typer.Option(help="Score only failing cycles with at least this many candidate tests.")
+    ] = 5,
+    limit: Annotated[int | None, typer.Option(help="Replay only the first N cycles.")] = None,
+    through_broker: Annotated[
+        bool,
+        typer.Option(
+            "--through-broker",
+            help="Also rank through the real broker and a running "
+            "`pts worker` (selector-via-broker).",
+        ),
+    ] = False,
+) -> None:
+    """Replay a CI history in time order and score the selector beside the baselines."""
+    from evaluation.command import run_evaluation
 
-    app.command("eval", help="Replay a CI history and score the model beside baselines.")(
-        eval_command
-    )
-
-
-_register_eval()
+    run_evaluation(dataset, ranker, out, seeds, min_candidates, limit, typer.echo, through_broker)
 
 
 def main() -> None:

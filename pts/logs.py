@@ -19,6 +19,11 @@ def _event_first(_logger: object, _method: str, event_dict: dict) -> dict:
     return {"event": event_dict.pop("event"), **event_dict}
 
 
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    # sys.stderr as it is now, not as it was at configuration (tests and tools swap it).
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure(level: str = "info") -> None:
     structlog.configure(
         processors=[
@@ -30,7 +35,7 @@ def configure(level: str = "info") -> None:
             structlog.processors.JSONRenderer(sort_keys=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
 

@@ -1,4 +1,4 @@
-"""`pts eval` as a function and through typer."""
+"""`pts eval` as a function and on the command line."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from evaluation.command import choose_rankers, eval_command, run_evaluation
+from evaluation.command import choose_rankers, run_evaluation
+from pts.cli import app
 from pts.errors import ConfigError
 
 
@@ -47,10 +47,7 @@ def test_default_rankers_are_the_baselines_and_the_selector() -> None:
     assert len(rankers["random"]) == 3
 
 
-def test_typer_registration(tmp_path: Path) -> None:
-    app = typer.Typer()
-    app.command("eval")(eval_command)
-    app.command("noop")(lambda: None)
+def test_pts_eval_on_the_command_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
         [
