@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +75,11 @@ class HistoryLoader:
         batch_size: int = 500,
         progress_every_s: float = 10.0,
         delivery_timeout_s: float = 30.0,
+        dead_letters_set_aside_by_others: Collection[str] = (),
     ) -> None:
+        """`dead_letters_set_aside_by_others`: kinds whose topics another consumer group also
+        reads and dead-letters (the stream worker); undecodable ones are skipped here, logged,
+        so that each bad message has one dead letter."""
         unknown = sorted(set(topics) - set(EVENT_TYPES))
         if unknown:
             raise ConfigError(
@@ -87,6 +91,7 @@ class HistoryLoader:
         self.progress_every_s = progress_every_s
         self.delivery_timeout_s = delivery_timeout_s
         self._kind_of_topic = {topic: kind for kind, topic in topics.items()}
+        self._set_aside_by_others = frozenset(dead_letters_set_aside_by_others)
         extra = dict(extra_config or {})
         self._producer = Producer(
             {**extra, "bootstrap.servers": bootstrap, "enable.idempotence": True}
@@ -187,6 +192,11 @@ class HistoryLoader:
                 _, record = schemas.decode(message.value(), expected=kind)
                 events[kind].append(_from_record(kind, record, message.value()))
             except DecodeError as exc:
+                if kind in self._set_aside_by_others:
+                    log.warning("history_loader_skipped_undecodable", topic=message.topic(),
+                                partition=message.partition(), offset=message.offset(),
+                                reason=exc.reason)  # fmt: skip
+                    continue
                 self._dead_letter(message, exc.reason)
                 stats.dead_lettered += 1
         for kind, kind_events in events.items():

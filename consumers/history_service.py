@@ -20,6 +20,7 @@ from sinks import open_store
 
 log = get_logger(__name__)
 STORED = ("Commit", "Build", "TestResultBatch", "SubsetResponse")
+WORKER_READS = ("Build", "TestResultBatch")
 
 
 def start_in_thread(
@@ -37,6 +38,8 @@ def start_in_thread(
         topic_name(settings, "dead-letters"),
         group_id=f"{settings.worker_id}-history",
         extra_config=client_config(settings),
+        # The worker's own agents read these topics too, and dead-letter what does not decode.
+        dead_letters_set_aside_by_others=WORKER_READS,
     )
 
     def run() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 import schemas
 from consumers.history_loader import HistoryLoader, LoadStats
@@ -236,3 +236,31 @@ def test_a_failed_insert_is_retried_and_nothing_is_lost(
 def test_it_refuses_kinds_it_cannot_store(store: ChdbStore, kafka_bootstrap: str) -> None:
     with pytest.raises(ConfigError, match="SubsetRequest"):
         HistoryLoader(store, kafka_bootstrap, {"SubsetRequest": "x"}, "dead", "g")
+
+
+def test_kinds_another_group_dead_letters_are_skipped_here(
+    store: ChdbStore, kafka_bootstrap: str, topics: dict[str, str], unique_group: str
+) -> None:
+    """The worker also reads builds and dead-letters what does not decode: one dead letter."""
+    build = Build("shop", "b1", "sha", started_at=T0)
+    produce(kafka_bootstrap, topics["Build"], [b"garbage", encoded("Build", build)])
+    loader = HistoryLoader(
+        store,
+        kafka_bootstrap,
+        {"Build": topics["Build"]},
+        topics["dead"],
+        unique_group,
+        {},
+        dead_letters_set_aside_by_others={"Build"},
+    )
+    try:
+        assert load(loader, 1).loaded["Build"] == 1  # the garbage is skipped, not counted
+    finally:
+        loader.close()
+    assert count(store, "builds") == 1
+    consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": unique_group})
+    try:
+        _, high = consumer.get_watermark_offsets(TopicPartition(topics["dead"], 0), timeout=10)
+    finally:
+        consumer.close()
+    assert high == 0
