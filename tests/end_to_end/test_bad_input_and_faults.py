@@ -136,21 +136,29 @@ def test_undecodable_message_goes_to_dead_letters_and_the_worker_goes_on(
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": "dlq-reader", "auto.offset.reset": "earliest"}
     )
-    reasons: dict[str, str] = {}
+    reasons: dict[str, list[str]] = {}
     try:
         consumer.subscribe([f"{prefix}.dead-letters"])
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(reasons) < 2:
+        settled_at = None
+        while time.monotonic() < deadline:
+            if len(reasons) == 2 and settled_at is None:
+                settled_at = time.monotonic()  # both arrived; watch a while for duplicates
+            if settled_at is not None and time.monotonic() - settled_at > 3:
+                break
             message = consumer.poll(0.5)
             if message is None or message.error():
                 continue
             _, letter = schemas.decode(message.value(), expected="DeadLetter")
-            reasons[letter["topic"]] = letter["reason"]
+            reasons.setdefault(letter["topic"], []).append(letter["reason"])
             assert letter["value"] in (b"not avro at all", b"\xc3\x01" + b"\0" * 12)
     finally:
         consumer.close()
-    assert "no C3 01 marker" in reasons[f"{prefix}.builds"]
-    assert "unknown writer schema" in reasons[f"{prefix}.subset-requests"]
+    # One dead letter each, though both the worker and the history loader read builds.
+    assert len(reasons[f"{prefix}.builds"]) == 1
+    assert "no C3 01 marker" in reasons[f"{prefix}.builds"][0]
+    assert len(reasons[f"{prefix}.subset-requests"]) == 1
+    assert "unknown writer schema" in reasons[f"{prefix}.subset-requests"][0]
 
     answer = run_pts(env, "subset", "-p", "shop", "-b", "1", "--target", "50%", stdin="a\nb\n")
     assert answer.returncode == 0, answer.stderr
