@@ -4,7 +4,9 @@ One batch at a time: consume up to `batch_size` messages, decode each (a message
 decode goes to the dead-letter topic as a `DeadLetter`), insert each kind's events with one
 store call, wait for the dead letters to be delivered, and only then commit the batch's
 offsets. A crash in between re-delivers the batch; the store's idempotent inserts absorb it.
-A failed insert rewinds the consumer to the batch's first offsets, so nothing is skipped.
+An event the store refuses while it answers other statements (a value no column can hold) is
+dead-lettered; when the store itself fails, the consumer rewinds to the batch's first offsets
+and retries, so nothing is skipped.
 """
 
 from __future__ import annotations
@@ -185,12 +187,12 @@ class HistoryLoader:
 
     def _load(self, batch: Sequence[Message]) -> LoadStats:
         stats = LoadStats()
-        events: dict[str, list[Any]] = defaultdict(list)
+        events: dict[str, list[tuple[Message, Any]]] = defaultdict(list)
         for message in batch:
             kind = self._kind_of_topic[message.topic()]
             try:
                 _, record = schemas.decode(message.value(), expected=kind)
-                events[kind].append(_from_record(kind, record, message.value()))
+                events[kind].append((message, _from_record(kind, record, message.value())))
             except DecodeError as exc:
                 if kind in self._set_aside_by_others:
                     log.warning("history_loader_skipped_undecodable", topic=message.topic(),
@@ -200,11 +202,37 @@ class HistoryLoader:
                 self._dead_letter(message, exc.reason)
                 stats.dead_lettered += 1
         for kind, kind_events in events.items():
-            _inserter(self.store, kind)(kind_events)
-            stats.loaded[kind] += len(kind_events)
+            stored, refused = self._store(kind, kind_events)
+            stats.loaded[kind] += stored
+            stats.dead_lettered += refused
         if stats.dead_lettered:
             self._flush_dead_letters()
         return stats
+
+    def _store(self, kind: str, items: list[tuple[Message, Any]]) -> tuple[int, int]:
+        """Insert the events in one call. When the store refuses, halve the batch to find the
+        events it refuses (a value a column cannot hold), and dead-letter those, as long as the
+        store still answers; when it does not, raise: the batch is retried. Returns (stored,
+        dead-lettered)."""
+        try:
+            _inserter(self.store, kind)([event for _, event in items])
+            return len(items), 0
+        except StoreError as exc:
+            if len(items) > 1:
+                half = len(items) // 2
+                first, second = self._store(kind, items[:half]), self._store(kind, items[half:])
+                return first[0] + second[0], first[1] + second[1]
+            if not self._store_answers():
+                raise
+            self._dead_letter(items[0][0], f"the history store refused it: {exc}")
+            return 0, 1
+
+    def _store_answers(self) -> bool:
+        try:
+            self.store.query("SELECT 1")
+            return True
+        except StoreError:
+            return False
 
     def _dead_letter(self, message: Message, reason: str) -> None:
         topic, partition, offset = message.topic(), message.partition(), message.offset()
