@@ -14,7 +14,9 @@ from pts.logs import get_logger
 from streams.app import WorkerState
 from streams.messages import consume
 
-STALE_AFTER = timedelta(minutes=2)  # a request older than this has no one waiting for it
+# A request older than this has no one waiting for it (clients wait seconds); generous, as the
+# age is read against the requesting machine's clock.
+STALE_AFTER = timedelta(minutes=10)
 log = get_logger(__name__)
 
 
