@@ -12,7 +12,7 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaExcepti
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from ops.topics import TOPICS, ensure_topics, partitions_of, topic_name
-from pts.errors import PtsError
+from pts.errors import ConfigError, PtsError
 from pts.kafka_clients import admin_client, client_config
 from pts.logs import get_logger, stdlib_logging_config
 from pts.settings import Settings
@@ -58,7 +58,14 @@ def rewind_group(settings: Settings, offsets: dict[tuple[str, int], int]) -> Non
         [ConsumerGroupTopicPartitions(settings.worker_id, partitions)]
     )
     for future in futures.values():
-        future.result(timeout=30)
+        try:
+            future.result(timeout=30)
+        except KafkaException as exc:
+            raise ConfigError(
+                f"cannot rewind consumer group {settings.worker_id} to the checkpoint: "
+                f"{exc.args[0].str() if exc.args else exc} (is another worker with this "
+                "PTS_WORKER_ID running? One worker per group is supported today)"
+            ) from exc
     log.info(
         "worker_group_rewound",
         group=settings.worker_id,
