@@ -22,7 +22,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 import schemas
 from pts.errors import BrokerUnavailable, ConfigError, DecodeError, StoreError
-from pts.events import Build, Commit, SubsetResponse, TestResultBatch, utc_now
+from pts.events import Build, Commit, SubsetResponse, TestResultBatch
 from pts.logs import get_logger
 from sinks.store import HistoryStore
 
@@ -240,14 +240,12 @@ class HistoryLoader:
             "history_loader_dead_letter", topic=topic, partition=partition, offset=offset,
             reason=reason,
         )  # fmt: skip
-        record = {
-            "topic": topic, "partition": partition, "offset": offset, "key": message.key(),
-            "value": message.value(), "reason": reason, "failed_at": utc_now(),
-        }  # fmt: skip
         self._producer.produce(
             self.dead_letter_topic,
             key=message.key(),
-            value=schemas.encode("DeadLetter", record),
+            value=schemas.dead_letter(
+                topic, partition, offset, message.key(), message.value(), reason
+            ),
             on_delivery=self._delivered,
         )
         self._producer.poll(0)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -81,11 +82,6 @@ def _schemas() -> _Schemas:
     return _Schemas()
 
 
-def schema_names() -> list[str]:
-    """Names of the record schemas, e.g. ``"Build"``."""
-    return list(_schemas().by_name)
-
-
 def encode(schema_name: str, record: dict[str, Any]) -> bytes:
     """Encode `record` with the named schema, prefixed by the schema's fingerprint."""
     schemas = _schemas()
@@ -100,6 +96,22 @@ def encode(schema_name: str, record: dict[str, Any]) -> bytes:
     body.write(schemas.fingerprint_of[schema_name])
     fastavro.schemaless_writer(body, schema, record)
     return body.getvalue()
+
+
+def dead_letter(
+    topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, reason: str
+) -> bytes:
+    """An encoded `DeadLetter`: a message set aside, with where it was and why."""
+    record = {
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "key": key,
+        "value": value,
+        "reason": reason,
+        "failed_at": datetime.now(UTC),
+    }
+    return encode("DeadLetter", record)
 
 
 def decode(payload: bytes | None, expected: str | None = None) -> tuple[str, dict[str, Any]]:

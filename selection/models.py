@@ -89,10 +89,6 @@ class FailureModel:
             for _ in range(self._repeats() if failed else 1):
                 self.classifier.learn_one(x, failed)
 
-    @property
-    def learned(self) -> int:
-        return self.positives + self.negatives
-
 
 def _unweighted(p: float, boost: float) -> float:
     """The probability whose odds, multiplied by `boost`, give `p`: undoes a class weight.

@@ -7,7 +7,6 @@ equally likely to fail and 1 s long, so a 20% target keeps the first 20% of the 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from river import metrics
@@ -185,9 +184,6 @@ class Selector:
         selector = self.projects.get(project)
         state = selector.builds.get(build_id) if selector is not None else None
         return state is not None and state.build is not None
-
-    def learn_many(self, batches: Iterable[TestResultBatch]) -> int:
-        return sum(self.learn(b) for b in batches)
 
 
 def cold_start(request: SubsetRequest) -> SubsetResponse:

@@ -11,7 +11,6 @@ from faust.types.tuples import Message
 
 import schemas
 from pts.errors import DecodeError
-from pts.events import utc_now
 from pts.logs import get_logger
 from streams.app import WorkerState
 
@@ -54,13 +53,7 @@ async def set_aside(dead_letters: faust.TopicT, message: Message, reason: str) -
         offset=message.offset,
         reason=reason,
     )
-    record = {
-        "topic": message.topic,
-        "partition": message.partition,
-        "offset": message.offset,
-        "key": message.key,
-        "value": message.value,
-        "reason": reason,
-        "failed_at": utc_now(),
-    }
-    await dead_letters.send(key=message.key, value=schemas.encode("DeadLetter", record))
+    letter = schemas.dead_letter(
+        message.topic, message.partition, message.offset, message.key, message.value, reason
+    )
+    await dead_letters.send(key=message.key, value=letter)
