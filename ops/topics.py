@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pts.errors import BrokerUnavailable, ConfigError
+from pts.kafka_clients import unreachable
 from pts.logs import get_logger
 from pts.settings import Settings
 
@@ -68,9 +69,8 @@ def ensure_topics(admin: AdminClient, settings: Settings, timeout_s: float = 15.
     try:
         existing = admin.list_topics(timeout=timeout_s).topics
     except Exception as exc:
-        raise BrokerUnavailable(
-            f"Kafka at {settings.kafka_bootstrap} did not answer: {exc}"
-        ) from exc
+        admin.poll(0)  # serves error_cb, which tells refused credentials from a silent broker
+        raise unreachable(settings, f"did not answer: {exc}") from exc
     missing = []
     for spec in TOPICS:
         name = topic_name(settings, spec.stem)

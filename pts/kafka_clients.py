@@ -27,6 +27,27 @@ _librdkafka_logger.addHandler(_LibrdkafkaLogs())
 _librdkafka_logger.propagate = False
 _librdkafka_logger.setLevel(logging.DEBUG)
 
+# librdkafka reports a refused login only to error_cb; the call that fails says "transport".
+_refused_credentials: str | None = None
+
+
+def _on_client_error(err: KafkaError) -> None:
+    global _refused_credentials
+    if err.code() == KafkaError._AUTHENTICATION:
+        _refused_credentials = err.str()
+    log.debug("kafka_client_error", code=err.name(), reason=err.str())
+
+
+def unreachable(settings: Settings, detail: str) -> BrokerUnavailable:
+    """The error for a cluster that did not answer, naming refused credentials as the cause
+    when librdkafka saw them."""
+    where = f"Kafka at {settings.kafka_bootstrap}"
+    if _refused_credentials is not None:
+        return BrokerUnavailable(
+            f"{where} refused the credentials in PTS_KAFKA_CONFIG: {_refused_credentials}"
+        )
+    return BrokerUnavailable(f"{where} {detail}")
+
 
 def client_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
     """Bootstrap, then the user's pass-through librdkafka settings, then our overrides.
@@ -36,6 +57,7 @@ def client_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
     return {
         "bootstrap.servers": settings.kafka_bootstrap,
         "logger": _librdkafka_logger,
+        "error_cb": _on_client_error,
         **settings.kafka_config,
         **overrides,
     }
@@ -92,7 +114,6 @@ class CheckedProducer:
         remaining = self._producer.flush(self.timeout_s)
         if remaining or self.failures:
             reason = self.failures[0] if self.failures else f"{remaining} messages not delivered"
-            raise BrokerUnavailable(
-                f"Kafka at {self.settings.kafka_bootstrap} did not take the events within "
-                f"{self.timeout_s:g} s ({reason})"
+            raise unreachable(
+                self.settings, f"did not take the events within {self.timeout_s:g} s ({reason})"
             )

@@ -10,9 +10,9 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 import schemas
 from ops.topics import topic_name
-from pts.errors import BrokerUnavailable, DecodeError, SubsetTimeout
+from pts.errors import DecodeError, SubsetTimeout
 from pts.events import SubsetRequest, SubsetResponse, Target
-from pts.kafka_clients import CheckedProducer, client_config
+from pts.kafka_clients import CheckedProducer, client_config, unreachable
 from pts.logs import get_logger
 from pts.settings import Settings
 
@@ -69,9 +69,7 @@ class SubsetClient:
                 )
                 starts.append(TopicPartition(reply_topic, partition, high))
         except KafkaException as exc:
-            raise BrokerUnavailable(
-                f"Kafka at {self.settings.kafka_bootstrap} did not answer: {exc}"
-            ) from exc
+            raise unreachable(self.settings, f"did not answer: {exc}") from exc
         self._consumer.assign(starts)
         self._assigned_topic = reply_topic
 

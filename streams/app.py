@@ -22,6 +22,7 @@ from pts.logs import get_logger
 from pts.settings import Settings
 from selection.selector import Selector
 from streams import checkpoints
+from streams.kafka_security import broker_credentials
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -109,6 +110,7 @@ def create_app(settings: Settings) -> faust.App:
     return faust.App(
         settings.worker_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
+        broker_credentials=broker_credentials(settings.kafka_config),
         store="memory://",
         autodiscover=False,
         topic_partitions=settings.partitions,

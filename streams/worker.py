@@ -19,6 +19,7 @@ from pts.settings import Settings
 from selection.selector import Selector
 from streams import builds, checkpoints, subsets, test_results
 from streams.app import FEEDS, WorkerState, create_app, raw_topic
+from streams.kafka_security import broker_credentials
 
 log = get_logger(__name__)
 
@@ -111,6 +112,7 @@ def build_worker_app(settings: Settings, state: WorkerState, query: Any = None) 
 
 
 def run_worker(settings: Settings, load_history: bool = True) -> None:
+    broker_credentials(settings.kafka_config)  # refuse unusable security settings up front
     ensure_topics(admin_client(settings), settings)
     restored = checkpoints.load(settings.checkpoint_dir)
     selector = restored.selector if restored else Selector()

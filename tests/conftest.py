@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,24 @@ def _free_port_pair() -> int:
                 continue
 
 
+@contextmanager
+def running_broker(broker_dir: Path, **broker_env: str) -> Iterator[str]:
+    """Start `ops/broker/kafka.sh` on a free port (with e.g. PTS_BROKER_SASL_USERS) and yield
+    its bootstrap address; stop it afterwards."""
+    port = _free_port_pair()
+    env = {
+        **os.environ,
+        "PTS_BROKER_PORT": str(port),
+        "PTS_BROKER_DIR": str(broker_dir),
+        **broker_env,
+    }
+    subprocess.run([str(BROKER_SCRIPT), "start"], env=env, check=True)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([str(BROKER_SCRIPT), "stop"], env=env, check=False)
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Bootstrap address of a real Kafka broker running for this test session."""
@@ -49,17 +68,8 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if existing:
         yield existing
         return
-    port = _free_port_pair()
-    env = {
-        **os.environ,
-        "PTS_BROKER_PORT": str(port),
-        "PTS_BROKER_DIR": str(tmp_path_factory.mktemp("broker")),
-    }
-    subprocess.run([str(BROKER_SCRIPT), "start"], env=env, check=True)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        subprocess.run([str(BROKER_SCRIPT), "stop"], env=env, check=False)
+    with running_broker(tmp_path_factory.mktemp("broker")) as bootstrap:
+        yield bootstrap
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,8 @@
 #   PTS_BROKER_DIR       data, config, log and pid file (default .pts/broker in the repository)
 #   PTS_KAFKA_CACHE      where the jars are cached (default ~/.cache/pts/kafka-<version>)
 #   PTS_BROKER_HEAP      JVM heap (default 512m)
+#   PTS_BROKER_SASL_USERS  "user:password ..." makes the client listener SASL_PLAINTEXT with
+#                        PLAIN for those users (default: PLAINTEXT, no authentication)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,17 +40,31 @@ answers() {
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 }
 
+sasl_config() {
+  # The broker talks to itself over the client listener, so it gets a user of its own.
+  local secret users="" pair
+  secret="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  for pair in $PTS_BROKER_SASL_USERS; do users+=" user_${pair%%:*}=\"${pair#*:}\""; done
+  cat <<CONF
+sasl.enabled.mechanisms=PLAIN
+sasl.mechanism.inter.broker.protocol=PLAIN
+listener.name.client.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="pts-broker" password="$secret" user_pts-broker="$secret"$users;
+CONF
+}
+
 write_config() {
   mkdir -p "$broker_dir/data"
+  local client_protocol=PLAINTEXT
+  if [ -n "${PTS_BROKER_SASL_USERS:-}" ]; then client_protocol=SASL_PLAINTEXT; fi
   cat > "$broker_dir/server.properties" <<CONF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=CLIENT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=CLIENT://127.0.0.1:$port
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=CLIENT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,CLIENT:$client_protocol
 log.dirs=$broker_dir/data
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -61,6 +77,7 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 log.cleaner.backoff.ms=1000
 CONF
+  if [ -n "${PTS_BROKER_SASL_USERS:-}" ]; then sasl_config >> "$broker_dir/server.properties"; fi
   cat > "$broker_dir/log4j2.properties" <<CONF
 status = warn
 appender.file.type = File
@@ -86,7 +103,7 @@ start() {
     cluster_id="$(java_cmd kafka.tools.StorageTool random-uuid)"
     java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "$broker_dir/server.properties" >/dev/null
   fi
-  say "starting Kafka $version on 127.0.0.1:$port (data in $broker_dir)"
+  say "starting Kafka $version on 127.0.0.1:$port${PTS_BROKER_SASL_USERS:+ (SASL_PLAINTEXT, PLAIN)} (data in $broker_dir)"
   nohup bash -c "$(declare -f java_cmd); broker_dir='$broker_dir'; cache='$cache'; \
     java_cmd kafka.Kafka '$broker_dir/server.properties'" >"$broker_dir/stdout.log" 2>&1 &
   echo $! > "$pid_file"
