@@ -1,8 +1,9 @@
 """The faust app, its topics, and the state its agents share.
 
-River, pickling and Avro work are synchronous and CPU-bound: they run on one model thread
-(`WorkerState.run_model`), which also serialises every access to the selector, so the event
-loop stays free to answer subset requests.
+River, pickling and Avro work are synchronous and CPU-bound, so they stay off the event loop:
+decoding runs on a decode thread (`WorkerState.decode`), and the model on one model thread
+(`WorkerState.run_model`), which also serialises every access to the selector. The event loop
+stays free to take messages and answer subset requests.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import asyncio
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
 import faust
 from confluent_kafka import Consumer, TopicPartition
 
+import schemas
 from ops.topics import topic_name
 from pts.kafka_clients import client_config
 from pts.logs import get_logger
@@ -42,12 +45,21 @@ class WorkerState:
         self.processed = dict(offsets)
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-model")
         self._io_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-watermarks")
+        self._decode_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-decode")
         self._watermarks: Consumer | None = None
         self._progress = asyncio.Condition()
         self.last_checkpoint = time.monotonic()
 
     async def run_model(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._model_thread, fn, *args)
+
+    async def decode(self, value: bytes | None, schema: str) -> dict[str, Any]:
+        """The message's record, decoded on the decode thread; raises DecodeError."""
+        loop = asyncio.get_running_loop()
+        _, record = await loop.run_in_executor(
+            self._decode_thread, partial(schemas.decode, value, expected=schema)
+        )
+        return record
 
     async def mark_processed(self, topic: str, partition: int, offset: int) -> None:
         async with self._progress:
@@ -102,6 +114,7 @@ class WorkerState:
     def close(self) -> None:
         self._model_thread.shutdown(wait=True)
         self._io_thread.shutdown(wait=False)
+        self._decode_thread.shutdown(wait=False)
         if self._watermarks is not None:
             self._watermarks.close()
 

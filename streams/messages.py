@@ -28,7 +28,7 @@ async def consume(
     async for event in stream.events():
         message = event.message
         try:
-            _, record = schemas.decode(message.value, expected=schema)
+            record = await state.decode(message.value, schema)
         except DecodeError as exc:
             await set_aside(dead_letters, message, exc.reason)
         else:
