@@ -31,6 +31,9 @@ T = TypeVar("T")
 log = get_logger(__name__)
 
 CATCH_UP_TIMEOUT_S = 2.0
+# A crashed worker leaves the group after this long (Kafka's default is 45 s, faust's 60 s),
+# so its replacement takes over its partitions that much sooner.
+SESSION_TIMEOUT_S = 10.0
 FEEDS = ("builds", "test-results")  # what a subset answer must have seen before it is given
 
 
@@ -133,9 +136,7 @@ def create_app(settings: Settings) -> faust.App:
         web_bind=settings.worker_http_host,
         web_enabled=True,
         consumer_auto_offset_reset="earliest",
-        # A crashed worker leaves the group after 10 s (Kafka's default is 45 s, faust's 60 s),
-        # so its replacement takes over its partitions that much sooner.
-        broker_session_timeout=10.0,
+        broker_session_timeout=SESSION_TIMEOUT_S,
         broker_heartbeat_interval=1.0,
         producer_partitioner=None,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from typing import Any
 
 import faust
@@ -18,7 +19,7 @@ from pts.logs import get_logger, stdlib_logging_config
 from pts.settings import Settings
 from selection.selector import Selector
 from streams import builds, checkpoints, subsets, test_results
-from streams.app import FEEDS, WorkerState, create_app, raw_topic
+from streams.app import FEEDS, SESSION_TIMEOUT_S, WorkerState, create_app, raw_topic
 from streams.kafka_security import broker_credentials
 
 log = get_logger(__name__)
@@ -33,6 +34,32 @@ log = get_logger(__name__)
 def _watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int]:
     """Low and high offsets; retried, as a new topic's leader takes a moment to be known."""
     return consumer.get_watermark_offsets(partition, timeout=10)
+
+
+def wait_until_group_is_empty(settings: Settings, timeout_s: float = SESSION_TIMEOUT_S + 5) -> None:
+    """Refuse to start beside another worker of the same group: its projects' models would
+    start over here, as checkpoints are local. A crashed worker's member is waited out (it
+    leaves after the session timeout)."""
+    admin = admin_client(settings)
+    deadline = time.monotonic() + timeout_s
+    announced = False
+    while True:
+        description = admin.describe_consumer_groups([settings.worker_id])[
+            settings.worker_id
+        ].result(timeout=30)
+        members = [f"{m.client_id} on {m.host}" for m in description.members]
+        if not members:
+            return
+        if time.monotonic() > deadline:
+            raise ConfigError(
+                f"consumer group {settings.worker_id} already has a running worker "
+                f"({', '.join(members)}): pts runs one worker per PTS_WORKER_ID today; stop "
+                "that worker, or give this one another PTS_WORKER_ID"
+            )
+        if not announced:
+            log.info("worker_waiting_for_group_to_empty", group=settings.worker_id, members=members)
+            announced = True
+        time.sleep(1.0)
 
 
 def rewind_group(settings: Settings, offsets: dict[tuple[str, int], int]) -> None:
@@ -123,6 +150,7 @@ def run_worker(settings: Settings, load_history: bool = True) -> None:
         projects=len(selector.projects),
         bootstrap=settings.kafka_bootstrap,
     )
+    wait_until_group_is_empty(settings)
     rewind_group(settings, offsets)
     state = WorkerState(settings, selector, offsets)
 

@@ -163,3 +163,14 @@ def test_undecodable_message_goes_to_dead_letters_and_the_worker_goes_on(
     answer = run_pts(env, "subset", "-p", "shop", "-b", "1", "--target", "50%", stdin="a\nb\n")
     assert answer.returncode == 0, answer.stderr
     assert "warning" not in answer.stderr  # answered by the worker, not the fallback
+
+
+def test_a_second_worker_in_the_same_group_is_refused(pts_worker: RunningWorker) -> None:
+    """Checkpoints are local to a worker: a second one would restart its projects' models."""
+    second = run_pts(pts_worker.env, "worker", timeout=90)
+    assert second.returncode == 2
+    assert f"consumer group {pts_worker.env['PTS_WORKER_ID']} already has a running worker" in (
+        second.stderr
+    )
+    assert pts_worker.process.poll() is None  # the first one is untouched
+    assert pts_worker.get("/health")["status"] == "ok"
