@@ -50,9 +50,42 @@ def free_port(pair: bool = False) -> int:
 @dataclass
 class Stack:
     settings: Settings
-    worker: subprocess.Popen[bytes]
+    env: dict[str, str]
     http_port: int
     tmp: Path
+    worker: subprocess.Popen[bytes] | None = None
+
+    def start_worker(self, timeout_s: float = 120) -> float:
+        """Start `pts worker`; the seconds until its /health answers."""
+        started = time.monotonic()
+        with (self.tmp / "worker.log").open("ab") as log:
+            self.worker = subprocess.Popen(
+                [str(PTS), "worker"], env=self.env, stdout=log, stderr=log
+            )
+        while True:
+            if self.worker.poll() is not None:
+                log_tail = (self.tmp / "worker.log").read_text()[-2000:]
+                raise RuntimeError(f"worker exited: {log_tail}")
+            try:
+                self.health()
+                return time.monotonic() - started
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() - started > timeout_s:
+                    raise RuntimeError(
+                        f"worker did not answer /health within {timeout_s} s"
+                    ) from None
+                time.sleep(0.05)
+
+    def stop_worker(self, kill: bool = False) -> float:
+        """Stop the worker (SIGTERM, or SIGKILL with `kill`); the seconds it took to exit."""
+        started = time.monotonic()
+        if self.worker is not None:
+            if kill:
+                self.worker.kill()
+                self.worker.wait()
+            else:
+                _stop_worker(self.worker)
+        return time.monotonic() - started
 
     def health(self) -> dict[str, Any]:
         url = f"http://127.0.0.1:{self.http_port}/health"
@@ -74,6 +107,7 @@ class Stack:
 
     def worker_cpu_s(self) -> float:
         """User + system CPU seconds the worker process used so far (all its threads)."""
+        assert self.worker is not None
         fields = Path(f"/proc/{self.worker.pid}/stat").read_text().rsplit(")", 1)[1].split()
         ticks = os.sysconf("SC_CLK_TCK")
         return (int(fields[11]) + int(fields[12])) / ticks
@@ -97,7 +131,7 @@ def running_stack(partitions: int = 6) -> Iterator[Stack]:
     broker_env = {**os.environ, "PTS_BROKER_PORT": str(port), "PTS_BROKER_DIR": str(tmp / "broker")}
     progress(f"starting broker on 127.0.0.1:{port}")
     subprocess.run([str(BROKER_SCRIPT), "start"], env=broker_env, check=True)
-    worker: subprocess.Popen[bytes] | None = None
+    stack: Stack | None = None
     try:
         suffix = uuid.uuid4().hex[:8]
         http_port = free_port()
@@ -118,20 +152,8 @@ def running_stack(partitions: int = 6) -> Iterator[Stack]:
             "PTS_LOG_LEVEL": "warning",
         }
         progress("starting pts worker")
-        with (tmp / "worker.log").open("ab") as log:
-            worker = subprocess.Popen([str(PTS), "worker"], env=env, stdout=log, stderr=log)
-        stack = Stack(settings, worker, http_port, tmp)
-        deadline = time.monotonic() + 120
-        while True:
-            if worker.poll() is not None:
-                raise RuntimeError(f"worker exited: {(tmp / 'worker.log').read_text()[-2000:]}")
-            try:
-                stack.health()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("worker did not answer /health within 120 s") from None
-                time.sleep(0.5)
+        stack = Stack(settings, env, http_port, tmp)
+        stack.start_worker()
         progress("stack ready")
         yield stack
     except BaseException:
@@ -139,7 +161,7 @@ def running_stack(partitions: int = 6) -> Iterator[Stack]:
         shutil.copy(tmp / "worker.log", RESULTS / f"worker-{time.strftime('%Y%m%dT%H%M%S')}.log")
         raise
     finally:
-        if worker is not None:
-            _stop_worker(worker)
+        if stack is not None:
+            stack.stop_worker()
         subprocess.run([str(BROKER_SCRIPT), "stop"], env=broker_env, check=False)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -9,12 +9,25 @@ import time
 from typing import Any
 
 import faust
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient
+from tenacity import (
+    retry,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from ops.topics import TOPICS, ensure_topics, partitions_of, topic_name
 from pts.errors import ConfigError, PtsError
-from pts.kafka_clients import admin_client, client_config
+from pts.kafka_clients import admin_client, client_config, unreachable
 from pts.logs import get_logger, stdlib_logging_config
 from pts.settings import Settings
 from selection.selector import Selector
@@ -36,6 +49,33 @@ def _watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int
     return consumer.get_watermark_offsets(partition, timeout=10)
 
 
+# A new or restarted broker answers these until its group coordinator has loaded.
+COORDINATOR_NOT_READY = {
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.NOT_COORDINATOR,
+}
+
+
+def _retriable(exc: BaseException) -> bool:
+    if not isinstance(exc, KafkaException) or not exc.args:
+        return False
+    error = exc.args[0]
+    return error.retriable() or error.code() in COORDINATOR_NOT_READY
+
+
+@retry(
+    retry=retry_if_exception(_retriable),
+    stop=stop_after_delay(30),
+    wait=wait_exponential(multiplier=0.1, max=2),
+    reraise=True,
+)
+def _group_members(admin: AdminClient, group: str) -> list[str]:
+    """Who is in the group; retried while its coordinator loads (a new or restarted broker)."""
+    description = admin.describe_consumer_groups([group])[group].result(timeout=30)
+    return [f"{m.client_id} on {m.host}" for m in description.members]
+
+
 def wait_until_group_is_empty(settings: Settings, timeout_s: float = SESSION_TIMEOUT_S + 5) -> None:
     """Refuse to start beside another worker of the same group: its projects' models would
     start over here, as checkpoints are local. A crashed worker's member is waited out (it
@@ -44,10 +84,11 @@ def wait_until_group_is_empty(settings: Settings, timeout_s: float = SESSION_TIM
     deadline = time.monotonic() + timeout_s
     announced = False
     while True:
-        description = admin.describe_consumer_groups([settings.worker_id])[
-            settings.worker_id
-        ].result(timeout=30)
-        members = [f"{m.client_id} on {m.host}" for m in description.members]
+        try:
+            members = _group_members(admin, settings.worker_id)
+        except KafkaException as exc:
+            detail = f"did not describe group {settings.worker_id}: {exc}"
+            raise unreachable(settings, detail) from exc
         if not members:
             return
         if time.monotonic() > deadline:
