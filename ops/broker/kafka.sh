@@ -30,8 +30,12 @@ fetch() {
   if [ -f "$cache/.complete" ]; then return 0; fi
   say "fetching Apache Kafka $version jars from Maven Central into $cache"
   mkdir -p "$cache"
-  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies -DoutputDirectory="$cache" \
-    || { say "could not fetch Kafka's jars with Maven (is Maven Central reachable?)"; exit 1; }
+  if ! mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies -DoutputDirectory="$cache" \
+    >"$cache/maven.log" 2>&1; then
+    tail -n 20 "$cache/maven.log" >&2
+    say "could not fetch Kafka's jars with Maven (is Maven Central reachable?); log: $cache/maven.log"
+    exit 1
+  fi
   touch "$cache/.complete"
 }
 
