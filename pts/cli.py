@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pts.errors import BrokerUnavailable, PtsError, SubsetTimeout
+from pts.errors import BrokerUnavailable, ConfigError, PtsError, SubsetTimeout
 from pts.events import Target
 from pts.logs import configure, get_logger
 from pts.settings import settings
@@ -172,11 +172,36 @@ def worker(
 
 
 @app.command()
-def query(sql: Annotated[str, typer.Argument(help="A read-only SELECT on the history.")]) -> None:
+def query(
+    sql: Annotated[
+        str | None,
+        typer.Argument(help="A read-only SELECT on the history, or a saved query's name."),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project", "-p", help="Only this project (fills {project:String} in the SQL)."
+        ),
+    ] = None,
+    list_saved: Annotated[bool, typer.Option("--list", help="List the saved queries.")] = False,
+) -> None:
     """Run read-only SQL on the test history, print JSON lines."""
     from sinks.query import run_query
+    from sinks.saved_queries import saved_queries
 
-    for row in run_query(settings(), sql):
+    saved = saved_queries()
+    if list_saved or sql is None:
+        for name, saved_query in saved.items():
+            typer.echo(f"{name:<16} {saved_query.description}")
+        return
+    params = {}
+    if sql in saved:
+        sql, params = saved[sql].sql, {"project": project or ""}
+    elif project is not None:
+        params = {"project": project}
+    elif "{project:" in sql:
+        raise ConfigError("the SQL reads {project:String}: give --project")
+    for row in run_query(settings(), sql, params):
         typer.echo(row)
 
 

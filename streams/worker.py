@@ -31,6 +31,7 @@ from pts.kafka_clients import admin_client, client_config, unreachable
 from pts.logs import get_logger, stdlib_logging_config
 from pts.settings import Settings
 from selection.selector import Selector
+from sinks.query import PARAM_PREFIX
 from streams import builds, checkpoints, subsets, test_results
 from streams.app import FEEDS, SESSION_TIMEOUT_S, WorkerState, create_app, raw_topic
 from streams.kafka_security import broker_credentials
@@ -166,8 +167,13 @@ def build_worker_app(settings: Settings, state: WorkerState, query: Any = None) 
         @app.page("/query")
         async def run_query(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
             sql = request.query.get("sql", "")
+            params = {
+                name.removeprefix(PARAM_PREFIX): value
+                for name, value in request.query.items()
+                if name.startswith(PARAM_PREFIX)
+            }
             try:
-                rows = await asyncio.get_running_loop().run_in_executor(None, query, sql)
+                rows = await asyncio.get_running_loop().run_in_executor(None, query, sql, params)
             except PtsError as exc:
                 return web.json({"error": str(exc)}, status=400)
             return web.json({"rows": rows})

@@ -123,6 +123,12 @@ def test_bad_target_is_a_usage_error(pts_env: dict[str, str]) -> None:
     assert "target 'lots' is not" in result.stderr
 
 
+def test_sql_that_reads_a_project_needs_one(pts_env: dict[str, str]) -> None:
+    result = run_pts(pts_env, "query", "SELECT {project:String} AS p")
+    assert result.returncode == 2
+    assert "give --project" in result.stderr
+
+
 def test_undecodable_message_goes_to_dead_letters_and_the_worker_goes_on(
     pts_worker: RunningWorker,
 ) -> None:

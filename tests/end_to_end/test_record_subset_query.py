@@ -134,6 +134,19 @@ def test_record_learn_subset_and_history(
     health = pts_worker.get("/health")
     assert health["projects"]["shop"]["results_learned"] == 6
 
+    # A saved query, its project filled in by the worker: test_add failed in both builds.
+    saved = run_pts(env, "query", "failure-rates", "--project", "shop")
+    assert saved.returncode == 0, saved.stderr
+    [failing] = [json.loads(line) for line in saved.stdout.splitlines()]
+    assert (failing["test_id"], failing["runs"], failing["failure_rate"]) == (
+        "tests.test_calc::test_add",
+        2,
+        1.0,
+    )
+    assert run_pts(env, "query", "failure-rates", "--project", "elsewhere").stdout == ""
+    listed = run_pts(env, "query", "--list")
+    assert "subset-quality" in listed.stdout and "flaky-tests" in listed.stdout
+
 
 def test_unknown_project_gets_the_cold_start_answer(pts_worker: RunningWorker) -> None:
     answer = run_pts(

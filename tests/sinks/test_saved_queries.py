@@ -1,0 +1,131 @@
+"""The analysts' saved queries (`sinks/queries/*.sql`) on real chdb, against figures computed
+by hand from a small history:
+
+    build:   b1   b2   b3   b4          (an hour apart)
+    t::a     pass FAIL pass FAIL        4 runs, 2 failures, 3 flips
+    t::b     pass pass pass pass        never failed
+    t::c     FAIL FAIL pass pass        4 runs, 2 failures, 1 flip
+    t::d     skip FAIL  -    -          1 run (skips do not count), 1 failure
+    other::x FAIL (project "other")
+
+Subset answers: b2 ran [a, c] of [a, c, b, d]; b4 was asked twice, and its latest answer ran
+[b] of [b, a] (the earlier one ran [a]).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pts.events import Outcome, RankedTest, SubsetResponse, TestResult, TestResultBatch
+from sinks.chdb_store import ChdbStore
+from sinks.saved_queries import saved_queries
+from sinks.store import HistoryStore
+
+T0 = datetime(2024, 5, 6, 7, 0, tzinfo=UTC)
+P, F, S = Outcome.PASSED, Outcome.FAILED, Outcome.SKIPPED
+OUTCOMES = {
+    "t::a": [P, F, P, F],
+    "t::b": [P, P, P, P],
+    "t::c": [F, F, P, P],
+    "t::d": [S, F],
+}
+
+
+def result(test_id: str, outcome: Outcome) -> TestResult:
+    suite, name = test_id.split("::")
+    return TestResult(test_id, suite, name, outcome, 1.0)
+
+
+def answer(request_id: str, build: str, ranked: list[str], size: int, share: float, at: datetime):
+    return SubsetResponse(
+        request_id=request_id,
+        project="shop",
+        build_id=build,
+        ranked=tuple(RankedTest(t, 0.1, 1.0) for t in ranked),
+        subset_size=size,
+        expected_share_of_time=share,
+        expected_share_of_failures=0.5,
+        model="logistic@10",
+        answered_at=at,
+    )
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HistoryStore]:
+    opened = ChdbStore(Path(tmp_path_factory.mktemp("chdb")))
+    batches = []
+    for i in range(4):
+        results = [result(t, runs[i]) for t, runs in OUTCOMES.items() if i < len(runs)]
+        at = T0 + timedelta(hours=i)
+        batches.append(TestResultBatch("shop", f"b{i + 1}", "junit.xml", tuple(results), at))
+    batches.append(TestResultBatch("other", "b1", "junit.xml", (result("other::x", F),), T0))
+    opened.insert_test_results(batches)
+    b4 = T0 + timedelta(hours=3)
+    opened.insert_subset_responses(
+        [
+            answer("r1", "b2", ["t::a", "t::c", "t::b", "t::d"], 2, 0.3, T0 + timedelta(hours=1)),
+            answer("r2", "b4", ["t::a", "t::b"], 1, 0.5, b4),
+            answer("r3", "b4", ["t::b", "t::a"], 1, 0.4, b4 + timedelta(minutes=1)),
+        ]
+    )
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def run(store: HistoryStore, name: str, project: str = "shop") -> list[dict]:
+    return store.query(saved_queries()[name].sql, {"project": project})
+
+
+def test_every_saved_query_says_what_it_answers() -> None:
+    for saved in saved_queries().values():
+        assert saved.description and not saved.description.startswith("-")
+
+
+def test_failure_rates(store: HistoryStore) -> None:
+    rows = run(store, "failure-rates")
+    assert [(r["test_id"], r["runs"], r["failures"], r["failure_rate"]) for r in rows] == [
+        ("t::d", 1, 1, 1.0),
+        ("t::a", 4, 2, 0.5),
+        ("t::c", 4, 2, 0.5),
+    ]
+    assert rows[1]["last_failed_at"] == T0 + timedelta(hours=3)
+
+
+def test_failure_rates_of_every_project_without_a_project(store: HistoryStore) -> None:
+    rows = run(store, "failure-rates", project="")
+    assert {(r["project"], r["test_id"]) for r in rows} == {
+        ("shop", "t::a"),
+        ("shop", "t::c"),
+        ("shop", "t::d"),
+        ("other", "other::x"),
+    }
+
+
+def test_flaky_tests_count_flips_in_recording_order(store: HistoryStore) -> None:
+    rows = run(store, "flaky-tests")
+    assert [(r["test_id"], r["flips"], r["flip_rate"]) for r in rows] == [
+        ("t::a", 3, 1.0),
+        ("t::c", 1, 0.3333),
+    ]
+
+
+def test_time_saved(store: HistoryStore) -> None:
+    [row] = run(store, "time-saved")
+    assert row["answers"] == 3
+    assert row["share_of_tests_run"] == pytest.approx(0.5)
+    assert row["share_of_time_run"] == pytest.approx(0.4)
+    assert row["share_of_time_saved"] == pytest.approx(0.6)
+
+
+def test_subset_quality_uses_each_builds_latest_answer(store: HistoryStore) -> None:
+    [row] = run(store, "subset-quality")
+    # b2: a, c and d failed, the subset held a and c; b4: a failed, the latest subset was [b].
+    assert row["failing_builds"] == 2
+    assert row["builds_caught"] == pytest.approx(0.5)
+    assert row["failures_in_subset"] == pytest.approx(2 / 4)
