@@ -25,7 +25,7 @@ WORKER_READS = ("Build", "TestResultBatch")
 
 def start_in_thread(
     settings: Settings, stop: threading.Event
-) -> tuple[threading.Thread, Callable[[str], list[dict[str, Any]]]]:
+) -> tuple[threading.Thread, Callable[..., list[dict[str, Any]]]]:
     """Start loading history on a thread until `stop` is set; returns it and a query function."""
     store = open_store(settings)
     topics = {

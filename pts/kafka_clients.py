@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
 from pts.errors import BrokerUnavailable
 from pts.logs import get_logger
@@ -47,6 +48,30 @@ def unreachable(settings: Settings, detail: str) -> BrokerUnavailable:
             f"{where} refused the credentials in PTS_KAFKA_CONFIG: {_refused_credentials}"
         )
     return BrokerUnavailable(f"{where} {detail}")
+
+
+# A new or restarted broker answers these until its group coordinator has loaded.
+COORDINATOR_NOT_READY = {
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.NOT_COORDINATOR,
+}
+
+
+def _retriable(exc: BaseException) -> bool:
+    if not isinstance(exc, KafkaException) or not exc.args:
+        return False
+    error = exc.args[0]
+    return bool(error.retriable()) or error.code() in COORDINATOR_NOT_READY
+
+
+retry_while_coordinator_loads = retry(
+    retry=retry_if_exception(_retriable),
+    stop=stop_after_delay(30),
+    wait=wait_exponential(multiplier=0.1, max=2),
+    reraise=True,
+)
+"""Retry a group call (describe, list offsets) while the group coordinator loads."""
 
 
 def client_config(settings: Settings, **overrides: Any) -> dict[str, Any]:

@@ -9,25 +9,18 @@ import time
 from typing import Any
 
 import faust
-from confluent_kafka import (
-    Consumer,
-    ConsumerGroupTopicPartitions,
-    KafkaError,
-    KafkaException,
-    TopicPartition,
-)
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
-from tenacity import (
-    retry,
-    retry_if_exception,
-    retry_if_exception_type,
-    stop_after_delay,
-    wait_exponential,
-)
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from ops.topics import TOPICS, ensure_topics, partitions_of, topic_name
 from pts.errors import ConfigError, PtsError
-from pts.kafka_clients import admin_client, client_config, unreachable
+from pts.kafka_clients import (
+    admin_client,
+    client_config,
+    retry_while_coordinator_loads,
+    unreachable,
+)
 from pts.logs import get_logger, stdlib_logging_config
 from pts.settings import Settings
 from selection.selector import Selector
@@ -35,6 +28,7 @@ from sinks.query import PARAM_PREFIX
 from streams import builds, checkpoints, subsets, test_results
 from streams.app import FEEDS, SESSION_TIMEOUT_S, WorkerState, create_app, raw_topic
 from streams.kafka_security import broker_credentials
+from streams.lag import measure_lag
 
 log = get_logger(__name__)
 
@@ -50,27 +44,7 @@ def _watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int
     return consumer.get_watermark_offsets(partition, timeout=10)
 
 
-# A new or restarted broker answers these until its group coordinator has loaded.
-COORDINATOR_NOT_READY = {
-    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-    KafkaError.COORDINATOR_NOT_AVAILABLE,
-    KafkaError.NOT_COORDINATOR,
-}
-
-
-def _retriable(exc: BaseException) -> bool:
-    if not isinstance(exc, KafkaException) or not exc.args:
-        return False
-    error = exc.args[0]
-    return error.retriable() or error.code() in COORDINATOR_NOT_READY
-
-
-@retry(
-    retry=retry_if_exception(_retriable),
-    stop=stop_after_delay(30),
-    wait=wait_exponential(multiplier=0.1, max=2),
-    reraise=True,
-)
+@retry_while_coordinator_loads
 def _group_members(admin: AdminClient, group: str) -> list[str]:
     """Who is in the group; retried while its coordinator loads (a new or restarted broker)."""
     description = admin.describe_consumer_groups([group])[group].result(timeout=30)
@@ -161,6 +135,16 @@ def build_worker_app(settings: Settings, state: WorkerState, query: Any = None) 
             for name, p in state.selector.projects.items()
         }
         return web.json({"status": "ok", "projects": projects})
+
+    @app.page("/lag")
+    async def lag(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        processed = dict(state.processed)
+        loop = asyncio.get_running_loop()
+        try:
+            behind = await loop.run_in_executor(None, measure_lag, settings, processed)
+        except KafkaException as exc:
+            return web.json({"error": f"Kafka did not answer: {exc}"}, status=503)
+        return web.json(behind)
 
     if query is not None:
 

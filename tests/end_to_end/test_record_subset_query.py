@@ -147,6 +147,22 @@ def test_record_learn_subset_and_history(
     listed = run_pts(env, "query", "--list")
     assert "subset-quality" in listed.stdout and "flaky-tests" in listed.stdout
 
+    # Nothing is left behind: the model and the history loader have read every message.
+    assert wait_for_no_lag(pts_worker) == {
+        "model": {"builds": 0, "test-results": 0, "subset-requests": 0},
+        "history": {"commits": 0, "builds": 0, "test-results": 0, "subset-responses": 0},
+    }
+
+
+def wait_for_no_lag(worker: RunningWorker, timeout_s: float = 30) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        lag = worker.get("/lag")
+        settled = all(n == 0 for reader in lag.values() for n in reader.values())
+        if settled or time.monotonic() > deadline:
+            return lag
+        time.sleep(0.5)
+
 
 def test_unknown_project_gets_the_cold_start_answer(pts_worker: RunningWorker) -> None:
     answer = run_pts(

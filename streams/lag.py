@@ -1,0 +1,81 @@
+"""How far behind the worker is: messages written to a topic but not yet processed, by the
+model (from the worker's own processed offsets) and by the history loader (from its
+consumer group's committed offsets). Served on the worker's /lag endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from confluent_kafka import Consumer, TopicPartition
+
+from consumers.history_service import STORED
+from ops.topics import TOPICS, partitions_of, topic_name
+from pts.kafka_clients import client_config, retry_while_coordinator_loads
+from pts.settings import Settings
+
+MODEL_READS = ("builds", "test-results", "subset-requests")
+Offsets = dict[tuple[str, int], int]
+
+
+@retry_while_coordinator_loads
+def _offsets(
+    consumer: Consumer, partitions: list[TopicPartition], timeout_s: float
+) -> tuple[Offsets, Offsets, Offsets]:
+    """Low and high watermarks, and the consumer's group's committed offsets (absent when
+    nothing is committed). The committed offsets come from a consumer of that group, not the
+    admin API: its list_consumer_group_offsets can crash the process on a group without
+    offsets (confluent-kafka-python issue 1982)."""
+    lows, highs = {}, {}
+    for tp in partitions:
+        lows[tp.topic, tp.partition], highs[tp.topic, tp.partition] = (
+            consumer.get_watermark_offsets(tp, timeout=timeout_s)
+        )
+    committed = {
+        (tp.topic, tp.partition): tp.offset
+        for tp in consumer.committed(partitions, timeout=timeout_s)
+        if tp.offset >= 0
+    }
+    return lows, highs, committed
+
+
+def measure_lag(
+    settings: Settings, processed: Mapping[tuple[str, int], int], timeout_s: float = 10
+) -> dict[str, dict[str, int]]:
+    """{"model": {stem: messages behind}, "history": {stem: messages behind}}; blocking."""
+    readers = {
+        spec.stem: (spec.stem in MODEL_READS, spec.schema in STORED)
+        for spec in TOPICS
+        if spec.stem in MODEL_READS or spec.schema in STORED
+    }
+    partitions = [
+        TopicPartition(topic_name(settings, spec.stem), partition)
+        for spec in TOPICS
+        if spec.stem in readers
+        for partition in range(partitions_of(settings, spec))
+    ]
+    # A consumer of the loader's group that never subscribes: it reads offsets, never joins.
+    loader_group = f"{settings.worker_id}-history"
+    consumer = Consumer(client_config(settings, **{"group.id": loader_group}))
+    try:
+        lows, highs, committed = _offsets(consumer, partitions, timeout_s)
+    finally:
+        consumer.close()
+    model_next = {key: offset + 1 for key, offset in processed.items()}
+    lag: dict[str, dict[str, int]] = {"model": {}, "history": {}}
+    for stem, (model_reads, history_reads) in readers.items():
+        topic = topic_name(settings, stem)
+        if model_reads:
+            lag["model"][stem] = _behind(topic, model_next, lows, highs)
+        if history_reads:
+            lag["history"][stem] = _behind(topic, committed, lows, highs)
+    return lag
+
+
+def _behind(topic: str, next_offsets: Offsets, lows: Offsets, highs: Offsets) -> int:
+    """Messages of `topic` from each partition's next offset to read (or its low watermark,
+    for a reader that has none, or one older than retention) to its high watermark."""
+    return sum(
+        max(high - max(next_offsets.get(key, lows[key]), lows[key]), 0)
+        for key, high in highs.items()
+        if key[0] == topic
+    )
