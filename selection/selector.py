@@ -75,20 +75,22 @@ class ProjectSelector:
 
     def rank(self, request: SubsetRequest) -> SubsetResponse:
         change = self._change(self._build_state(request.build_id))
-        ranked = [self._score(test_id, change) for test_id in dict.fromkeys(request.candidates)]
+        scored = [self._score(test_id, change) for test_id in dict.fromkeys(request.candidates)]
         time_bound = request.target.kind is not TargetKind.CONFIDENCE
-        floor = _cost_floor(ranked)
-        ranked.sort(key=lambda t: _order_key(t, time_bound, floor))
-        return respond(request, ranked, self.model_name)
+        floor = _cost_floor([test for test, _ in scored])
+        scored.sort(key=lambda pair: _order_key(*pair, time_bound, floor))
+        return respond(request, [test for test, _ in scored], self.model_name)
 
-    def _score(self, test_id: str, change: ChangeView) -> RankedTest:
+    def _score(self, test_id: str, change: ChangeView) -> tuple[RankedTest, Closeness]:
+        """The ranked test, and how closely it relates to the change (to break ties)."""
         x = features(test_id, change, self.history)
-        return RankedTest(
+        test = RankedTest(
             test_id=test_id,
             failure_probability=round(self.model.predict_proba(x), 6),
             expected_duration_s=round(self.history.expected_duration(test_id), 6),
             reason=_reason(x),
         )
+        return test, (x["subject_changed"], x["name_similarity"], x["directory_similarity"])
 
     def learn(self, batch: TestResultBatch) -> bool:
         """Predict, then learn, each result of the batch; False when it was already learned."""
@@ -112,6 +114,8 @@ class ProjectSelector:
         return True
 
 
+# The subject of the test changed; name and directory similarity to the changed code.
+Closeness = tuple[float, ...]
 MIN_COST_S = 0.1  # below this, a test's run time is noise next to the runner's own overhead
 
 
@@ -128,13 +132,16 @@ def _cost_floor(ranked: list[RankedTest]) -> float:
     return max(MIN_COST_S, median)
 
 
-def _order_key(test: RankedTest, time_bound: bool, floor: float) -> tuple[int, float, str]:
-    """New and changed tests first; then by failure chance, per second when time is the limit."""
+def _order_key(
+    test: RankedTest, closeness: Closeness, time_bound: bool, floor: float
+) -> tuple[int, float, Closeness, str]:
+    """New and changed tests first; then by failure chance, per second when time is the limit;
+    equal chances (new tests of a project without history, say) by closeness to the change."""
     first = 0 if test.reason in ("new", "changed") else 1
     score = test.failure_probability
     if time_bound:
         score /= max(test.expected_duration_s, floor)
-    return (first, -score, test.test_id)
+    return (first, -score, tuple(-c for c in closeness), test.test_id)
 
 
 def _reason(x: dict[str, float]) -> str:

@@ -96,6 +96,18 @@ def test_new_tests_come_first_then_the_failing_ones() -> None:
     assert response.ranked[0].reason == "new"
 
 
+def test_a_project_with_only_a_build_ranks_its_new_tests_by_closeness_to_the_change() -> None:
+    # The first build of a project: every test is new and equally likely to fail, so the
+    # tests of the changed code go first, not the alphabetical ones.
+    selector = Selector()
+    selector.observe_build(build("b0", "src/main/java/org/y/Pay.java"))
+    response = selector.rank(request("b0", A, B, "org/y/PayTest.java", "org/y/CartTest.java"))
+    ranked = [t.test_id for t in response.ranked]
+    assert ranked[:2] == ["org/y/PayTest.java", "org/y/CartTest.java"]  # subject, then package
+    assert {t.reason for t in response.ranked} == {"new"}
+    assert len({t.failure_probability for t in response.ranked}) == 1
+
+
 def test_changed_tests_come_first() -> None:
     selector = _trained()
     selector.observe_build(build("b6", "src/test/java/org/x/CTest.java"))
@@ -112,7 +124,8 @@ def test_time_targets_rank_by_density_confidence_targets_by_chance() -> None:
     assert floor == 1.0  # the median duration
 
     def order(time_bound: bool) -> list[str]:
-        return [t.test_id for t in sorted(ranked, key=lambda t: _order_key(t, time_bound, floor))]
+        by_key = sorted(ranked, key=lambda t: _order_key(t, (), time_bound, floor))
+        return [t.test_id for t in by_key]
 
     assert order(True) == ["quick", "slow", "cheap"]  # 0.2/s, 0.04/s, 0.01/s (floored at 1 s)
     assert order(False) == ["slow", "quick", "cheap"]
