@@ -22,7 +22,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 import schemas
 from pts.errors import BrokerUnavailable, ConfigError, DecodeError, StoreError
-from pts.events import Build, Commit, SubsetResponse, TestResultBatch
+from pts.events import Build, Commit, PredictionBatch, SubsetResponse, TestResultBatch
 from pts.logs import get_logger
 from sinks.store import HistoryStore
 
@@ -33,6 +33,7 @@ EVENT_TYPES: dict[str, Any] = {
     "Commit": Commit,
     "TestResultBatch": TestResultBatch,
     "SubsetResponse": SubsetResponse,
+    "PredictionBatch": PredictionBatch,
 }
 """The kinds the loader stores, by Avro schema name."""
 
@@ -43,6 +44,7 @@ def _inserter(store: HistoryStore, kind: str) -> Callable[[list[Any]], int]:
         "Commit": store.insert_commits,
         "TestResultBatch": store.insert_test_results,
         "SubsetResponse": store.insert_subset_responses,
+        "PredictionBatch": store.insert_predictions,
     }[kind]
 
 

@@ -19,7 +19,7 @@ from pts.settings import Settings
 from sinks import open_store
 
 log = get_logger(__name__)
-STORED = ("Commit", "Build", "TestResultBatch", "SubsetResponse")
+STORED = ("Commit", "Build", "TestResultBatch", "SubsetResponse", "PredictionBatch")
 WORKER_READS = ("Build", "TestResultBatch")
 
 

@@ -29,6 +29,8 @@ class TopicSpec:
     partitions: int | None = None  # None: the settings' partition count
 
 
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024  # a 5,000-result batch, or a 10,000-test answer, fits
+
 TOPICS = (
     TopicSpec("commits", "Commit", True, {"retention.ms": str(365 * DAY_MS)}),
     TopicSpec("builds", "Build", True, {"retention.ms": str(365 * DAY_MS)}),
@@ -36,15 +38,21 @@ TOPICS = (
         "test-results",
         "TestResultBatch",
         True,
-        {"retention.ms": str(365 * DAY_MS), "max.message.bytes": str(8 * 1024 * 1024)},
+        {"retention.ms": str(365 * DAY_MS), "max.message.bytes": str(MAX_MESSAGE_BYTES)},
     ),
     TopicSpec("subset-requests", "SubsetRequest", True, {"retention.ms": str(DAY_MS)}),
     TopicSpec(
         "subset-responses",
         "SubsetResponse",
         False,
-        {"retention.ms": str(7 * DAY_MS), "max.message.bytes": str(8 * 1024 * 1024)},
+        {"retention.ms": str(7 * DAY_MS), "max.message.bytes": str(MAX_MESSAGE_BYTES)},
         3,
+    ),
+    TopicSpec(
+        "predictions",
+        "PredictionBatch",
+        False,
+        {"retention.ms": str(30 * DAY_MS), "max.message.bytes": str(MAX_MESSAGE_BYTES)},
     ),
     TopicSpec("dead-letters", "DeadLetter", False, {"retention.ms": str(30 * DAY_MS)}, 1),
 )

@@ -153,6 +153,38 @@ class TestResultBatch:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    test_id: str
+    probability: float
+    failed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionBatch:
+    """What the model predicted for a learned batch's results, before learning them."""
+
+    project: str
+    build_id: str
+    report: str
+    model: str
+    predictions: tuple[Prediction, ...]
+    predicted_at: datetime = field(default_factory=utc_now)
+    slice: int = 0
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Self:
+        return cls(
+            project=record["project"],
+            build_id=record["build_id"],
+            report=record["report"],
+            model=record["model"],
+            predictions=tuple(Prediction(**p) for p in record["predictions"]),
+            predicted_at=record["predicted_at"],
+            slice=record.get("slice", 0),
+        )
+
+
 class TargetKind(StrEnum):
     SHARE_OF_TIME = "share_of_time"
     DURATION = "duration"

@@ -37,6 +37,7 @@ SCHEMA_FILES = (
     "test_result_batch",
     "subset_request",
     "subset_response",
+    "prediction_batch",
     "dead_letter",
 )
 

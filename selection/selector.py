@@ -13,6 +13,8 @@ from river import metrics
 
 from pts.events import (
     Build,
+    Prediction,
+    PredictionBatch,
     RankedTest,
     SubsetRequest,
     SubsetResponse,
@@ -94,9 +96,15 @@ class ProjectSelector:
 
     def learn(self, batch: TestResultBatch) -> bool:
         """Predict, then learn, each result of the batch; False when it was already learned."""
+        return self.learn_and_predict(batch) is not None
+
+    def learn_and_predict(self, batch: TestResultBatch) -> PredictionBatch | None:
+        """`learn`, returning what was predicted for each result before it was learned;
+        None when the batch was already learned."""
         key = (batch.build_id, batch.report, batch.slice)
         if key in self.learned_batches:
-            return False
+            return None
+        model_before = self.model_name
         self.learned_batches[key] = None
         while len(self.learned_batches) > BATCHES_KEPT:
             self.learned_batches.popitem(last=False)
@@ -105,13 +113,23 @@ class ProjectSelector:
         if state.index is None:
             state.index = self.history.start_build(state.build)
         ran = [r for r in batch.results if r.ran]
+        predictions = []
         for result in ran:
             x = features(result.test_id, change, self.history)
-            self.auc.update(result.failed, self.model.predict_proba(x))
+            probability = self.model.predict_proba(x)
+            self.auc.update(result.failed, probability)
             self.model.learn(x, result.failed)
+            predictions.append(Prediction(result.test_id, round(probability, 6), result.failed))
         self.history.update(state.index, state.build, ran)
         self.results_learned += len(ran)
-        return True
+        return PredictionBatch(
+            project=batch.project,
+            build_id=batch.build_id,
+            report=batch.report,
+            model=model_before,
+            predictions=tuple(predictions),
+            slice=batch.slice,
+        )
 
 
 # The subject of the test changed; name and directory similarity to the changed code.
@@ -185,6 +203,9 @@ class Selector:
 
     def learn(self, batch: TestResultBatch) -> bool:
         return self.project(batch.project).learn(batch)
+
+    def learn_and_predict(self, batch: TestResultBatch) -> PredictionBatch | None:
+        return self.project(batch.project).learn_and_predict(batch)
 
     def knows_build(self, project: str, build_id: str) -> bool:
         """Whether the build's changes were observed (read-only: safe from the event loop)."""

@@ -9,7 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pts.events import Build, ChangedFile, Commit, SubsetResponse, TestResultBatch
+from pts.events import (
+    Build,
+    ChangedFile,
+    Commit,
+    PredictionBatch,
+    SubsetResponse,
+    TestResultBatch,
+)
 
 Row = dict[str, Any]
 
@@ -17,6 +24,7 @@ BUILDS = "pts.builds"
 COMMITS = "pts.commits"
 TEST_RESULTS = "pts.test_results"
 SUBSET_RESPONSES = "pts.subset_responses"
+PREDICTIONS = "pts.predictions"
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     BUILDS: (
@@ -32,6 +40,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     SUBSET_RESPONSES: (
         "request_id", "project", "build_id", "subset_size", "candidates",
         "expected_share_of_time", "expected_share_of_failures", "model", "answered_at", "ranked",
+    ),
+    PREDICTIONS: (
+        "project", "build_id", "report", "slice", "test_id", "probability", "failed", "model",
+        "predicted_at",
     ),
 }  # fmt: skip
 
@@ -105,3 +117,22 @@ def subset_response_row(response: SubsetResponse) -> Row:
         "answered_at": utc(response.answered_at),
         "ranked": [test.test_id for test in response.ranked],
     }
+
+
+def prediction_rows(batch: PredictionBatch) -> list[Row]:
+    """One row per predicted result; the batch's ids, model and time repeat on each."""
+    predicted_at = utc(batch.predicted_at)
+    return [
+        {
+            "project": batch.project,
+            "build_id": batch.build_id,
+            "report": batch.report,
+            "slice": batch.slice,
+            "test_id": prediction.test_id,
+            "probability": float(prediction.probability),
+            "failed": bool(prediction.failed),
+            "model": batch.model,
+            "predicted_at": predicted_at,
+        }
+        for prediction in batch.predictions
+    ]

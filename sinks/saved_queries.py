@@ -23,7 +23,7 @@ def saved_queries() -> dict[str, SavedQuery]:
     """Every saved query by name (the file's stem).
 
     >>> sorted(saved_queries())
-    ['failure-rates', 'flaky-tests', 'subset-quality', 'time-saved']
+    ['failure-rates', 'flaky-tests', 'model-quality', 'subset-quality', 'time-saved']
     """
     queries = {}
     for path in sorted(QUERIES_DIR.glob("*.sql")):

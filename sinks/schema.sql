@@ -78,3 +78,21 @@ CREATE TABLE IF NOT EXISTS pts.subset_responses
 )
 ENGINE = ReplacingMergeTree(answered_at)
 ORDER BY request_id;
+
+-- What the model predicted for each result before learning it (progressive validation), and
+-- whether the test failed: the history of the model's quality. Key: (project, build_id,
+-- test_id, report); a batch relearned after a crash replaces its earlier row.
+CREATE TABLE IF NOT EXISTS pts.predictions
+(
+    project      LowCardinality(String),
+    build_id     String,
+    report       String,
+    slice        UInt32,
+    test_id      String,
+    probability  Float64,
+    failed       Bool,
+    model        String,
+    predicted_at DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(predicted_at)
+ORDER BY (project, build_id, test_id, report);

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from pts.errors import QueryRejected, StoreError
-from pts.events import Build, Commit, SubsetResponse, TestResultBatch
+from pts.events import Build, Commit, PredictionBatch, SubsetResponse, TestResultBatch
 from sinks import rows
 from sinks.rows import Row
 from sinks.sql import check_read_only, schema_statements
@@ -37,7 +37,7 @@ def store_error(backend: str, exc: BaseException) -> StoreError:
 
 
 class HistoryStore(ABC):
-    """Builds, commits, test results and subset answers, in ClickHouse tables `pts.*`."""
+    """Builds, commits, test results, subset answers and predictions, in tables `pts.*`."""
 
     def create_schema(self) -> None:
         """Apply `schema.sql`; every statement is IF NOT EXISTS, so this is safe to repeat."""
@@ -59,6 +59,11 @@ class HistoryStore(ABC):
     def insert_subset_responses(self, responses: Sequence[SubsetResponse]) -> int:
         table = rows.SUBSET_RESPONSES
         return self._insert_rows(table, [rows.subset_response_row(r) for r in responses])
+
+    def insert_predictions(self, batches: Sequence[PredictionBatch]) -> int:
+        """Insert every prediction of every batch, one row per predicted result."""
+        flat = [row for batch in batches for row in rows.prediction_rows(batch)]
+        return self._insert_rows(rows.PREDICTIONS, flat)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one read-only statement; rows as dicts (datetimes as aware datetimes).

@@ -19,7 +19,7 @@ import faust
 from confluent_kafka import Consumer, TopicPartition
 
 import schemas
-from ops.topics import topic_name
+from ops.topics import MAX_MESSAGE_BYTES, topic_name
 from pts.kafka_clients import client_config
 from pts.logs import get_logger
 from pts.settings import Settings
@@ -137,6 +137,7 @@ def create_app(settings: Settings) -> faust.App:
         web_enabled=True,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=SESSION_TIMEOUT_S,
+        producer_max_request_size=MAX_MESSAGE_BYTES,  # replies and predictions of large suites
         broker_heartbeat_interval=1.0,
         producer_partitioner=None,
     )

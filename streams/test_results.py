@@ -1,4 +1,5 @@
-"""Test results: for each result of a batch, predict first, then learn (progressive validation)."""
+"""Test results: for each result of a batch, predict first, then learn (progressive validation);
+what was predicted goes to the predictions topic, so the model's quality becomes history."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 import faust
 from faust.types.tuples import Message
 
-from pts.events import TestResultBatch
+import schemas
+from pts.events import TestResultBatch, to_record
 from pts.logs import get_logger
 from streams.app import WorkerState
 from streams.messages import consume
@@ -16,14 +18,29 @@ log = get_logger(__name__)
 
 
 def register(
-    app: faust.App, results: faust.TopicT, dead_letters: faust.TopicT, state: WorkerState
+    app: faust.App,
+    results: faust.TopicT,
+    predictions: faust.TopicT,
+    dead_letters: faust.TopicT,
+    state: WorkerState,
 ) -> None:
+    def learn_and_encode(batch: TestResultBatch) -> bytes | None:
+        # On the model thread; None when the batch was learned before (a redelivery).
+        predicted = state.selector.learn_and_predict(batch)
+        if predicted is None:
+            return None
+        return schemas.encode("PredictionBatch", to_record(predicted))
+
     async def learn(record: dict[str, Any], message: Message) -> None:
         batch = TestResultBatch.from_record(record)
         if not state.selector.knows_build(batch.project, batch.build_id):
             # The build may still be in flight on its own topic: let it land first.
             await state.catch_up(message.partition, ("builds",))
-        learned = await state.run_model(state.selector.learn, batch)
+        predicted = await state.run_model(learn_and_encode, batch)
+        if predicted is not None:
+            # What the model said before it learned: the history of its quality.
+            await predictions.send(key=batch.project.encode(), value=predicted)
+        learned = predicted is not None
         log.info(
             "results_learned" if learned else "results_already_learned",
             project=batch.project,

@@ -121,7 +121,13 @@ def build_worker_app(settings: Settings, state: WorkerState, query: Any = None) 
     app = create_app(settings)
     dead_letters = raw_topic(app, settings, "dead-letters")
     builds.register(app, raw_topic(app, settings, "builds"), dead_letters, state)
-    test_results.register(app, raw_topic(app, settings, "test-results"), dead_letters, state)
+    test_results.register(
+        app,
+        raw_topic(app, settings, "test-results"),
+        raw_topic(app, settings, "predictions"),
+        dead_letters,
+        state,
+    )
     subsets.register(app, raw_topic(app, settings, "subset-requests"), dead_letters, state)
 
     @app.page("/health")

@@ -147,10 +147,23 @@ def test_record_learn_subset_and_history(
     listed = run_pts(env, "query", "--list")
     assert "subset-quality" in listed.stdout and "flaky-tests" in listed.stdout
 
+    # What the model predicted before learning each result is history too.
+    n_predictions = "SELECT count() AS n FROM pts.predictions WHERE project = 'shop'"
+    assert wait_for_rows(pts_worker, n_predictions, 6) == 6
+    quality = run_pts(env, "query", "model-quality", "-p", "shop")
+    [week] = [json.loads(line) for line in quality.stdout.splitlines()]
+    assert (week["results"], week["failures"]) == (6, 2)
+
     # Nothing is left behind: the model and the history loader have read every message.
     assert wait_for_no_lag(pts_worker) == {
         "model": {"builds": 0, "test-results": 0, "subset-requests": 0},
-        "history": {"commits": 0, "builds": 0, "test-results": 0, "subset-responses": 0},
+        "history": {
+            "commits": 0,
+            "builds": 0,
+            "test-results": 0,
+            "subset-responses": 0,
+            "predictions": 0,
+        },
     }
 
 

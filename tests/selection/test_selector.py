@@ -60,6 +60,17 @@ def test_auc_is_scored_with_the_prediction_made_before_learning() -> None:
     assert seen == [expected]
 
 
+def test_learning_returns_what_was_predicted_before_each_result() -> None:
+    selector = ProjectSelector(PROJECT)
+    selector.learn(batch("b0", {A: (True, 1.0), B: (False, 1.0)}))
+    predicted = selector.learn_and_predict(batch("b1", {A: (False, 1.0), B: (True, 1.0)}))
+    assert predicted is not None and predicted.model == "logistic@2"  # the model before b1
+    assert [(p.test_id, p.failed) for p in predicted.predictions] == [(A, False), (B, True)]
+    # Predicted from the history before b1: A had failed, B had not; B's failure is not known.
+    assert predicted.predictions[0].probability > predicted.predictions[1].probability
+    assert selector.learn_and_predict(batch("b1", {A: (False, 1.0)})) is None  # redelivered
+
+
 def test_a_redelivered_batch_is_not_learned_twice() -> None:
     selector = Selector()
     selector.observe_build(build("b0"))

@@ -19,6 +19,8 @@ from pts.events import (
     ChangedFile,
     Commit,
     Outcome,
+    Prediction,
+    PredictionBatch,
     RankedTest,
     SubsetResponse,
     TestResult,
@@ -154,6 +156,25 @@ def test_subset_responses_keep_ranked_ids(store: HistoryStore) -> None:
     assert row["subset_size"] == 1
     assert row["expected_share_of_time"] == pytest.approx(1 / 6)
     assert row["answered_at"] == T0
+
+
+def test_predictions_are_flattened_one_row_per_result(store: HistoryStore) -> None:
+    predicted = PredictionBatch(
+        "shop",
+        "b1",
+        "junit-unit.xml",
+        "logistic@40",
+        (Prediction("cart::test_add", 0.25, False), Prediction("cart::test_pay", 0.75, True)),
+        T0,
+        slice=1,
+    )
+    assert store.insert_predictions([predicted]) == 2
+    found = store.query("SELECT * FROM pts.predictions ORDER BY test_id")
+    assert [(r["test_id"], r["probability"], r["failed"]) for r in found] == [
+        ("cart::test_add", 0.25, False),
+        ("cart::test_pay", 0.75, True),
+    ]
+    assert {(r["model"], r["slice"], r["predicted_at"]) for r in found} == {("logistic@40", 1, T0)}
 
 
 def test_empty_inserts_write_nothing(store: HistoryStore) -> None:

@@ -10,22 +10,35 @@ by hand from a small history:
 
 Subset answers: b2 ran [a, c] of [a, c, b, d]; b4 was asked twice, and its latest answer ran
 [b] of [b, a] (the earlier one ran [a]).
+
+Predictions. First week: a 0.9 failed, b 0.2 passed, c 0.4 failed, d 0.3 passed; each failure
+was given a higher chance than each pass, so AUC = 1.0, and the mean chance is 0.45 beside a
+failure rate of 0.5. The week after: a 0.1 failed, b 0.6 passed, so AUC = 0.0. A third week has
+no failure, so it has no AUC.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from pts.events import Outcome, RankedTest, SubsetResponse, TestResult, TestResultBatch
+from pts.events import (
+    Outcome,
+    Prediction,
+    PredictionBatch,
+    RankedTest,
+    SubsetResponse,
+    TestResult,
+    TestResultBatch,
+)
 from sinks.chdb_store import ChdbStore
 from sinks.saved_queries import saved_queries
 from sinks.store import HistoryStore
 
-T0 = datetime(2024, 5, 6, 7, 0, tzinfo=UTC)
+T0 = datetime(2024, 5, 6, 7, 0, tzinfo=UTC)  # a Monday
 P, F, S = Outcome.PASSED, Outcome.FAILED, Outcome.SKIPPED
 OUTCOMES = {
     "t::a": [P, F, P, F],
@@ -54,6 +67,11 @@ def answer(request_id: str, build: str, ranked: list[str], size: int, share: flo
     )
 
 
+def predictions(build: str, at: datetime, chances: dict[str, tuple[float, bool]]):
+    made = tuple(Prediction(t, p, failed) for t, (p, failed) in chances.items())
+    return PredictionBatch("shop", build, "junit.xml", "logistic@5", made, at)
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HistoryStore]:
     opened = ChdbStore(Path(tmp_path_factory.mktemp("chdb")))
@@ -72,6 +90,14 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HistoryStore]:
             answer("r3", "b4", ["t::b", "t::a"], 1, 0.4, b4 + timedelta(minutes=1)),
         ]
     )
+    opened.insert_predictions(
+        [
+            predictions("w1", T0, {"t::a": (0.9, True), "t::b": (0.2, False), "t::c": (0.4, True),
+                                   "t::d": (0.3, False)}),
+            predictions("w2", T0 + timedelta(days=7), {"t::a": (0.1, True), "t::b": (0.6, False)}),
+            predictions("w3", T0 + timedelta(days=14), {"t::b": (0.5, False)}),
+        ]
+    )  # fmt: skip
     try:
         yield opened
     finally:
@@ -129,3 +155,15 @@ def test_subset_quality_uses_each_builds_latest_answer(store: HistoryStore) -> N
     assert row["failing_builds"] == 2
     assert row["builds_caught"] == pytest.approx(0.5)
     assert row["failures_in_subset"] == pytest.approx(2 / 4)
+
+
+def test_model_quality_per_week(store: HistoryStore) -> None:
+    rows = run(store, "model-quality")
+    assert [(r["results"], r["failures"], r["roc_auc"]) for r in rows] == [
+        (4, 2, 1.0),
+        (2, 1, 0.0),
+        (1, 0, None),  # no failure: nothing to rank
+    ]
+    assert rows[0]["mean_predicted"] == pytest.approx(0.45)
+    assert rows[0]["failure_rate"] == pytest.approx(0.5)
+    assert [r["week"] for r in rows] == [date(2024, 5, 6), date(2024, 5, 13), date(2024, 5, 20)]

@@ -13,6 +13,7 @@ def test_the_schema_splits_into_its_create_statements() -> None:
     statements = schema_statements()
     assert [s.split("(")[0].split()[-1] for s in statements] == [
         "pts", "pts.builds", "pts.commits", "pts.test_results", "pts.subset_responses",
+        "pts.predictions",
     ]  # fmt: skip
     assert all(s.startswith("CREATE ") and "IF NOT EXISTS" in s for s in statements)
     assert not any(";" in s or "--" in s.split("\n")[0] for s in statements)
