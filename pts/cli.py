@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from confluent_kafka import KafkaException
 
-from pts.errors import BrokerUnavailable, ConfigError, PtsError, SubsetTimeout
-from pts.events import Target
+from pts.errors import ConfigError, PtsError
+from pts.events import SubsetResponse, Target
 from pts.logs import configure, get_logger
 from pts.settings import settings
 
@@ -34,7 +36,19 @@ DryRun = Annotated[
 
 @app.callback()
 def _configure() -> None:
-    configure(settings().log_level)
+    try:
+        configure(settings().log_level)
+    except ConfigError:
+        configure()  # the command reports the invalid setting; `pts subset` still answers
+
+
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def _share(fraction: float) -> str:
+    """A share as a percentage; below 1%, with one decimal, so that it never reads as 0%."""
+    return f"{fraction:.1%}" if 0 < fraction < 0.01 else f"{fraction:.0%}"
 
 
 @record_app.command("build")
@@ -58,8 +72,9 @@ def record_build(
         return
     publish(settings(), build=build_event, commits=commits)
     typer.echo(
-        f"recorded build {build} of {project}: {len(build_event.changed_files)} changed "
-        f"files in {len(commits)} commits",
+        f"recorded build {build} of {project}: "
+        f"{_count(len(build_event.changed_files), 'changed file')} in "
+        f"{_count(len(commits), 'commit')}",
         err=True,
     )
 
@@ -88,16 +103,35 @@ def record_tests(
         print_dry_run(sys.stdout, batches=batches)
         return
     publish(settings(), batches=batches)
+    results = sum(len(b.results) for b in batches)
     typer.echo(
-        f"recorded {sum(len(b.results) for b in batches)} test results of build {build} "
-        f"from {len(reports)} reports",
+        f"recorded {_count(results, 'test result')} of build {build} "
+        f"from {_count(len(reports), 'report')}",
         err=True,
     )
 
 
 def _read_candidates(source: Path | None) -> list[str]:
-    text = sys.stdin.read() if source is None or str(source) == "-" else source.read_text()
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    """Test ids, one per line; blank lines and `#` comments are skipped."""
+    try:
+        text = sys.stdin.read() if source is None or str(source) == "-" else source.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the candidate tests from {source}: {exc.strerror}") from exc
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _print_all(tests: list[str], rest: Path | None, reason: str) -> None:
+    """The answer when pts cannot give one: run everything, so a build is never blocked."""
+    log.warning("subset_fallback_to_all", reason=reason)
+    typer.echo(f"pts: warning: {reason}; running all {_count(len(tests), 'test')}", err=True)
+    if tests:
+        typer.echo("\n".join(tests))
+    if rest is not None:
+        try:
+            rest.write_text("")
+        except OSError as exc:
+            typer.echo(f"pts: warning: cannot write {rest}: {exc.strerror}", err=True)
 
 
 @app.command()
@@ -114,34 +148,23 @@ def subset(
         bool, typer.Option(help="Print probabilities and durations to stderr.")
     ] = False,
 ) -> None:
-    """Print the subset of the candidate tests to run, first things first."""
-    from pts.subset_client import SubsetClient, new_request
+    """Print the subset of the candidate tests to run, first things first.
 
+    Whatever goes wrong once the candidates are read (no answer in time, no broker, a bad
+    setting, a --rest file that cannot be written), every candidate is printed, with a
+    warning on stderr, and the exit code is 0: pts never blocks a build.
+    """
     parsed_target = Target.parse(target)
     tests = _read_candidates(candidates)
-    request = new_request(settings(), project, build, tests, parsed_target)
     try:
-        client = SubsetClient(settings(), timeout)
-        try:
-            response = client.request(request)
-        finally:
-            client.close()
-    except (SubsetTimeout, BrokerUnavailable) as exc:
-        log.warning(
-            "subset_fallback_to_all",
-            project=project,
-            build=build,
-            request=request.request_id,
-            reason=str(exc),
-        )
-        typer.echo(f"pts: warning: {exc}; running all {len(tests)} tests", err=True)
-        typer.echo("\n".join(tests))
+        response = _ask_for_subset(project, build, tests, parsed_target, timeout)
         if rest is not None:
-            rest.write_text("")
+            rest.write_text("".join(f"{t}\n" for t in response.rest))
+    except (PtsError, OSError, KafkaException) as exc:
+        _print_all(tests, rest, _reason(exc))
         return
-    typer.echo("\n".join(response.subset))
-    if rest is not None:
-        rest.write_text("".join(f"{t}\n" for t in response.rest))
+    if response.subset:
+        typer.echo("\n".join(response.subset))
     if explain:
         for position, test in enumerate(response.ranked, 1):
             marker = "run " if position <= response.subset_size else "skip"
@@ -151,12 +174,50 @@ def subset(
                 err=True,
             )
     typer.echo(
-        f"pts: {response.subset_size} of {len(response.ranked)} tests, "
-        f"{response.expected_share_of_time:.0%} of the expected time, "
-        f"{response.expected_share_of_failures:.0%} of the expected failures "
+        f"pts: {response.subset_size} of {_count(len(response.ranked), 'test')}, "
+        f"{_share(response.expected_share_of_time)} of the expected time, "
+        f"{_share(response.expected_share_of_failures)} of the expected failures "
         f"(model {response.model})",
         err=True,
     )
+    _warn_if_no_candidate_is_known(project, response)
+
+
+def _ask_for_subset(
+    project: str, build: str, tests: list[str], target: Target, timeout: float | None
+) -> SubsetResponse:
+    from pts.subset_client import SubsetClient, new_request
+
+    request = new_request(settings(), project, build, tests, target)
+    client = SubsetClient(settings(), timeout)
+    try:
+        return client.request(request)
+    finally:
+        client.close()
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return f"{exc.filename or 'a file'}: {exc.strerror}"
+    if isinstance(exc, KafkaException) and exc.args:
+        return f"Kafka client: {exc.args[0].str()}"
+    return str(exc)
+
+
+def _warn_if_no_candidate_is_known(project: str, response: SubsetResponse) -> None:
+    """Candidates that never match a recorded test id are all "new": the likely cause is a
+    different id format (a file path instead of the recorded suite::name, say)."""
+    learned = response.model.rpartition("@")[2]
+    if not learned.isdigit() or int(learned) == 0 or not response.ranked:
+        return
+    if all(test.reason == "new" for test in response.ranked):
+        typer.echo(
+            f"pts: warning: none of the {_count(len(response.ranked), 'candidate')} (e.g. "
+            f"{response.ranked[0].test_id!r}) has a recorded result in project {project}, "
+            f"which has {learned} results learned; candidates must use the ids "
+            "`pts record tests` records (suite::name, or the suite with --level suite)",
+            err=True,
+        )
 
 
 @app.command()
@@ -197,10 +258,14 @@ def query(
     params = {}
     if sql in saved:
         sql, params = saved[sql].sql, {"project": project or ""}
-    elif project is not None:
-        params = {"project": project}
+    elif re.fullmatch(r"[\w-]+", sql):
+        raise ConfigError(f"no saved query is named {sql!r}; `pts query --list` shows them")
     elif "{project:" in sql:
-        raise ConfigError("the SQL reads {project:String}: give --project")
+        if project is None:
+            raise ConfigError("the SQL reads {project:String}: give --project")
+        params = {"project": project}
+    elif project is not None:
+        raise ConfigError("--project fills {project:String}; the SQL has no such placeholder")
     for row in run_query(settings(), sql, params):
         typer.echo(row)
 
@@ -282,6 +347,10 @@ def main() -> None:
     except PtsError as exc:
         typer.echo(f"pts: error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except KafkaException as exc:  # e.g. a librdkafka setting in PTS_KAFKA_CONFIG it refuses
+        reason = exc.args[0].str() if exc.args else str(exc)
+        typer.echo(f"pts: error: Kafka client: {reason}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

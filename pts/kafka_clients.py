@@ -118,6 +118,7 @@ class CheckedProducer:
         )
         self.delivered = 0
         self.failures: list[str] = []
+        self._topics: set[str] = set()
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
@@ -126,6 +127,7 @@ class CheckedProducer:
         self.delivered += 1
 
     def produce(self, topic: str, key: str | bytes, value: bytes) -> None:
+        self._topics.add(topic)
         while True:
             try:
                 self._producer.produce(topic, key=key, value=value, on_delivery=self._on_delivery)
@@ -138,7 +140,21 @@ class CheckedProducer:
         """Wait for every delivery; raise BrokerUnavailable if any message did not land."""
         remaining = self._producer.flush(self.timeout_s)
         if remaining or self.failures:
-            reason = self.failures[0] if self.failures else f"{remaining} messages not delivered"
+            missing = self._missing_topics()
+            if missing:
+                raise BrokerUnavailable(
+                    f"Kafka at {self.settings.kafka_bootstrap} has no topic {', '.join(missing)}:"
+                    " create the topics once with `pts topics`"
+                )
+            reason = self.failures[0] if self.failures else f"{remaining} undelivered"
             raise unreachable(
                 self.settings, f"did not take the events within {self.timeout_s:g} s ({reason})"
             )
+
+    def _missing_topics(self) -> list[str]:
+        """The topics written to that the cluster does not have (auto-creation is off)."""
+        try:
+            known = self._producer.list_topics(timeout=2).topics
+        except KafkaException:
+            return []  # no answer at all: the broker is the problem, not the topics
+        return sorted(topic for topic in self._topics if topic not in known)

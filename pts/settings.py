@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from pts.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -15,7 +19,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PTS_", frozen=True, extra="ignore")
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")
-    kafka_config: dict[str, str] = Field(
+    kafka_config: dict[str, str | int | float | bool] = Field(
         default_factory=dict,
         description="Extra librdkafka settings passed through untouched (JSON), e.g. SASL.",
     )
@@ -31,7 +35,9 @@ class Settings(BaseSettings):
     worker_http_host: str = Field("127.0.0.1", description="Address the worker's HTTP binds.")
     worker_http_port: int = Field(6066, description="The worker's HTTP port (queries, health).")
     worker_id: str = Field("pts-worker", description="Consumer group of the stream worker.")
-    log_level: str = Field("info", description="debug, info, warning or error.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="debug, info, warning or error."
+    )
 
     @property
     def chdb_dir(self) -> Path:
@@ -44,4 +50,16 @@ class Settings(BaseSettings):
 
 @cache
 def settings() -> Settings:
-    return Settings()
+    """The settings from the environment; an invalid PTS_* value is a one-line ConfigError."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"PTS_{'_'.join(str(part) for part in error['loc'][:1]).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
+    except SettingsError as exc:  # a JSON field that does not parse
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"PTS_{field.group(1).upper()}" if field else "a PTS_* setting"
+        raise ConfigError(f"invalid settings: {name} is not valid JSON") from None

@@ -33,7 +33,9 @@ SUPPORTED = {
 }
 
 
-def broker_credentials(config: Mapping[str, str]) -> faust.auth.Credentials | None:
+def broker_credentials(
+    given: Mapping[str, str | int | float | bool],
+) -> faust.auth.Credentials | None:
     """faust credentials for the librdkafka settings in `config`; None for plaintext.
 
     >>> broker_credentials({"linger.ms": "5"}) is None
@@ -43,6 +45,7 @@ def broker_credentials(config: Mapping[str, str]) -> faust.auth.Credentials | No
     >>> sasl.protocol.value, sasl.mechanism.value, sasl.username
     ('SASL_PLAINTEXT', 'SCRAM-SHA-256', 'ci')
     """
+    config = {key: _text(value) for key, value in given.items()}
     _refuse_unsupported(config)
     protocol = config.get("security.protocol", "PLAINTEXT").upper()
     if protocol not in PROTOCOLS:
@@ -69,6 +72,11 @@ def broker_credentials(config: Mapping[str, str]) -> faust.auth.Credentials | No
         mechanism=mechanism,
         ssl_context=context,
     )
+
+
+def _text(value: str | int | float | bool) -> str:
+    """A setting as librdkafka spells it: JSON true is "true"."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _refuse_unsupported(config: Mapping[str, str]) -> None:
