@@ -283,11 +283,13 @@ def replay(
 ) -> None:
     """Publish a CI history to the topics, cycle by cycle, as CI would have recorded it."""
     from evaluation.importers import load_history
+    from ops.replay import default_project
     from ops.replay import replay as replay_history
 
     history = load_history(dataset).head(limit)
+    project = project or default_project(history)
     cycles = replay_history(settings(), history, project)
-    typer.echo(f"replayed {cycles} cycles of {history.name}", err=True)
+    typer.echo(f"replayed {cycles} cycles of {history.name} into project {project}", err=True)
 
 
 @app.command()
@@ -298,6 +300,22 @@ def topics() -> None:
 
     created = ensure_topics(admin_client(settings()), settings())
     typer.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
+
+
+@app.command("dead-letters")
+def dead_letters(
+    limit: Annotated[int | None, typer.Option(help="Only the newest N letters.")] = None,
+) -> None:
+    """Print the messages set aside on the dead-letter topic, one JSON line each, with why."""
+    import json
+
+    from ops.dead_letters import read_dead_letters
+
+    count = 0
+    for letter in read_dead_letters(settings(), limit):
+        typer.echo(json.dumps(letter))
+        count += 1
+    typer.echo(f"{_count(count, 'dead letter')}", err=True)
 
 
 @app.command("eval")
