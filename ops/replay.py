@@ -6,6 +6,7 @@ import time
 from dataclasses import replace
 
 from evaluation.history import History
+from evaluation.importers import project_name
 from pts.events import TestResultBatch
 from pts.logs import get_logger
 from pts.settings import Settings
@@ -16,9 +17,14 @@ log = get_logger(__name__)
 PROGRESS_EVERY_S = 2.0
 
 
+def default_project(history: History) -> str:
+    """The project a replay publishes to without `--project`, whatever the history's format."""
+    return project_name(history.name)
+
+
 def replay(settings: Settings, history: History, project: str | None = None) -> int:
     """Publish every cycle's build, then its results; returns the number of cycles published."""
-    project = project or history.project
+    project = project or default_project(history)
     publisher = EventPublisher(settings)
     started = last_report = time.monotonic()
     for done, cycle in enumerate(history.cycles, 1):

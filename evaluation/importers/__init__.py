@@ -4,6 +4,9 @@
 - a `.csv` whose header is `Id;Name;Duration;CalcPrio;LastRun;LastResults;Verdict;Cycle`: RETECS;
 - a directory: a JUnit XML history, one subdirectory per build (see `junit_history`);
 - `synthetic` or `synthetic:<seed>`: the seeded synthetic generator.
+
+A bare name (no directory) that is not in the current directory is looked up in
+`../shared/datasets` beside the repository, so `commons_io.csv` reads the shared history.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from evaluation.history import History
+from evaluation.importers._common import project_name
 from evaluation.importers.commons import RESULT_COLUMNS, load_commons
 from evaluation.importers.junit_history import load_junit_history
 from evaluation.importers.retecs import RETECS_COLUMNS, load_retecs
 from pts.errors import DatasetError
 
-__all__ = ["load_commons", "load_history", "load_junit_history", "load_retecs"]
+SHARED_DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+
+__all__ = ["load_commons", "load_history", "load_junit_history", "load_retecs", "project_name"]
 
 
 def load_history(spec: str) -> History:
@@ -28,7 +34,7 @@ def load_history(spec: str) -> History:
         if not seed.isdigit():
             raise DatasetError(f"{spec}: the synthetic seed must be a non-negative integer")
         return generate(seed=int(seed))
-    path = Path(spec)
+    path = _dataset_path(spec)
     if path.is_dir():
         return load_junit_history(path)
     if not path.is_file():
@@ -44,6 +50,19 @@ def load_history(spec: str) -> History:
         f"{spec}: not a known CI history (a Commons or RETECS CSV, a JUnit history directory, "
         "or synthetic[:seed])"
     )
+
+
+def _dataset_path(spec: str) -> Path:
+    """`spec` as a path; a bare name missing here falls back to the shared datasets."""
+    path = Path(spec)
+    if path.exists() or path.name != spec:
+        return path
+    shared = SHARED_DATASETS / spec
+    if not shared.exists():
+        raise DatasetError(
+            f"{spec}: no such file or directory in {Path.cwd()} or in {SHARED_DATASETS}"
+        )
+    return shared
 
 
 def _first_line(path: Path) -> str:

@@ -12,6 +12,11 @@ from pts.errors import DatasetError
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def project_name(history_name: str) -> str:
+    """The project a history is replayed into by default: its name, with `-` for `_`."""
+    return history_name.replace("_", "-")
+
+
 def open_rows(
     path: Path, required: tuple[str, ...], delimiter: str = ","
 ) -> Iterator[tuple[int, dict[str, str]]]:

@@ -17,7 +17,13 @@ from datetime import datetime
 from pathlib import Path
 
 from evaluation.history import Cycle, History
-from evaluation.importers._common import number, open_rows, placeholder_time, timestamp
+from evaluation.importers._common import (
+    number,
+    open_rows,
+    placeholder_time,
+    project_name,
+    timestamp,
+)
 from pts.errors import DatasetError
 from pts.events import Build, ChangedFile, Outcome, TestResult
 from pts.logs import get_logger
@@ -44,7 +50,7 @@ def load_commons(path: Path) -> History:
     """The history in `commons_<p>.csv` joined with its `_changes.csv`, cycles in file order."""
     path = Path(path)
     name = path.stem
-    project = name.replace("_", "-")
+    project = project_name(name)
     commits = _read_changes(changes_path(path))
     cycles: list[Cycle] = []
     seen: dict[str, int] = {}

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evaluation.history import Cycle, History
-from evaluation.importers._common import number, open_rows, placeholder_time
+from evaluation.importers._common import number, open_rows, placeholder_time, project_name
 from pts.errors import DatasetError, ReportError
 from pts.events import Build, ChangedFile, TestResult
 
@@ -32,7 +32,8 @@ def load_junit_history(directory: Path) -> History:
     builds = sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not builds:
         raise DatasetError(f"{directory}: no build subdirectory")
-    project = directory.resolve().name
+    name = directory.resolve().name
+    project = project_name(name)
     cycles = []
     for index, build_dir in enumerate(builds):
         results: list[TestResult] = []
@@ -49,7 +50,7 @@ def load_junit_history(directory: Path) -> History:
             changed_files=_changes(build_dir / CHANGES),
         )
         cycles.append(Cycle(build, results))
-    return History(name=project, project=project, cycles=cycles)
+    return History(name=name, project=project, cycles=cycles)
 
 
 def _changes(path: Path) -> tuple[ChangedFile, ...]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evaluation.history import Cycle, History
-from evaluation.importers._common import number, open_rows, placeholder_time
+from evaluation.importers._common import number, open_rows, placeholder_time, project_name
 from pts.errors import DatasetError
 from pts.events import Build, Outcome, TestResult
 
@@ -27,7 +27,8 @@ _VERDICTS = {"0": Outcome.PASSED, "1": Outcome.FAILED}
 def load_retecs(path: Path) -> History:
     """The history in a RETECS CSV file, cycles in increasing `Cycle` order."""
     path = Path(path)
-    project = path.stem
+    history_name = path.stem
+    project = project_name(history_name)
     by_cycle: dict[int, list[TestResult]] = {}
     for line, row in open_rows(path, RETECS_COLUMNS, delimiter=";"):
         name = row["Name"].strip()
@@ -40,7 +41,7 @@ def load_retecs(path: Path) -> History:
         by_cycle.setdefault(cycle, []).append(
             TestResult(
                 test_id=name,
-                suite=project,
+                suite=history_name,
                 name=name,
                 outcome=_VERDICTS[verdict],
                 duration_s=number(path, line, "Duration", row["Duration"]),
@@ -55,4 +56,4 @@ def load_retecs(path: Path) -> History:
         )
         for n in sorted(by_cycle)
     ]
-    return History(name=project, project=project, cycles=cycles)
+    return History(name=history_name, project=project, cycles=cycles)

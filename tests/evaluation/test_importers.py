@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from evaluation import importers
 from evaluation.importers import load_history
 from evaluation.importers.commons import load_commons
 from evaluation.importers.junit_history import load_junit_history
@@ -115,3 +117,59 @@ def test_load_history_unknown_names_the_path(spec: str) -> None:
     with pytest.raises(DatasetError) as error:
         load_history(spec)
     assert spec in str(error.value)
+
+
+@pytest.fixture
+def shared_datasets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A shared datasets folder holding commons_toy, and a current directory without it."""
+    shared = tmp_path / "shared" / "datasets"
+    shared.mkdir(parents=True)
+    for name in ("commons_toy.csv", "commons_toy_changes.csv"):
+        shutil.copy(COMMONS / name, shared / name)
+    monkeypatch.setattr(importers, "SHARED_DATASETS", shared)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    return shared
+
+
+def test_a_bare_name_falls_back_to_the_shared_datasets(shared_datasets: Path) -> None:
+    history = load_history("commons_toy.csv")
+    assert (history.name, len(history.cycles)) == ("commons_toy", 4)
+    assert history.cycles[0].build.changed_files  # its _changes.csv was found beside it
+
+
+def test_a_bare_name_in_the_current_directory_comes_first(shared_datasets: Path) -> None:
+    shutil.copy(FIXTURES / "retecs" / "retecs_toy.csv", Path.cwd() / "commons_toy.csv")
+    history = load_history("commons_toy.csv")
+    assert [c.build.build_id for c in history.cycles] == ["cycle-1", "cycle-2", "cycle-3"]
+
+
+def test_a_missing_bare_name_names_both_places(shared_datasets: Path) -> None:
+    with pytest.raises(DatasetError) as error:
+        load_history("commons_nope.csv")
+    message = str(error.value)
+    assert message.startswith("commons_nope.csv: no such file or directory")
+    assert str(Path.cwd()) in message and str(shared_datasets) in message
+    assert "\n" not in message
+
+
+def test_a_missing_path_with_a_directory_does_not_fall_back(shared_datasets: Path) -> None:
+    with pytest.raises(DatasetError, match=r"^sub/commons_toy\.csv: no such file or directory$"):
+        load_history("sub/commons_toy.csv")
+
+
+def test_the_shared_datasets_are_beside_the_repository() -> None:
+    repository = Path(__file__).resolve().parents[2]
+    expected = repository.parent / "shared" / "datasets"
+    assert expected == importers.SHARED_DATASETS
+
+
+@pytest.mark.skipif(
+    not (importers.SHARED_DATASETS / "commons_io.csv").exists(),
+    reason="no ../shared/datasets/commons_io.csv beside the repository",
+)
+def test_the_readme_example_reads_the_shared_commons_io(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_history("commons_io.csv").project == "commons-io"

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -219,3 +221,135 @@ def test_git_not_installed(
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     with pytest.raises(GitError, match=r"git is not installed, cannot read 'HEAD'"):
         read_build(r.path, "demo", "b")
+
+
+@pytest.fixture
+def three_commits(tmp_path: Path) -> tuple[Repo, list[str]]:
+    r = Repo(tmp_path / "origin")
+    shas = []
+    for n in range(1, 4):
+        r.write(f"f{n}.txt", f"{n}\n")
+        shas.append(r.commit(f"commit {n}"))
+    return r, shas
+
+
+def shallow_clone(origin: Repo, depth: int) -> Path:
+    clone = origin.path.parent / f"clone-depth-{depth}"
+    # Depth applies only to a transport: a plain local path would copy the whole history.
+    subprocess.run(
+        ["git", "clone", "-q", f"--depth={depth}", origin.path.as_uri(), str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    return clone
+
+
+def test_shallow_clone_without_the_parent_records_no_changes_and_warns_once(
+    three_commits: tuple[Repo, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    origin, shas = three_commits
+    build, commits = read_build(shallow_clone(origin, depth=1), "demo", "b1")
+    assert (build.commit_sha, build.base_sha) == (shas[2], shas[1])
+    assert build.changed_files == ()
+    assert build.commits == (shas[2],)
+    [commit] = commits
+    assert (commit.parents, commit.changed_files, commit.message) == ((shas[1],), (), "commit 3")
+    [warning] = capsys.readouterr().err.splitlines()
+    assert warning.startswith("pts: warning: ")
+    assert "shallow clone without the parent" in warning
+    assert "git fetch --deepen=1" in warning and "fetch-depth: 2" in warning
+
+
+def test_shallow_clone_with_the_parent_computes_changes(
+    three_commits: tuple[Repo, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    origin, shas = three_commits
+    build, commits = read_build(shallow_clone(origin, depth=2), "demo", "b1")
+    assert (build.base_sha, build.changed_files) == (shas[1], files(("f3.txt", 1, 0)))
+    assert commits[0].changed_files == build.changed_files
+    assert capsys.readouterr().err == ""
+
+
+def test_deepening_a_shallow_clone_as_the_warning_says_gives_the_changes(
+    three_commits: tuple[Repo, list[str]],
+) -> None:
+    origin, _ = three_commits
+    clone = shallow_clone(origin, depth=1)
+    subprocess.run(["git", "-C", str(clone), "fetch", "-q", "--deepen=1"], check=True)
+    build, _ = read_build(clone, "demo", "b1")
+    assert build.changed_files == files(("f3.txt", 1, 0))
+
+
+def test_root_commit_of_a_shallow_clone_still_changes_all_its_files(
+    three_commits: tuple[Repo, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    origin, shas = three_commits
+    clone = shallow_clone(origin, depth=3)  # shallow, but holding the true root commit
+    assert git_changes._is_shallow(clone, "HEAD")
+    build, commits = read_build(clone, "demo", "b1", commit=shas[0])
+    assert (build.base_sha, build.changed_files) == (None, files(("f1.txt", 1, 0)))
+    assert commits[0].parents == ()
+    assert capsys.readouterr().err == ""
+
+
+def test_unknown_base_says_how_to_fetch_it(three_commits: tuple[Repo, list[str]]) -> None:
+    origin, _ = three_commits
+    with pytest.raises(GitError) as caught:
+        read_build(origin.path, "demo", "b1", base="main-2")
+    message = str(caught.value)
+    assert "unknown revision 'main-2'" in message and "(git fetch origin main-2:main-2)" in message
+    assert "shallow" not in message and "\n" not in message
+
+
+def test_unknown_base_in_a_shallow_clone_names_the_remote_and_the_depth(
+    three_commits: tuple[Repo, list[str]],
+) -> None:
+    origin, _ = three_commits
+    clone = shallow_clone(origin, depth=1)
+    subprocess.run(
+        ["git", "-C", str(clone), "update-ref", "-d", "refs/remotes/origin/main"], check=True
+    )
+    with pytest.raises(GitError) as caught:
+        read_build(clone, "demo", "b1", base="origin/main")
+    message = str(caught.value)
+    assert "unknown revision 'origin/main'" in message
+    assert "(git fetch origin main:refs/remotes/origin/main)" in message
+    assert "shallow clone" in message and "fetch-depth: 0" in message
+    assert "\n" not in message
+
+
+def test_no_merge_base_in_a_shallow_clone_mentions_the_depth(
+    three_commits: tuple[Repo, list[str]],
+) -> None:
+    origin, _ = three_commits
+    origin.git("checkout", "-q", "-b", "feature", "HEAD~2")
+    origin.write("feature.txt", "x\n")
+    origin.commit("feature")
+    clone = origin.path.parent / "clone-feature"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth=1", "--no-single-branch", origin.path.as_uri(), str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    with pytest.raises(GitError, match=r"have no merge base; this is a shallow clone"):
+        read_build(clone, "demo", "b1", commit="origin/feature", base="origin/main")
+
+
+def test_record_build_in_a_shallow_clone_from_the_command_line(
+    three_commits: tuple[Repo, list[str]],
+) -> None:
+    origin, shas = three_commits
+    clone = shallow_clone(origin, depth=1)
+    done = subprocess.run(
+        [sys.executable, "-m", "pts.cli", "record", "build", "--dry-run", "-p", "demo"]
+        + ["-b", "b1", "--repo", str(clone), "--commit", shas[2]],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    events = {e["kind"]: e for e in map(json.loads, done.stdout.splitlines())}
+    assert events["build"]["changed_files"] == [] and events["build"]["base_sha"] == shas[1]
+    assert events["commit"]["parents"] == [shas[1]]
+    [warning] = done.stderr.splitlines()
+    assert warning.startswith("pts: warning: ") and "shallow clone" in warning
