@@ -80,10 +80,12 @@ class HistoryLoader:
         progress_every_s: float = 10.0,
         delivery_timeout_s: float = 30.0,
         dead_letters_set_aside_by_others: Collection[str] = (),
+        session_timeout_s: float | None = None,
     ) -> None:
         """`dead_letters_set_aside_by_others`: kinds whose topics another consumer group also
         reads and dead-letters (the stream worker); undecodable ones are skipped here, logged,
-        so that each bad message has one dead letter."""
+        so that each bad message has one dead letter. `session_timeout_s`: how soon a crashed
+        loader leaves its group (librdkafka's default when None)."""
         unknown = sorted(set(topics) - set(EVENT_TYPES))
         if unknown:
             raise ConfigError(
@@ -107,6 +109,7 @@ class HistoryLoader:
                 "bootstrap.servers": bootstrap,
                 "group.id": group_id,
                 "enable.auto.commit": False,
+                **_session_config(session_timeout_s),
             }
         )
         self._consumer.subscribe(list(self._kind_of_topic))
@@ -298,6 +301,14 @@ class HistoryLoader:
             total_dead_lettered=total.dead_lettered,
             committed=dict(self._positions),
         )
+
+
+def _session_config(session_timeout_s: float | None) -> dict[str, int]:
+    if session_timeout_s is None:
+        return {}
+    session_ms = int(session_timeout_s * 1000)
+    # A tenth of the session, as the worker's faust consumer: a lost heartbeat or two is no exit.
+    return {"session.timeout.ms": session_ms, "heartbeat.interval.ms": max(session_ms // 10, 100)}
 
 
 def _from_record(kind: str, record: dict[str, Any], raw: bytes | None) -> Any:

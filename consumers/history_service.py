@@ -24,9 +24,10 @@ WORKER_READS = ("Build", "TestResultBatch")
 
 
 def start_in_thread(
-    settings: Settings, stop: threading.Event
+    settings: Settings, stop: threading.Event, session_timeout_s: float | None = None
 ) -> tuple[threading.Thread, Callable[..., list[dict[str, Any]]]]:
-    """Start loading history on a thread until `stop` is set; returns it and a query function."""
+    """Start loading history on a thread until `stop` is set; returns it and a query function.
+    `session_timeout_s`: how soon the loader leaves its group when the process is killed."""
     store = open_store(settings)
     topics = {
         spec.schema: topic_name(settings, spec.stem) for spec in TOPICS if spec.schema in STORED
@@ -40,6 +41,7 @@ def start_in_thread(
         extra_config=client_config(settings),
         # The worker's own agents read these topics too, and dead-letter what does not decode.
         dead_letters_set_aside_by_others=WORKER_READS,
+        session_timeout_s=session_timeout_s,
     )
 
     def run() -> None:

@@ -9,6 +9,8 @@ stays free to take messages and answer subset requests.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -125,6 +127,8 @@ class WorkerState:
 def create_app(settings: Settings) -> faust.App:
     return faust.App(
         settings.worker_id,
+        # Names this worker among its group's members, where a second worker reports them.
+        broker_client_id=f"{settings.worker_id}@{socket.gethostname()}:{os.getpid()}",
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
         broker_credentials=broker_credentials(settings.kafka_config),
         store="memory://",

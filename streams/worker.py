@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import os
+import socket
 import threading
 import time
+import urllib.request
 from typing import Any
 
 import faust
@@ -32,6 +36,10 @@ from streams.lag import measure_lag
 
 log = get_logger(__name__)
 
+HEALTH_PROBE_TIMEOUT_S = 3.0
+LOOPBACK_OF_WILDCARD = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+Offsets = dict[tuple[str, int], int]
+
 
 @retry(
     retry=retry_if_exception_type(KafkaException),
@@ -51,6 +59,58 @@ def _group_members(admin: AdminClient, group: str) -> list[str]:
     return [f"{m.client_id} on {m.host}" for m in description.members]
 
 
+def check_http_address(settings: Settings) -> None:
+    """Refuse up front, before any history is loaded, an HTTP address another process holds."""
+    host, port = settings.worker_http_host, settings.worker_http_port
+    try:
+        _bind_and_release(host, port)
+    except OSError as exc:
+        refuse_if_the_group_answers_there(settings)
+        raise ConfigError(
+            f"the worker cannot listen on {host}:{port} ({exc.strerror or exc}): stop what "
+            "listens there, or set PTS_WORKER_HTTP_PORT to a free port"
+        ) from exc
+
+
+def _bind_and_release(host: str, port: int) -> None:
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
+def health_url(settings: Settings) -> str:
+    host = LOOPBACK_OF_WILDCARD.get(settings.worker_http_host, settings.worker_http_host)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.worker_http_port}/health"
+
+
+def _worker_answering(url: str) -> str | None:
+    """The PTS_WORKER_ID of the worker answering `url`, or None when none answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=HEALTH_PROBE_TIMEOUT_S) as answer:
+            health = json.load(answer)
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    return health.get("worker") if isinstance(health, dict) else None
+
+
+def refuse_if_the_group_answers_there(settings: Settings) -> None:
+    """A live worker of this group on the configured endpoint: no session to wait out."""
+    url = health_url(settings)
+    if _worker_answering(url) == settings.worker_id:
+        raise _group_taken(settings, f"answering on {url}")
+
+
+def _group_taken(settings: Settings, running: str) -> ConfigError:
+    return ConfigError(
+        f"consumer group {settings.worker_id} already has a running worker ({running}): pts "
+        "runs one worker per PTS_WORKER_ID today; stop that worker, or give this one another "
+        "PTS_WORKER_ID"
+    )
+
+
 def wait_until_group_is_empty(settings: Settings, timeout_s: float = SESSION_TIMEOUT_S + 5) -> None:
     """Refuse to start beside another worker of the same group: its projects' models would
     start over here, as checkpoints are local. A crashed worker's member is waited out (it
@@ -67,23 +127,21 @@ def wait_until_group_is_empty(settings: Settings, timeout_s: float = SESSION_TIM
         if not members:
             return
         if time.monotonic() > deadline:
-            raise ConfigError(
-                f"consumer group {settings.worker_id} already has a running worker "
-                f"({', '.join(members)}): pts runs one worker per PTS_WORKER_ID today; stop "
-                "that worker, or give this one another PTS_WORKER_ID"
-            )
+            raise _group_taken(settings, ", ".join(members))
         if not announced:
             log.info("worker_waiting_for_group_to_empty", group=settings.worker_id, members=members)
             announced = True
         time.sleep(1.0)
 
 
-def rewind_group(settings: Settings, offsets: dict[tuple[str, int], int]) -> None:
+def rewind_group(settings: Settings, offsets: Offsets) -> Offsets:
     """Point the worker's group just after the checkpoint: builds and results are replayed
-    from there (from the start when there is no checkpoint); old requests are skipped."""
+    from there (from the start when there is no checkpoint); old requests are skipped.
+    Returns where each partition of the skipped topics now starts."""
     consumer = Consumer(client_config(settings, **{"group.id": f"{settings.worker_id}-rewind"}))
+    partitions: list[TopicPartition] = []
+    skipped: Offsets = {}
     try:
-        partitions = []
         for spec in TOPICS:
             if not spec.feeds_model or spec.stem == "commits":
                 continue
@@ -93,7 +151,7 @@ def rewind_group(settings: Settings, offsets: dict[tuple[str, int], int]) -> Non
                 if spec.stem in FEEDS:
                     start = max(offsets.get((topic, partition), low - 1) + 1, low)
                 else:
-                    start = high
+                    start = skipped[topic, partition] = high
                 partitions.append(TopicPartition(topic, partition, start))
     finally:
         consumer.close()
@@ -115,6 +173,12 @@ def rewind_group(settings: Settings, offsets: dict[tuple[str, int], int]) -> Non
         group=settings.worker_id,
         offsets={f"{tp.topic}[{tp.partition}]": tp.offset for tp in partitions},
     )
+    return skipped
+
+
+def _processed_before(starts: Offsets) -> Offsets:
+    """The offsets a reader starting at `starts` counts as processed."""
+    return {key: start - 1 for key, start in starts.items()}
 
 
 def build_worker_app(settings: Settings, state: WorkerState, query: Any = None) -> faust.App:
@@ -136,11 +200,11 @@ def build_worker_app(settings: Settings, state: WorkerState, query: Any = None) 
             name: {
                 "results_learned": p.results_learned,
                 "model": p.model_name,
-                "roc_auc": round(p.auc.get(), 4),
+                "roc_auc": _rounded(p.roc_auc),
             }
             for name, p in state.selector.projects.items()
         }
-        return web.json({"status": "ok", "projects": projects})
+        return web.json({"status": "ok", "worker": settings.worker_id, "projects": projects})
 
     @app.page("/lag")
     async def lag(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
@@ -175,8 +239,13 @@ def build_worker_app(settings: Settings, state: WorkerState, query: Any = None) 
     return app
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def run_worker(settings: Settings, load_history: bool = True) -> None:
-    broker_credentials(settings.kafka_config)  # refuse unusable security settings up front
+    broker_credentials(settings.kafka_config)  # refuse unusable security settings first
+    check_http_address(settings)
     ensure_topics(admin_client(settings), settings)
     restored = checkpoints.load(settings.checkpoint_dir)
     selector = restored.selector if restored else Selector()
@@ -188,15 +257,15 @@ def run_worker(settings: Settings, load_history: bool = True) -> None:
         bootstrap=settings.kafka_bootstrap,
     )
     wait_until_group_is_empty(settings)
-    rewind_group(settings, offsets)
-    state = WorkerState(settings, selector, offsets)
+    skipped = rewind_group(settings, offsets)
+    state = WorkerState(settings, selector, {**offsets, **_processed_before(skipped)})
 
     loader_stop = threading.Event()
     loader_thread, query = None, None
     if load_history:
         from consumers.history_service import start_in_thread
 
-        loader_thread, query = start_in_thread(settings, loader_stop)
+        loader_thread, query = start_in_thread(settings, loader_stop, SESSION_TIMEOUT_S)
     app = build_worker_app(settings, state, query)
     # faust's startup spinner writes terminal codes to stdout (also at exit, so the sink stays
     # open for the life of the process); our logs are JSON on stderr.

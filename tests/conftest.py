@@ -189,11 +189,18 @@ def start_worker(env: dict[str, str], log: Path, timeout_s: float = 90) -> Runni
     raise RuntimeError(f"pts worker did not answer within {timeout_s} s:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="module")
-def pts_worker(pts_env: dict[str, str]) -> Iterator[RunningWorker]:
-    """A real `pts worker` process on the session broker, for the tests of one module."""
-    worker = start_worker(pts_env, Path(pts_env["PTS_DATA_DIR"]) / "worker.log")
+@contextmanager
+def running_worker(env: dict[str, str], log_name: str = "worker.log") -> Iterator[RunningWorker]:
+    """A real `pts worker` process with `env`, its log in PTS_DATA_DIR; stopped afterwards."""
+    worker = start_worker(env, Path(env["PTS_DATA_DIR"]) / log_name)
     try:
         yield worker
     finally:
         worker.stop()
+
+
+@pytest.fixture(scope="module")
+def pts_worker(pts_env: dict[str, str]) -> Iterator[RunningWorker]:
+    """A real `pts worker` process on the session broker, for the tests of one module."""
+    with running_worker(pts_env) as worker:
+        yield worker

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -13,6 +15,12 @@ from tests.conftest import FIXTURES_JUNIT, REPO, RunningWorker, run_pts
 
 pytestmark = pytest.mark.integration
 FIXTURES = FIXTURES_JUNIT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def total_messages(bootstrap: str, topic: str, partitions: int = 3) -> int:
@@ -173,10 +181,72 @@ def test_undecodable_message_goes_to_dead_letters_and_the_worker_goes_on(
 
 def test_a_second_worker_in_the_same_group_is_refused(pts_worker: RunningWorker) -> None:
     """Checkpoints are local to a worker: a second one would restart its projects' models."""
-    second = run_pts(pts_worker.env, "worker", timeout=90)
+    env = {**pts_worker.env, "PTS_WORKER_HTTP_PORT": str(free_port())}
+    second = run_pts(env, "worker", timeout=90)
     assert second.returncode == 2
-    assert f"consumer group {pts_worker.env['PTS_WORKER_ID']} already has a running worker" in (
-        second.stderr
-    )
+    worker_id = pts_worker.env["PTS_WORKER_ID"]
+    assert f"consumer group {worker_id} already has a running worker" in second.stderr
+    # The member is named by its worker id, host and process.
+    assert f"{worker_id}@{socket.gethostname()}:{pts_worker.process.pid}" in second.stderr
     assert pts_worker.process.poll() is None  # the first one is untouched
     assert pts_worker.get("/health")["status"] == "ok"
+
+
+def test_a_second_worker_on_the_same_endpoint_is_refused_as_the_group_is_taken(
+    pts_worker: RunningWorker,
+) -> None:
+    second = run_pts(pts_worker.env, "worker", timeout=90)
+    assert second.returncode == 2
+    error = second.stderr.strip().splitlines()[-1]
+    assert error.startswith("pts: error: ")
+    assert f"consumer group {pts_worker.env['PTS_WORKER_ID']} already has a running worker" in error
+    assert f"answering on {pts_worker.url}/health" in error
+    assert pts_worker.process.poll() is None
+
+
+def test_worker_refuses_an_http_port_in_use(pts_env: dict[str, str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_pts({**pts_env, "PTS_WORKER_HTTP_PORT": str(port)}, "worker", timeout=90)
+    assert result.returncode == 2
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("pts: error: ")
+    assert f"127.0.0.1:{port}" in error and "PTS_WORKER_HTTP_PORT" in error
+
+
+JUNIT_REPORT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="2">
+<testcase classname="tests.test_app" name="test_one">{outcome}</testcase>
+<testcase classname="tests.test_app" name="test_two"/>
+</testsuite></testsuites>
+"""
+
+
+def project_health(worker: RunningWorker, project: str, learned: int) -> dict:
+    """The project's /health entry once it learned `learned` results (or after 60 s)."""
+    deadline = time.monotonic() + 60
+    health = worker.get("/health")["projects"].get(project, {})
+    while time.monotonic() < deadline and health.get("results_learned", 0) < learned:
+        time.sleep(0.5)
+        health = worker.get("/health")["projects"].get(project, {})
+    return health
+
+
+def test_roc_auc_is_null_until_a_project_has_a_failure_and_a_pass(
+    pts_worker: RunningWorker, tmp_path: Path
+) -> None:
+    def record(build: str, outcome: str) -> None:
+        report = tmp_path / f"{build}.xml"
+        report.write_text(JUNIT_REPORT.format(outcome=outcome))
+        result = run_pts(pts_worker.env, "record", "tests", "-p", "green", "-b", build, str(report))
+        assert result.returncode == 0, result.stderr
+
+    record("1", "")
+    passes_only = project_health(pts_worker, "green", learned=2)
+    assert passes_only["results_learned"] == 2 and passes_only["roc_auc"] is None
+    record("2", '<failure message="boom"/>')
+    with_a_failure = project_health(pts_worker, "green", learned=4)
+    assert with_a_failure["results_learned"] == 4
+    assert isinstance(with_a_failure["roc_auc"], float)

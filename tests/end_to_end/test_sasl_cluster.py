@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningWorker, run_pts, running_broker, start_worker
+from tests.conftest import RunningWorker, run_pts, running_broker, running_worker
 
 pytestmark = pytest.mark.integration
 
@@ -48,11 +48,8 @@ def sasl_env(
 
 @pytest.fixture(scope="module")
 def sasl_worker(sasl_env: dict[str, str]) -> Iterator[RunningWorker]:
-    worker = start_worker(sasl_env, Path(sasl_env["PTS_DATA_DIR"]) / "sasl-worker.log")
-    try:
+    with running_worker(sasl_env, "sasl-worker.log") as worker:
         yield worker
-    finally:
-        worker.stop()
 
 
 def test_worker_learns_and_answers_over_sasl(sasl_worker: RunningWorker, tmp_path: Path) -> None:
