@@ -162,14 +162,3 @@ def test_the_shared_datasets_are_beside_the_repository() -> None:
     repository = Path(__file__).resolve().parents[2]
     expected = repository.parent / "shared" / "datasets"
     assert expected == importers.SHARED_DATASETS
-
-
-@pytest.mark.skipif(
-    not (importers.SHARED_DATASETS / "commons_io.csv").exists(),
-    reason="no ../shared/datasets/commons_io.csv beside the repository",
-)
-def test_the_readme_example_reads_the_shared_commons_io(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    assert load_history("commons_io.csv").project == "commons-io"
