@@ -9,7 +9,7 @@ import faust
 from faust.types.tuples import Message
 
 import schemas
-from pts.events import TestResultBatch, to_record
+from pts.events import TestResultBatch
 from pts.logs import get_logger
 from streams.app import WorkerState
 from streams.messages import consume
@@ -29,7 +29,7 @@ def register(
         predicted = state.selector.learn_and_predict(batch)
         if predicted is None:
             return None
-        return schemas.encode("PredictionBatch", to_record(predicted))
+        return schemas.encode("PredictionBatch", predicted.to_record())
 
     async def learn(record: dict[str, Any], message: Message) -> None:
         batch = TestResultBatch.from_record(record)

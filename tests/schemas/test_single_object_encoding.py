@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+from datetime import UTC, datetime
 
 import avro.io
 import avro.schema
@@ -17,6 +18,8 @@ from pts.events import (
     Build,
     ChangedFile,
     Outcome,
+    Prediction,
+    PredictionBatch,
     RankedTest,
     SubsetRequest,
     SubsetResponse,
@@ -51,7 +54,17 @@ REQUEST = SubsetRequest("r1", "shop", "42", ("t::a", "t::b"), Target.parse("5m")
 RESPONSE = SubsetResponse(
     "r1", "shop", "42", (RankedTest("t::a", 0.3, 1.5, "new"),), 1, 1.0, 1.0, "logistic@10"
 )
+PREDICTIONS = PredictionBatch(
+    "shop",
+    "42",
+    "report.xml",
+    "logistic@10",
+    (Prediction("t::a", 0.25, True),),
+    datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC),  # Avro keeps milliseconds
+    slice=2,
+)
 EVENTS = {
+    "PredictionBatch": PREDICTIONS.to_record(),
     "Build": to_record(BUILD),
     "TestResultBatch": to_record(BATCH),
     "SubsetRequest": REQUEST.to_record(),
@@ -85,6 +98,12 @@ def test_fingerprint_of_the_spec_example() -> None:
 def test_round_trip_gives_back_the_event() -> None:
     _, record = schemas.decode(schemas.encode("TestResultBatch", to_record(BATCH)))
     assert TestResultBatch.from_record(record).results == BATCH.results
+
+
+def test_predictions_hand_built_record_is_the_generic_one() -> None:
+    assert PREDICTIONS.to_record() == to_record(PREDICTIONS)
+    _, record = schemas.decode(schemas.encode("PredictionBatch", PREDICTIONS.to_record()))
+    assert PredictionBatch.from_record(record) == PREDICTIONS
 
 
 @pytest.mark.parametrize(
