@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     worker_http_host: str = Field("127.0.0.1", description="Address the worker's HTTP binds.")
     worker_http_port: int = Field(6066, description="The worker's HTTP port (queries, health).")
     worker_id: str = Field("pts-worker", description="Consumer group of the stream worker.")
+    record_predictions: bool = Field(
+        True, description="Publish each result's prediction (pts.predictions) for model-quality."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="debug, info, warning or error."
     )

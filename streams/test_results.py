@@ -24,8 +24,13 @@ def register(
     dead_letters: faust.TopicT,
     state: WorkerState,
 ) -> None:
+    record_predictions = state.settings.record_predictions
+
     def learn_and_encode(batch: TestResultBatch) -> bytes | None:
-        # On the model thread; None when the batch was learned before (a redelivery).
+        # On the model thread. None when the batch was learned before (a redelivery); empty
+        # when predictions are not recorded.
+        if not record_predictions:
+            return b"" if state.selector.learn(batch) else None
         predicted = state.selector.learn_and_predict(batch)
         if predicted is None:
             return None
@@ -37,7 +42,7 @@ def register(
             # The build may still be in flight on its own topic: let it land first.
             await state.catch_up(message.partition, ("builds",))
         predicted = await state.run_model(learn_and_encode, batch)
-        if predicted is not None:
+        if predicted:
             # What the model said before it learned: the history of its quality.
             await predictions.send(key=batch.project.encode(), value=predicted)
         learned = predicted is not None
