@@ -7,6 +7,8 @@ The store serialises its own calls, so the loader's inserts and the queries may 
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -38,7 +40,10 @@ def start_in_thread(
         topics,
         topic_name(settings, "dead-letters"),
         group_id=f"{settings.worker_id}-history",
-        extra_config=client_config(settings),
+        extra_config=client_config(
+            settings,
+            **{"client.id": f"{settings.worker_id}-history@{socket.gethostname()}:{os.getpid()}"},
+        ),
         # The worker's own agents read these topics too, and dead-letter what does not decode.
         dead_letters_set_aside_by_others=WORKER_READS,
         session_timeout_s=session_timeout_s,
