@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from confluent_kafka import KafkaException
 
-from pts.errors import ConfigError, PtsError
+from pts.errors import ConfigError, PtsError, ReportError
 from pts.events import SubsetResponse, Target
 from pts.logs import configure, get_logger
 from pts.settings import settings
@@ -95,10 +95,20 @@ def record_tests(
 
     if level not in ("case", "suite"):
         raise typer.BadParameter("--level must be 'case' or 'suite'")
-    batches = []
+    batches, bad = [], []
     for report in reports:  # parse all first: a bad report publishes nothing
-        results = parse_report(report, level=level)
+        try:
+            results = parse_report(report, level=level)
+        except ReportError as exc:
+            bad.append(exc)
+            continue
         batches += batches_of(project, build, report.name, slice_results(results))
+    if len(bad) == 1:
+        raise bad[0]
+    if bad:
+        raise ConfigError(
+            f"{len(bad)} bad reports, nothing published: {'; '.join(str(e) for e in bad)}"
+        )
     if dry_run:
         print_dry_run(sys.stdout, batches=batches)
         return

@@ -105,3 +105,13 @@ def test_candidates_that_match_no_recorded_id_are_warned_about(
     )["t"]
     again = run_pts(env, "subset", "-p", "ids", "-b", "2", "--target", "50%", stdin=known)
     assert "none of the" not in again.stderr
+
+
+def test_every_bad_report_is_named(pts_env: dict[str, str]) -> None:
+    reports = [
+        str(FIXTURES_JUNIT / name) for name in ("truncated.xml", "pytest.xml", "not_junit.xml")
+    ]
+    result = run_pts(pts_env, "record", "tests", "-p", "x", "-b", "1", "--dry-run", *reports)
+    assert_one_line_error(result, 2, "2 bad reports, nothing published")
+    assert "truncated.xml:9:" in result.stderr and "not_junit.xml:2:" in result.stderr
+    assert result.stdout == ""  # not even the good report's results
