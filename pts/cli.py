@@ -308,7 +308,7 @@ def topics() -> None:
     from ops.topics import ensure_topics
     from pts.kafka_clients import admin_client
 
-    created = ensure_topics(admin_client(settings()), settings())
+    created = ensure_topics(admin_client(settings()), settings(), settings().record_timeout_s)
     typer.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
 
 
