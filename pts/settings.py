@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     )
 
     @property
+    def worker_url(self) -> str:
+        """Where to reach the worker's HTTP endpoint; a wildcard bind is asked on loopback."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(
+            self.worker_http_host, self.worker_http_host
+        )
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.worker_http_port}"
+
+    @property
     def chdb_dir(self) -> Path:
         return self.data_dir / "chdb"
 

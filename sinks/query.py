@@ -50,10 +50,7 @@ def _ask_worker(
     settings: Settings, sql: str, params: dict[str, str]
 ) -> list[dict[str, Any]] | None:
     fields = {"sql": sql, **{f"{PARAM_PREFIX}{name}": value for name, value in params.items()}}
-    host = settings.worker_http_host
-    if host in ("0.0.0.0", "::", ""):  # bound to every address: ask it on the loopback
-        host = "127.0.0.1"
-    url = f"http://{host}:{settings.worker_http_port}/query?" + urllib.parse.urlencode(fields)
+    url = f"{settings.worker_url}/query?" + urllib.parse.urlencode(fields)
     try:
         with urllib.request.urlopen(url, timeout=30) as answer:
             return json.load(answer)["rows"]
