@@ -312,6 +312,16 @@ def topics() -> None:
     typer.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
 
 
+@app.command()
+def status() -> None:
+    """Show the running worker's projects and how far behind it is (exit 3 if none answers)."""
+    from pts.status import fetch, status_lines
+
+    health = fetch(settings(), "/health")
+    for line in status_lines(health, fetch(settings(), "/lag")):
+        typer.echo(line)
+
+
 @app.command("dead-letters")
 def dead_letters(
     limit: Annotated[int | None, typer.Option(help="Only the newest N letters.")] = None,

@@ -115,3 +115,8 @@ def test_every_bad_report_is_named(pts_env: dict[str, str]) -> None:
     assert_one_line_error(result, 2, "2 bad reports, nothing published")
     assert "truncated.xml:9:" in result.stderr and "not_junit.xml:2:" in result.stderr
     assert result.stdout == ""  # not even the good report's results
+
+
+def test_status_without_a_worker_exits_3(pts_env: dict[str, str]) -> None:
+    result = run_pts({**pts_env, "PTS_WORKER_HTTP_PORT": "1"}, "status")
+    assert_one_line_error(result, 3, "no worker answers at http://127.0.0.1:1/health")

@@ -165,6 +165,10 @@ def test_record_learn_subset_and_history(
             "predictions": 0,
         },
     }
+    status = run_pts(env, "status")
+    assert status.returncode == 0, status.stderr
+    assert "model lag: caught up" in status.stdout and "history lag: caught up" in status.stdout
+    assert "  shop: 6 results learned, model logistic@6" in status.stdout
 
 
 def wait_for_no_lag(worker: RunningWorker, timeout_s: float = 30) -> dict:
