@@ -38,4 +38,4 @@ done
 step "4/5 replay a CI history, then 5/5 ask for a new build's subset"
 .venv/bin/python -m ops.demo
 echo >&2
-echo "The broker and the worker keep running: try 'pts query', 'pts subset'; 'ops/demo.sh stop' stops them." >&2
+echo "The broker and the worker keep running: try '.venv/bin/pts status', 'pts query --list', 'pts subset'; 'ops/demo.sh stop' stops them." >&2
