@@ -128,7 +128,12 @@ def running_stack(partitions: int = 6) -> Iterator[Stack]:
     """Start a broker and a worker; yield them; stop both whatever happens."""
     tmp = Path(tempfile.mkdtemp(prefix="pts-bench-"))
     port = free_port(pair=True)
-    broker_env = {**os.environ, "PTS_BROKER_PORT": str(port), "PTS_BROKER_DIR": str(tmp / "broker")}
+    broker_env = {
+        **os.environ,
+        "PTS_BROKER_PORT": str(port),
+        "PTS_BROKER_DIR": str(tmp / "broker"),
+        "PTS_BROKER_WATCH_PID": str(os.getpid()),
+    }
     progress(f"starting broker on 127.0.0.1:{port}")
     subprocess.run([str(BROKER_SCRIPT), "start"], env=broker_env, check=True)
     stack: Stack | None = None

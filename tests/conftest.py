@@ -52,6 +52,7 @@ def running_broker(broker_dir: Path, **broker_env: str) -> Iterator[str]:
         **os.environ,
         "PTS_BROKER_PORT": str(port),
         "PTS_BROKER_DIR": str(broker_dir),
+        "PTS_BROKER_WATCH_PID": str(os.getpid()),  # no broker outlives a killed session
         **broker_env,
     }
     subprocess.run([str(BROKER_SCRIPT), "start"], env=env, check=True)

@@ -13,6 +13,7 @@
 #   PTS_BROKER_HEAP      JVM heap (default 512m)
 #   PTS_BROKER_SASL_USERS  "user:password ..." makes the client listener SASL_PLAINTEXT with
 #                        PLAIN for those users (default: PLAINTEXT, no authentication)
+#   PTS_BROKER_WATCH_PID   stop the broker when this process is gone (the test session sets it)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -99,6 +100,14 @@ java_cmd() {
     "-Dlog4j2.configurationFile=$broker_dir/log4j2.properties" -cp "$cache/*" "$@"
 }
 
+watch_owner() {
+  # Stop the broker when the process that owns it is gone, even if it died without stopping
+  # it (a test session killed by a timeout or a crash).
+  local owner="$1" broker="$2"
+  nohup bash -c "while kill -0 $owner 2>/dev/null && kill -0 $broker 2>/dev/null; do sleep 2; done; \
+    pkill -TERM -P $broker 2>/dev/null; kill -TERM $broker 2>/dev/null" >/dev/null 2>&1 &
+}
+
 start() {
   if answers; then say "a broker already answers on 127.0.0.1:$port"; return 0; fi
   fetch
@@ -111,6 +120,7 @@ start() {
   nohup bash -c "$(declare -f java_cmd); broker_dir='$broker_dir'; cache='$cache'; \
     java_cmd kafka.Kafka '$broker_dir/server.properties'" >"$broker_dir/stdout.log" 2>&1 &
   echo $! > "$pid_file"
+  if [ -n "${PTS_BROKER_WATCH_PID:-}" ]; then watch_owner "$PTS_BROKER_WATCH_PID" "$!"; fi
   for _ in $(seq 1 120); do
     if answers; then say "ready on 127.0.0.1:$port"; return 0; fi
     if ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
