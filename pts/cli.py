@@ -14,6 +14,7 @@ from pts.errors import ConfigError, PtsError, ReportError
 from pts.events import SubsetResponse, Target
 from pts.logs import configure, get_logger
 from pts.settings import settings
+from pts.test_lists import check_format, format_tests
 
 app = typer.Typer(
     help="Predictive test selection over Kafka.",
@@ -131,12 +132,12 @@ def _read_candidates(source: Path | None) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def _print_all(tests: list[str], rest: Path | None, reason: str) -> None:
+def _print_all(tests: list[str], rest: Path | None, reason: str, fmt: str) -> None:
     """The answer when pts cannot give one: run everything, so a build is never blocked."""
     log.warning("subset_fallback_to_all", reason=reason)
     typer.echo(f"pts: warning: {reason}; running all {_count(len(tests), 'test')}", err=True)
     if tests:
-        typer.echo("\n".join(tests))
+        typer.echo(format_tests(tests, fmt))
     if rest is not None:
         try:
             rest.write_text("")
@@ -157,6 +158,14 @@ def subset(
     explain: Annotated[
         bool, typer.Option(help="Print probabilities and durations to stderr.")
     ] = False,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="lines (one id per line), comma, maven (-Dtest=...) or gradle (--tests ...); "
+            "for the subset and --rest.",
+        ),
+    ] = "lines",
 ) -> None:
     """Print the subset of the candidate tests to run, first things first.
 
@@ -165,16 +174,18 @@ def subset(
     warning on stderr, and the exit code is 0: pts never blocks a build.
     """
     parsed_target = Target.parse(target)
+    check_format(fmt)  # a usage error, before anything else
     tests = _read_candidates(candidates)
     try:
         response = _ask_for_subset(project, build, tests, parsed_target, timeout)
         if rest is not None:
-            rest.write_text("".join(f"{t}\n" for t in response.rest))
+            left_out = format_tests(response.rest, fmt)
+            rest.write_text(left_out + "\n" if left_out else "")
     except (PtsError, OSError, KafkaException) as exc:
-        _print_all(tests, rest, _reason(exc))
+        _print_all(tests, rest, _reason(exc), fmt)
         return
     if response.subset:
-        typer.echo("\n".join(response.subset))
+        typer.echo(format_tests(response.subset, fmt))
     if explain:
         for position, test in enumerate(response.ranked, 1):
             marker = "run " if position <= response.subset_size else "skip"

@@ -120,3 +120,22 @@ def test_every_bad_report_is_named(pts_env: dict[str, str]) -> None:
 def test_status_without_a_worker_exits_3(pts_env: dict[str, str]) -> None:
     result = run_pts({**pts_env, "PTS_WORKER_HTTP_PORT": "1"}, "status")
     assert_one_line_error(result, 3, "no worker answers at http://127.0.0.1:1/health")
+
+
+def test_subsets_in_a_runners_format(pts_worker: RunningWorker, tmp_path: Path) -> None:
+    env = pts_worker.env
+    report = str(FIXTURES_JUNIT / "surefire.xml")
+    assert run_pts(env, "record", "tests", "-p", "mvn", "-b", "1", report).returncode == 0
+    candidates = "org.example.FooTest::parsesEmptyInput\norg.example.FooTest::rejectsNegative\n"
+    rest = tmp_path / "rest.txt"
+    args = ("subset", "-p", "mvn", "-b", "2", "--target", "1%", "--rest", str(rest))
+    answer = run_pts(env, *args, "--format", "maven", stdin=candidates)
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stdout.startswith("-Dtest=org.example.FooTest#")
+    assert rest.read_text().startswith("-Dtest=org.example.FooTest#")
+    fallback = subset({**env, "PTS_KAFKA_CONFIG": "{"}, "--format", "gradle")
+    assert fallback.stdout.strip() == (
+        "--tests tests.test_calc.test_add --tests tests.test_calc.test_mul"
+    )
+    bad = subset(env, "--format", "xml")
+    assert_one_line_error(bad, 2, "--format must be one of lines, comma, maven, gradle")
