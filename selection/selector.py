@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from river import metrics
-
 from pts.events import (
     Build,
     Prediction,
@@ -24,6 +22,7 @@ from pts.events import (
 from selection.features import ChangeView, features, view_change
 from selection.history import ProjectHistory
 from selection.models import FailureModel, ModelKind
+from selection.running_auc import RunningAUC
 from selection.subsets import respond
 
 BUILDS_KEPT = 2000  # builds whose changes are remembered until their results arrive
@@ -47,8 +46,14 @@ class ProjectSelector:
         self.model = FailureModel(model_kind, seed)
         self.builds: OrderedDict[str, _BuildState] = OrderedDict()
         self.learned_batches: OrderedDict[tuple[str, str, int], None] = OrderedDict()
-        self.auc = metrics.ROCAUC()
+        self.auc = RunningAUC()
         self.results_learned = 0
+
+    def __setstate__(self, state: dict) -> None:
+        # Checkpoints written before the windowed AUC held River's ROCAUC: start a new window.
+        if not isinstance(state.get("auc"), RunningAUC):
+            state["auc"] = RunningAUC()
+        self.__dict__.update(state)
 
     @property
     def model_name(self) -> str:
@@ -56,9 +61,7 @@ class ProjectSelector:
 
     @property
     def roc_auc(self) -> float | None:
-        """The running ROC AUC; None until a failure and a pass were seen, as it needs both."""
-        if self.model.positives == 0 or self.model.negatives == 0:
-            return None
+        """ROC AUC of the last 10,000 predictions; None until they hold a failure and a pass."""
         return self.auc.get()
 
     def observe_build(self, build: Build) -> None:
@@ -132,7 +135,7 @@ class ProjectSelector:
             self.auc.update(result.failed, probability)
             self.model.learn(x, result.failed)
             if predictions is not None:
-                predictions.append(Prediction(result.test_id, round(probability, 6), result.failed))
+                predictions.append(Prediction(result.test_id, probability, result.failed))
         self.history.update(state.index, state.build, ran)
         self.results_learned += len(ran)
         return PredictionBatch(
