@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -41,6 +43,18 @@ def _configure() -> None:
         configure(settings().log_level)
     except ConfigError:
         configure()  # the command reports the invalid setting; `pts subset` still answers
+
+
+def _echo_lines(lines: Iterable[str]) -> int:
+    """Print lines to stdout; a reader that stops early (`| head`) ends the output quietly."""
+    count = 0
+    try:
+        for line in lines:
+            typer.echo(line)
+            count += 1
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return count
 
 
 def _count(n: int, noun: str, plural: str | None = None) -> str:
@@ -287,8 +301,7 @@ def query(
         params = {"project": project}
     elif project is not None:
         raise ConfigError("--project fills {project:String}; the SQL has no such placeholder")
-    for row in run_query(settings(), sql, params):
-        typer.echo(row)
+    _echo_lines(run_query(settings(), sql, params))
 
 
 @app.command()
@@ -335,17 +348,14 @@ def status() -> None:
 
 @app.command("dead-letters")
 def dead_letters(
-    limit: Annotated[int | None, typer.Option(help="Only the newest N letters.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the newest N letters.")] = None,
 ) -> None:
     """Print the messages set aside on the dead-letter topic, one JSON line each, with why."""
     import json
 
     from ops.dead_letters import read_dead_letters
 
-    count = 0
-    for letter in read_dead_letters(settings(), limit):
-        typer.echo(json.dumps(letter))
-        count += 1
+    count = _echo_lines(json.dumps(letter) for letter in read_dead_letters(settings(), limit))
     typer.echo(f"{_count(count, 'dead letter')}", err=True)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -39,10 +40,19 @@ def _on_client_error(err: KafkaError) -> None:
     log.debug("kafka_client_error", code=err.name(), reason=err.str())
 
 
+# What librdkafka reports when the listener speaks no SASL at all (an empty mechanism list).
+_NO_SASL = re.compile(r"supported mechanisms:\s*(\(|$)")
+
+
 def unreachable(settings: Settings, detail: str) -> BrokerUnavailable:
     """The error for a cluster that did not answer, naming refused credentials as the cause
     when librdkafka saw them."""
     where = f"Kafka at {settings.kafka_bootstrap}"
+    if _refused_credentials is not None and _NO_SASL.search(_refused_credentials):
+        return BrokerUnavailable(
+            f"{where} does not offer SASL on this listener, while PTS_KAFKA_CONFIG asks for "
+            f"security.protocol={settings.kafka_config.get('security.protocol')}"
+        )
     if _refused_credentials is not None:
         return BrokerUnavailable(
             f"{where} refused the credentials in PTS_KAFKA_CONFIG: {_refused_credentials}"

@@ -98,3 +98,14 @@ def test_worker_refuses_a_mechanism_its_client_cannot_use(sasl_env: dict[str, st
     started = run_pts({**sasl_env, "PTS_KAFKA_CONFIG": json.dumps(config)}, "worker", timeout=60)
     assert started.returncode == 2
     assert "sasl.mechanism='GSSAPI' is not supported by the stream worker" in started.stderr
+
+
+def test_sasl_settings_against_a_plaintext_listener_say_so(
+    pts_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**pts_env, "PTS_KAFKA_CONFIG": sasl_config(PASSWORD), "PTS_RECORD_TIMEOUT_S": "3"}
+    report = tmp_path / "report.xml"
+    report.write_text(REPORT)
+    recorded = run_pts(env, "record", "tests", "-p", "secure", "-b", "4", str(report))
+    assert recorded.returncode == 3
+    assert "does not offer SASL on this listener" in recorded.stderr
