@@ -164,7 +164,7 @@ class CheckedProducer:
     def _missing_topics(self) -> list[str]:
         """The topics written to that the cluster does not have (auto-creation is off)."""
         try:
-            known = self._producer.list_topics(timeout=2).topics
+            known = self._producer.list_topics(timeout=1).topics  # brief: the error waits on it
         except KafkaException:
             return []  # no answer at all: the broker is the problem, not the topics
         return sorted(topic for topic in self._topics if topic not in known)
