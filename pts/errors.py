@@ -66,3 +66,9 @@ class DatasetError(PtsError):
     """A CI history to evaluate on is missing or malformed."""
 
     exit_code = 2
+
+
+class WorkerUnreachable(PtsError):
+    """No worker answers on PTS_WORKER_HTTP_HOST:PTS_WORKER_HTTP_PORT (`pts status`)."""
+
+    exit_code = 3

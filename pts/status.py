@@ -7,16 +7,10 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from pts.errors import PtsError
+from pts.errors import WorkerUnreachable
 from pts.settings import Settings
 
 TIMEOUT_S = 10.0
-
-
-class WorkerUnreachable(PtsError):
-    """No worker answers on PTS_WORKER_HTTP_HOST:PTS_WORKER_HTTP_PORT."""
-
-    exit_code = 3
 
 
 def fetch(settings: Settings, path: str) -> dict[str, Any]:
