@@ -4,15 +4,16 @@ RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY pts pts
+COPY core core
 COPY schemas schemas
+COPY client client
+COPY selection selection
 COPY streams streams
 COPY consumers consumers
 COPY sinks sinks
 COPY ops ops
-COPY selection selection
-COPY recording recording
 COPY evaluation evaluation
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir '.[worker]'
 ENV PTS_DATA_DIR=/data
 VOLUME /data
 ENTRYPOINT ["pts"]

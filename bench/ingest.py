@@ -19,14 +19,14 @@ import time
 from dataclasses import replace
 from typing import Any
 
-import schemas
 from bench.common import machine_line, median, percentile, progress, table, write_result
 from bench.stack import Stack, running_stack
-from evaluation.synthetic import generate
-from pts.events import Build, TestResultBatch, to_record
-from recording.junit_reports import slice_results
-from recording.publisher import EventPublisher, batches_of
-from selection.selector import Selector
+from pts.client.junit_reports import slice_results
+from pts.client.publisher import EventPublisher, batches_of
+from pts.core import wire
+from pts.core.events import Build, TestResultBatch, to_record
+from pts.evaluation.synthetic import generate
+from pts.selection.selector import Selector
 
 POLL_S = 0.01
 TESTS = (20, 50)  # modules, tests per module: a 1,000-test suite
@@ -81,13 +81,13 @@ def in_process(work: list[tuple[Build, list[TestResultBatch]]]) -> tuple[float, 
         for batch in batches:
             selector.learn(batch)
     learn_rate = total / (time.perf_counter() - started)
-    encoded = [(b, [schemas.encode("TestResultBatch", to_record(x)) for x in xs]) for b, xs in work]
+    encoded = [(b, [wire.encode("TestResultBatch", to_record(x)) for x in xs]) for b, xs in work]
     selector = Selector()
     started = time.perf_counter()
     for build, raw in encoded:
         selector.observe_build(build)
         for value in raw:
-            _, record = schemas.decode(value, expected="TestResultBatch")
+            _, record = wire.decode(value, expected="TestResultBatch")
             selector.learn(TestResultBatch.from_record(record))
     return learn_rate, total / (time.perf_counter() - started)
 

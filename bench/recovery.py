@@ -25,9 +25,9 @@ from typing import Any
 from bench.common import machine_line, median, progress, table, write_result
 from bench.ingest import workload
 from bench.stack import Stack, running_stack
-from pts.events import Build, Target, TestResultBatch
-from pts.subset_client import SubsetClient, new_request
-from recording.publisher import EventPublisher
+from pts.client.publisher import EventPublisher
+from pts.client.subset_client import SubsetClient, new_request
+from pts.core.events import Build, Target, TestResultBatch
 
 
 def publish(stack: Stack, work: list[tuple[Build, list[TestResultBatch]]]) -> int:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, progress
-from pts.settings import Settings
+from pts.core.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 BROKER_SCRIPT = REPO / "ops" / "broker" / "kafka.sh"

@@ -21,21 +21,21 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-import schemas
 from bench.common import machine_line, median, percentile, progress, table, write_result
 from bench.stack import Stack, running_stack
-from evaluation.history import History
-from evaluation.synthetic import generate
-from ops.replay import replay
-from pts.errors import SubsetTimeout
-from pts.events import Build, SubsetRequest, SubsetResponse, Target, to_record
-from pts.kafka_clients import CheckedProducer, client_config
-from pts.logs import configure
-from pts.settings import Settings
-from pts.subset_client import SubsetClient, new_request
-from recording.junit_reports import slice_results
-from recording.publisher import EventPublisher, batches_of
-from selection.selector import Selector
+from pts.client.junit_reports import slice_results
+from pts.client.publisher import EventPublisher, batches_of
+from pts.client.subset_client import SubsetClient, new_request
+from pts.core import wire
+from pts.core.errors import SubsetTimeout
+from pts.core.events import Build, SubsetRequest, SubsetResponse, Target, to_record
+from pts.core.kafka import CheckedProducer, client_config
+from pts.core.logs import configure
+from pts.core.settings import Settings
+from pts.evaluation.history import History
+from pts.evaluation.synthetic import generate
+from pts.ops.replay import replay
+from pts.selection.selector import Selector
 
 SHAPES = {100: (10, 10), 1000: (20, 50), 10000: (50, 200)}  # size -> (modules, tests/module)
 
@@ -161,8 +161,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
             sample = request()
             response = selector.rank(sample)
-            request_bytes = schemas.encode("SubsetRequest", sample.to_record())
-            reply_bytes = schemas.encode("SubsetResponse", to_record(response))
+            request_bytes = wire.encode("SubsetRequest", sample.to_record())
+            reply_bytes = wire.encode("SubsetResponse", to_record(response))
             bare = BareRoundTrip(stack.settings, request_bytes, reply_bytes)
             runs: list[dict[str, Any]] = []
             for run in range(args.runs):
@@ -203,18 +203,18 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     }
                 )
             bare.close()
-            avro = []
+            avro_s = []
             for _ in range(10):
                 started = time.perf_counter()
-                value = schemas.encode("SubsetResponse", to_record(response))
-                SubsetResponse.from_record(schemas.decode(value, expected="SubsetResponse")[1])
-                avro.append(time.perf_counter() - started)
+                value = wire.encode("SubsetResponse", to_record(response))
+                SubsetResponse.from_record(wire.decode(value, expected="SubsetResponse")[1])
+                avro_s.append(time.perf_counter() - started)
             out["sizes"][str(size)] = {
                 "candidates": len(candidates),
                 "results_learned": learned,
                 "request_bytes": len(request_bytes),
                 "reply_bytes": len(reply_bytes),
-                "reply_avro_s": median(avro),
+                "reply_avro_s": median(avro_s),
                 "timeouts": sum(r["timeouts"] for r in runs),
                 "runs": runs,
                 "median": {

@@ -20,11 +20,11 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-import schemas
-from pts.errors import BrokerUnavailable, ConfigError, DecodeError, StoreError
-from pts.events import Build, Commit, PredictionBatch, SubsetResponse, TestResultBatch
-from pts.logs import get_logger
-from sinks.store import HistoryStore
+from pts.core import wire
+from pts.core.errors import BrokerUnavailable, ConfigError, DecodeError, StoreError
+from pts.core.events import Build, Commit, PredictionBatch, SubsetResponse, TestResultBatch
+from pts.core.logs import get_logger
+from pts.sinks.store import HistoryStore
 
 log = get_logger(__name__)
 
@@ -196,7 +196,7 @@ class HistoryLoader:
         for message in batch:
             kind = self._kind_of_topic[message.topic()]
             try:
-                _, record = schemas.decode(message.value(), expected=kind)
+                _, record = wire.decode(message.value(), expected=kind)
                 events[kind].append((message, _from_record(kind, record, message.value())))
             except DecodeError as exc:
                 if kind in self._set_aside_by_others:
@@ -248,7 +248,7 @@ class HistoryLoader:
         self._producer.produce(
             self.dead_letter_topic,
             key=message.key(),
-            value=schemas.dead_letter(
+            value=wire.dead_letter(
                 topic, partition, offset, message.key(), message.value(), reason
             ),
             on_delivery=self._delivered,

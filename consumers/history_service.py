@@ -13,12 +13,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from consumers.history_loader import HistoryLoader
-from ops.topics import TOPICS, topic_name
-from pts.kafka_clients import client_config
-from pts.logs import get_logger
-from pts.settings import Settings
-from sinks import open_store
+from pts.consumers.history_loader import HistoryLoader
+from pts.core.kafka import client_config
+from pts.core.logs import get_logger
+from pts.core.settings import Settings
+from pts.core.topics import TOPICS, topic_name
+from pts.sinks import open_store
 
 log = get_logger(__name__)
 STORED = ("Commit", "Build", "TestResultBatch", "SubsetResponse", "PredictionBatch")

@@ -21,9 +21,9 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pts.events import Build, RankedTest, SubsetRequest, SubsetResponse, TestResultBatch
-from selection.ranker import Ranker
-from selection.subsets import respond
+from pts.core.events import Build, RankedTest, SubsetRequest, SubsetResponse, TestResultBatch
+from pts.selection.ranker import Ranker
+from pts.selection.subsets import respond
 
 DEFAULT_DURATION_S = 1.0
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from ops.topics import topic_name
-from pts.events import Build, SubsetRequest, SubsetResponse, TestResultBatch, utc_now
-from pts.settings import Settings
-from pts.subset_client import SubsetClient
-from recording.publisher import EventPublisher
+from pts.client.publisher import EventPublisher
+from pts.client.subset_client import SubsetClient
+from pts.core.events import Build, SubsetRequest, SubsetResponse, TestResultBatch, utc_now
+from pts.core.settings import Settings
+from pts.core.topics import topic_name
 
 
 class BrokerRanker:

@@ -12,15 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evaluation.baselines import BASELINES, RandomOrder
-from evaluation.harness import EvaluationReport, evaluate
-from evaluation.importers import load_history
-from evaluation.report import format_table, plot
-from pts.errors import ConfigError
-from pts.settings import settings
-from selection.models import ModelKind
-from selection.ranker import Ranker
-from selection.selector import Selector
+from pts.core.errors import ConfigError
+from pts.core.settings import settings
+from pts.evaluation.baselines import BASELINES, RandomOrder
+from pts.evaluation.harness import EvaluationReport, evaluate
+from pts.evaluation.importers import load_history
+from pts.evaluation.report import format_table, plot
+from pts.selection.models import ModelKind
+from pts.selection.ranker import Ranker
+from pts.selection.selector import Selector
 
 SELECTOR = "selector"
 # Learned selectors by name: the default (logistic regression) and the other River learners.
@@ -73,7 +73,7 @@ def run_evaluation(
     chosen: dict[str, Any] = dict(choose_rankers(rankers, seeds))
     via_broker = None
     if through_broker:
-        from evaluation.broker_mode import BrokerRanker
+        from pts.evaluation.broker_mode import BrokerRanker
 
         via_broker = chosen[BrokerRanker.name] = BrokerRanker(settings())
     try:

@@ -16,9 +16,11 @@ import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from evaluation.history import Cycle, History
-from evaluation.metrics import apfd, apfdc, caught_within
-from evaluation.report import (
+from pts.core.events import SubsetRequest, Target, TargetKind, TestResultBatch
+from pts.core.logs import get_logger
+from pts.evaluation.history import Cycle, History
+from pts.evaluation.metrics import apfd, apfdc, caught_within
+from pts.evaluation.report import (
     CURVE,
     CycleScore,
     EvaluationReport,
@@ -26,9 +28,7 @@ from evaluation.report import (
     format_table,
     plot,
 )
-from pts.events import SubsetRequest, Target, TargetKind, TestResultBatch
-from pts.logs import get_logger
-from selection.ranker import Ranker
+from pts.selection.ranker import Ranker
 
 log = get_logger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pts.events import Build, TestResult
+from pts.core.events import Build, TestResult
 
 
 @dataclass

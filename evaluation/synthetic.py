@@ -22,8 +22,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from evaluation.history import Cycle, History
-from pts.events import Build, ChangedFile, Outcome, TestResult
+from pts.core.events import Build, ChangedFile, Outcome, TestResult
+from pts.evaluation.history import Cycle, History
 
 FAULT_RATE = 0.04
 FLAKY_SHARE = 0.05

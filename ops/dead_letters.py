@@ -13,11 +13,11 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-import schemas
-from ops.topics import TOPICS, partitions_of, topic_name
-from pts.errors import DecodeError
-from pts.kafka_clients import client_config, unreachable
-from pts.settings import Settings
+from pts.core import wire
+from pts.core.errors import DecodeError
+from pts.core.kafka import client_config, unreachable
+from pts.core.settings import Settings
+from pts.core.topics import TOPICS, partitions_of, topic_name
 
 POLL_S = 1.0
 
@@ -60,7 +60,7 @@ def read_dead_letters(
 
 def _letter(value: bytes | None, offset: int) -> dict[str, Any]:
     try:
-        _, letter = schemas.decode(value, expected="DeadLetter")
+        _, letter = wire.decode(value, expected="DeadLetter")
     except DecodeError as exc:  # not written by pts: show it as it is
         return {"dead_letter_offset": offset, "reason": f"unreadable letter: {exc.reason}"}
     return {

@@ -9,13 +9,13 @@ import sys
 import time
 from dataclasses import replace
 
-from evaluation.synthetic import generate
-from ops.replay import replay
-from pts.events import Target
-from pts.logs import configure
-from pts.settings import settings
-from pts.subset_client import SubsetClient, new_request
-from recording.publisher import publish
+from pts.client.publisher import publish
+from pts.client.subset_client import SubsetClient, new_request
+from pts.core.events import Target
+from pts.core.logs import configure
+from pts.core.settings import settings
+from pts.evaluation.synthetic import generate
+from pts.ops.replay import replay
 
 PROJECT = "demo-shop"
 HISTORY_CYCLES = 150

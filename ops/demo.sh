@@ -36,6 +36,6 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 step "4/5 replay a CI history, then 5/5 ask for a new build's subset"
-.venv/bin/python -m ops.demo
+.venv/bin/python -m pts.ops.demo
 echo >&2
 echo "The broker and the worker keep running: try '.venv/bin/pts status', 'pts query --list', 'pts subset'; 'ops/demo.sh stop' stops them." >&2

@@ -15,6 +15,6 @@ stamp=.venv/.pts-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "install.sh: installing pts and its dependencies (first time: a few minutes)" >&2
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  .venv/bin/python -m pip install --quiet -e '.[worker,eval,dev]'
   touch "$stamp"
 fi

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from evaluation.history import History
-from evaluation.importers import project_name
-from pts.events import TestResultBatch
-from pts.logs import get_logger
-from pts.settings import Settings
-from recording.junit_reports import slice_results
-from recording.publisher import EventPublisher, batches_of
+from pts.client.junit_reports import slice_results
+from pts.client.publisher import EventPublisher, batches_of
+from pts.core.events import TestResultBatch
+from pts.core.logs import get_logger
+from pts.core.settings import Settings
+from pts.evaluation.history import History
+from pts.evaluation.importers import project_name
 
 log = get_logger(__name__)
 PROGRESS_EVERY_S = 2.0

@@ -12,11 +12,11 @@ from typing import Annotated
 import typer
 from confluent_kafka import KafkaException
 
-from pts.errors import ConfigError, PtsError, ReportError
-from pts.events import SubsetResponse, Target
-from pts.logs import configure, get_logger
-from pts.settings import settings
-from pts.test_lists import check_format, format_tests
+from pts.client.test_lists import check_format, format_tests
+from pts.core.errors import ConfigError, PtsError, ReportError
+from pts.core.events import SubsetResponse, Target
+from pts.core.logs import configure, get_logger
+from pts.core.settings import settings
 
 app = typer.Typer(
     help="Predictive test selection over Kafka.",
@@ -78,8 +78,8 @@ def record_build(
     dry_run: DryRun = False,
 ) -> None:
     """Publish a build and its commits, with the changed files and line counts from git."""
-    from recording.git_changes import read_build
-    from recording.publisher import print_dry_run, publish
+    from pts.client.git_changes import read_build
+    from pts.client.publisher import print_dry_run, publish
 
     build_event, commits = read_build(repo, project, build, commit, base)
     if dry_run:
@@ -105,8 +105,8 @@ def record_tests(
     dry_run: DryRun = False,
 ) -> None:
     """Publish the test results of JUnit XML reports, one message per report or slice."""
-    from recording.junit_reports import parse_report, slice_results
-    from recording.publisher import batches_of, print_dry_run, publish
+    from pts.client.junit_reports import parse_report, slice_results
+    from pts.client.publisher import batches_of, print_dry_run, publish
 
     if level not in ("case", "suite"):
         raise typer.BadParameter("--level must be 'case' or 'suite'")
@@ -221,7 +221,7 @@ def subset(
 def _ask_for_subset(
     project: str, build: str, tests: list[str], target: Target, timeout: float | None
 ) -> SubsetResponse:
-    from pts.subset_client import SubsetClient, new_request
+    from pts.client.subset_client import SubsetClient, new_request
 
     request = new_request(settings(), project, build, tests, target)
     client = SubsetClient(settings(), timeout)
@@ -262,7 +262,7 @@ def worker(
     ] = False,
 ) -> None:
     """Run the stream worker (faust): learn from results, answer subset requests."""
-    from streams.worker import run_worker
+    from pts.streams.worker import run_worker
 
     run_worker(settings(), load_history=not no_history)
 
@@ -282,8 +282,8 @@ def query(
     list_saved: Annotated[bool, typer.Option("--list", help="List the saved queries.")] = False,
 ) -> None:
     """Run read-only SQL on the test history, print JSON lines."""
-    from sinks.query import run_query
-    from sinks.saved_queries import saved_queries
+    from pts.sinks.query import run_query
+    from pts.sinks.saved_queries import saved_queries
 
     saved = saved_queries()
     if list_saved or sql is None:
@@ -316,9 +316,9 @@ def replay(
     limit: Annotated[int | None, typer.Option(help="Only the first N cycles.")] = None,
 ) -> None:
     """Publish a CI history to the topics, cycle by cycle, as CI would have recorded it."""
-    from evaluation.importers import load_history
-    from ops.replay import default_project
-    from ops.replay import replay as replay_history
+    from pts.evaluation.importers import load_history
+    from pts.ops.replay import default_project
+    from pts.ops.replay import replay as replay_history
 
     history = load_history(dataset).head(limit)
     project = project or default_project(history)
@@ -329,8 +329,8 @@ def replay(
 @app.command()
 def topics() -> None:
     """Create the topics that are missing (idempotent)."""
-    from ops.topics import ensure_topics
-    from pts.kafka_clients import admin_client
+    from pts.core.kafka import admin_client
+    from pts.core.topics import ensure_topics
 
     created = ensure_topics(admin_client(settings()), settings(), settings().record_timeout_s)
     typer.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
@@ -353,7 +353,7 @@ def dead_letters(
     """Print the messages set aside on the dead-letter topic, one JSON line each, with why."""
     import json
 
-    from ops.dead_letters import read_dead_letters
+    from pts.ops.dead_letters import read_dead_letters
 
     count = _echo_lines(json.dumps(letter) for letter in read_dead_letters(settings(), limit))
     typer.echo(f"{_count(count, 'dead letter')}", err=True)
@@ -395,7 +395,7 @@ def evaluate(
     ] = False,
 ) -> None:
     """Replay a CI history in time order and score the selector beside the baselines."""
-    from evaluation.command import run_evaluation
+    from pts.evaluation.command import run_evaluation
 
     run_evaluation(dataset, ranker, out, seeds, min_candidates, limit, typer.echo, through_broker)
 

@@ -7,8 +7,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from pts.errors import WorkerUnreachable
-from pts.settings import Settings
+from pts.core.errors import WorkerUnreachable
+from pts.core.settings import Settings
 
 TIMEOUT_S = 10.0
 

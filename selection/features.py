@@ -8,9 +8,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from pts.events import Build
-from selection.history import ProjectHistory
-from selection.paths import (
+from pts.core.events import Build
+from pts.selection.history import ProjectHistory
+from pts.selection.paths import (
     file_location,
     is_test_file,
     jaccard,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pts.events import Build, SubsetRequest, SubsetResponse, TestResultBatch
+from pts.core.events import Build, SubsetRequest, SubsetResponse, TestResultBatch
 
 
 class Ranker(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from pts.events import (
+from pts.core.events import (
     Build,
     Prediction,
     PredictionBatch,
@@ -19,11 +19,11 @@ from pts.events import (
     TargetKind,
     TestResultBatch,
 )
-from selection.features import ChangeView, features, view_change
-from selection.history import ProjectHistory
-from selection.models import FailureModel, ModelKind
-from selection.running_auc import RunningAUC
-from selection.subsets import respond
+from pts.selection.features import ChangeView, features, view_change
+from pts.selection.history import ProjectHistory
+from pts.selection.models import FailureModel, ModelKind
+from pts.selection.running_auc import RunningAUC
+from pts.selection.subsets import respond
 
 BUILDS_KEPT = 2000  # builds whose changes are remembered until their results arrive
 BATCHES_KEPT = 20000  # batch keys remembered so that a redelivered batch is not learned twice

@@ -1,6 +1,6 @@
 """Cutting a ranked list of tests into the subset that meets a target.
 
->>> from pts.events import RankedTest, Target
+>>> from pts.core.events import RankedTest, Target
 >>> ranked = [RankedTest("a", 0.5, 10.0), RankedTest("b", 0.3, 30.0), RankedTest("c", 0.2, 60.0)]
 >>> cut(ranked, Target.parse("40%"))
 Cut(size=2, share_of_time=0.4, share_of_failures=0.8)
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pts.events import RankedTest, SubsetRequest, SubsetResponse, Target, TargetKind
+from pts.core.events import RankedTest, SubsetRequest, SubsetResponse, Target, TargetKind
 
 _EPSILON = 1e-9
 

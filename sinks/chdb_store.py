@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 from chdb import session as chdb_session
 
-from pts.errors import StoreError
-from sinks.rows import Row
-from sinks.store import QUERY_SETTINGS, HistoryStore, first_line, store_error
+from pts.core.errors import StoreError
+from pts.sinks.rows import Row
+from pts.sinks.store import QUERY_SETTINGS, HistoryStore, first_line, store_error
 
 _READER_SETTINGS: dict[str, Any] = {
     "session_timezone": "UTC",

@@ -10,10 +10,10 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from pts.errors import QueryRejected, StoreError
-from pts.settings import Settings
-from sinks import open_store
-from sinks.sql import check_read_only
+from pts.core.errors import QueryRejected, StoreError
+from pts.core.settings import Settings
+from pts.sinks import open_store
+from pts.sinks.sql import check_read_only
 
 PARAM_PREFIX = "param_"  # /query?sql=...&param_project=shop, as ClickHouse's HTTP interface
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pts.events import (
+from pts.core.events import (
     Build,
     ChangedFile,
     Commit,

@@ -17,9 +17,9 @@ from urllib.parse import unquote, urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from pts.errors import ConfigError, StoreError
-from sinks.rows import Row
-from sinks.store import QUERY_SETTINGS, HistoryStore, first_line, store_error
+from pts.core.errors import ConfigError, StoreError
+from pts.sinks.rows import Row
+from pts.sinks.store import QUERY_SETTINGS, HistoryStore, first_line, store_error
 
 # readonly = 2, not 1: clickhouse-connect sends settings of its own with each query, which
 # readonly = 1 would refuse. 2 still refuses every write and DDL.

@@ -16,7 +16,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from pts.errors import QueryRejected
+from pts.core.errors import QueryRejected
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 READ_ONLY_KEYWORDS = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN")

@@ -11,11 +11,11 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from pts.errors import QueryRejected, StoreError
-from pts.events import Build, Commit, PredictionBatch, SubsetResponse, TestResultBatch
-from sinks import rows
-from sinks.rows import Row
-from sinks.sql import check_read_only, schema_statements
+from pts.core.errors import QueryRejected, StoreError
+from pts.core.events import Build, Commit, PredictionBatch, SubsetResponse, TestResultBatch
+from pts.sinks import rows
+from pts.sinks.rows import Row
+from pts.sinks.sql import check_read_only, schema_statements
 
 QUERY_SETTINGS: dict[str, Any] = {"final": 1}
 """Settings every `query()` runs with, besides read-only mode: FINAL reads dedup the tables."""

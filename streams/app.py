@@ -20,14 +20,14 @@ from typing import Any, TypeVar
 import faust
 from confluent_kafka import Consumer, TopicPartition
 
-import schemas
-from ops.topics import MAX_MESSAGE_BYTES, topic_name
-from pts.kafka_clients import client_config
-from pts.logs import get_logger
-from pts.settings import Settings
-from selection.selector import Selector
-from streams import checkpoints
-from streams.kafka_security import broker_credentials
+from pts.core import wire
+from pts.core.kafka import client_config
+from pts.core.logs import get_logger
+from pts.core.settings import Settings
+from pts.core.topics import MAX_MESSAGE_BYTES, topic_name
+from pts.selection.selector import Selector
+from pts.streams import checkpoints
+from pts.streams.kafka_security import broker_credentials
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -62,7 +62,7 @@ class WorkerState:
         """The message's record, decoded on the decode thread; raises DecodeError."""
         loop = asyncio.get_running_loop()
         _, record = await loop.run_in_executor(
-            self._decode_thread, partial(schemas.decode, value, expected=schema)
+            self._decode_thread, partial(wire.decode, value, expected=schema)
         )
         return record
 

@@ -7,9 +7,9 @@ from typing import Any
 import faust
 from faust.types.tuples import Message
 
-from pts.events import Build
-from streams.app import WorkerState
-from streams.messages import consume
+from pts.core.events import Build
+from pts.streams.app import WorkerState
+from pts.streams.messages import consume
 
 
 def register(

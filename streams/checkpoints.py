@@ -12,7 +12,7 @@ import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from selection.selector import Selector
+from pts.selection.selector import Selector
 
 CHECKPOINT_FILE = "selector.pkl"
 

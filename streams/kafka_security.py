@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import faust
 
-from pts.errors import ConfigError
+from pts.core.errors import ConfigError
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 
 from confluent_kafka import Consumer, TopicPartition
 
-from consumers.history_service import STORED
-from ops.topics import TOPICS, partitions_of, topic_name
-from pts.kafka_clients import client_config, retry_while_coordinator_loads
-from pts.settings import Settings
+from pts.consumers.history_service import STORED
+from pts.core.kafka import client_config, retry_while_coordinator_loads
+from pts.core.settings import Settings
+from pts.core.topics import TOPICS, partitions_of, topic_name
 
 MODEL_READS = ("builds", "test-results", "subset-requests")
 Offsets = dict[tuple[str, int], int]

@@ -9,10 +9,10 @@ from typing import Any
 import faust
 from faust.types.tuples import Message
 
-import schemas
-from pts.errors import DecodeError
-from pts.logs import get_logger
-from streams.app import WorkerState
+from pts.core import wire
+from pts.core.errors import DecodeError
+from pts.core.logs import get_logger
+from pts.streams.app import WorkerState
 
 Handler = Callable[[dict[str, Any], Message], Awaitable[None]]
 log = get_logger(__name__)
@@ -53,7 +53,7 @@ async def set_aside(dead_letters: faust.TopicT, message: Message, reason: str) -
         offset=message.offset,
         reason=reason,
     )
-    letter = schemas.dead_letter(
+    letter = wire.dead_letter(
         message.topic, message.partition, message.offset, message.key, message.value, reason
     )
     await dead_letters.send(key=message.key, value=letter)

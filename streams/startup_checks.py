@@ -13,11 +13,11 @@ import urllib.request
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from pts.errors import ConfigError
-from pts.kafka_clients import admin_client, retry_while_coordinator_loads, unreachable
-from pts.logs import get_logger
-from pts.settings import Settings
-from streams.app import SESSION_TIMEOUT_S
+from pts.core.errors import ConfigError
+from pts.core.kafka import admin_client, retry_while_coordinator_loads, unreachable
+from pts.core.logs import get_logger
+from pts.core.settings import Settings
+from pts.streams.app import SESSION_TIMEOUT_S
 
 log = get_logger(__name__)
 

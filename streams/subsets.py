@@ -8,11 +8,11 @@ from typing import Any
 import faust
 from faust.types.tuples import Message
 
-import schemas
-from pts.events import SubsetRequest, SubsetResponse, to_record, utc_now
-from pts.logs import get_logger
-from streams.app import WorkerState
-from streams.messages import consume
+from pts.core import wire
+from pts.core.events import SubsetRequest, SubsetResponse, to_record, utc_now
+from pts.core.logs import get_logger
+from pts.streams.app import WorkerState
+from pts.streams.messages import consume
 
 # A request older than this has no one waiting for it (clients wait seconds); generous, as the
 # age is read against the requesting machine's clock.
@@ -26,7 +26,7 @@ def register(
     def rank_and_encode(request: SubsetRequest) -> tuple[SubsetResponse, bytes]:
         # On the model thread: encoding a 10,000-test answer takes tens of milliseconds.
         response = state.selector.rank(request)
-        return response, schemas.encode("SubsetResponse", to_record(response))
+        return response, wire.encode("SubsetResponse", to_record(response))
 
     async def answer(record: dict[str, Any], message: Message) -> None:
         request = SubsetRequest.from_record(record)

@@ -8,11 +8,11 @@ from typing import Any
 import faust
 from faust.types.tuples import Message
 
-import schemas
-from pts.events import TestResultBatch
-from pts.logs import get_logger
-from streams.app import WorkerState
-from streams.messages import consume
+from pts.core import wire
+from pts.core.events import TestResultBatch
+from pts.core.logs import get_logger
+from pts.streams.app import WorkerState
+from pts.streams.messages import consume
 
 log = get_logger(__name__)
 
@@ -34,7 +34,7 @@ def register(
         predicted = state.selector.learn_and_predict(batch)
         if predicted is None:
             return None
-        return schemas.encode("PredictionBatch", predicted.to_record())
+        return wire.encode("PredictionBatch", predicted.to_record())
 
     async def learn(record: dict[str, Any], message: Message) -> None:
         batch = TestResultBatch.from_record(record)

@@ -12,21 +12,21 @@ import faust
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from ops.topics import TOPICS, ensure_topics, partitions_of, topic_name
-from pts.errors import ConfigError, PtsError
-from pts.kafka_clients import (
+from pts.core.errors import ConfigError, PtsError
+from pts.core.kafka import (
     admin_client,
     client_config,
 )
-from pts.logs import get_logger, stdlib_logging_config
-from pts.settings import Settings
-from selection.selector import Selector
-from sinks.query import PARAM_PREFIX
-from streams import builds, checkpoints, subsets, test_results
-from streams.app import FEEDS, SESSION_TIMEOUT_S, WorkerState, create_app, raw_topic
-from streams.kafka_security import broker_credentials
-from streams.lag import measure_lag
-from streams.startup_checks import check_http_address, wait_until_group_is_empty
+from pts.core.logs import get_logger, stdlib_logging_config
+from pts.core.settings import Settings
+from pts.core.topics import TOPICS, ensure_topics, partitions_of, topic_name
+from pts.selection.selector import Selector
+from pts.sinks.query import PARAM_PREFIX
+from pts.streams import builds, checkpoints, subsets, test_results
+from pts.streams.app import FEEDS, SESSION_TIMEOUT_S, WorkerState, create_app, raw_topic
+from pts.streams.kafka_security import broker_credentials
+from pts.streams.lag import measure_lag
+from pts.streams.startup_checks import check_http_address, wait_until_group_is_empty
 
 log = get_logger(__name__)
 
@@ -173,7 +173,7 @@ def run_worker(settings: Settings, load_history: bool = True) -> None:
     loader_stop = threading.Event()
     loader_thread, query = None, None
     if load_history:
-        from consumers.history_service import start_in_thread
+        from pts.consumers.history_service import start_in_thread
 
         loader_thread, query = start_in_thread(settings, loader_stop, SESSION_TIMEOUT_S)
     app = build_worker_app(settings, state, query)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluation.history import History
-from evaluation.importers._common import project_name
-from evaluation.importers.commons import RESULT_COLUMNS, load_commons
-from evaluation.importers.junit_history import load_junit_history
-from evaluation.importers.retecs import RETECS_COLUMNS, load_retecs
-from pts.errors import DatasetError
+from pts.core.errors import DatasetError
+from pts.evaluation.history import History
+from pts.evaluation.importers._common import project_name
+from pts.evaluation.importers.commons import RESULT_COLUMNS, load_commons
+from pts.evaluation.importers.junit_history import load_junit_history
+from pts.evaluation.importers.retecs import RETECS_COLUMNS, load_retecs
 
 SHARED_DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
@@ -28,7 +28,7 @@ __all__ = ["load_commons", "load_history", "load_junit_history", "load_retecs", 
 def load_history(spec: str) -> History:
     """The history `spec` names, read by the importer its form calls for."""
     if spec == "synthetic" or spec.startswith("synthetic:"):
-        from evaluation.synthetic import generate
+        from pts.evaluation.synthetic import generate
 
         seed = spec.partition(":")[2] or "0"
         if not seed.isdigit():

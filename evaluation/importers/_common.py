@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pts.errors import DatasetError
+from pts.core.errors import DatasetError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -16,17 +16,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from evaluation.history import Cycle, History
-from evaluation.importers._common import (
+from pts.core.errors import DatasetError
+from pts.core.events import Build, ChangedFile, Outcome, TestResult
+from pts.core.logs import get_logger
+from pts.evaluation.history import Cycle, History
+from pts.evaluation.importers._common import (
     number,
     open_rows,
     placeholder_time,
     project_name,
     timestamp,
 )
-from pts.errors import DatasetError
-from pts.events import Build, ChangedFile, Outcome, TestResult
-from pts.logs import get_logger
 
 log = get_logger(__name__)
 

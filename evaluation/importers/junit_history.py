@@ -7,7 +7,7 @@
         changes.csv         optional: path,added,deleted (one row per changed file)
 
 The build id and commit are the directory name. Reports are read at test-case level with
-`recording.junit_reports.parse_report`; a test id that appears in several reports of a build is
+`pts.client.junit_reports.parse_report`; a test id that appears in several reports of a build is
 kept as it comes (the replay sums its durations, and it fails if any occurrence failed). There
 are no build times: builds get stand-in times one minute apart, in replay order.
 """
@@ -16,17 +16,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluation.history import Cycle, History
-from evaluation.importers._common import number, open_rows, placeholder_time, project_name
-from pts.errors import DatasetError, ReportError
-from pts.events import Build, ChangedFile, TestResult
+from pts.core.errors import DatasetError, ReportError
+from pts.core.events import Build, ChangedFile, TestResult
+from pts.evaluation.history import Cycle, History
+from pts.evaluation.importers._common import number, open_rows, placeholder_time, project_name
 
 CHANGES = "changes.csv"
 
 
 def load_junit_history(directory: Path) -> History:
     """The history of the builds under `directory`, in sorted order of their names."""
-    from recording.junit_reports import parse_report
+    from pts.client.junit_reports import parse_report
 
     directory = Path(directory)
     builds = sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))

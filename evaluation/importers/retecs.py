@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluation.history import Cycle, History
-from evaluation.importers._common import number, open_rows, placeholder_time, project_name
-from pts.errors import DatasetError
-from pts.events import Build, Outcome, TestResult
+from pts.core.errors import DatasetError
+from pts.core.events import Build, Outcome, TestResult
+from pts.evaluation.history import Cycle, History
+from pts.evaluation.importers._common import number, open_rows, placeholder_time, project_name
 
 RETECS_COLUMNS = (
     *("Id", "Name", "Duration", "CalcPrio"),

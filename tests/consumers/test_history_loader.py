@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-import schemas
-from consumers.history_loader import HistoryLoader, LoadStats
-from pts.errors import ConfigError, StoreError
-from pts.events import (
+from pts.consumers.history_loader import HistoryLoader, LoadStats
+from pts.core import wire
+from pts.core.errors import ConfigError, StoreError
+from pts.core.events import (
     Build,
     ChangedFile,
     Commit,
@@ -25,7 +25,7 @@ from pts.events import (
     TestResultBatch,
     to_record,
 )
-from sinks.chdb_store import ChdbStore
+from pts.sinks.chdb_store import ChdbStore
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +86,7 @@ def results(build_id: str, failing: str = "test_pay") -> TestResultBatch:
 
 
 def encoded(kind: str, event: Any) -> bytes:
-    return schemas.encode(kind, to_record(event))
+    return wire.encode(kind, to_record(event))
 
 
 def load(loader: HistoryLoader, messages: int, timeout: float = 30.0) -> LoadStats:
@@ -138,7 +138,7 @@ def test_undecodable_messages_go_to_the_dead_letter_topic(
     store: ChdbStore, kafka_bootstrap: str, topics: dict[str, str], open_loader: Any,
     unique_group: str,
 ) -> None:  # fmt: skip
-    unknown_fingerprint = schemas.MARKER + struct.pack("<Q", 12345) + b"\x02\x04body"
+    unknown_fingerprint = wire.MARKER + struct.pack("<Q", 12345) + b"\x02\x04body"
     wrong_kind = encoded("Build", Build("shop", "b9", "c9", T0))
     bad = [b"not avro at all", unknown_fingerprint, wrong_kind]
     payloads = [encoded("TestResultBatch", results("b1")), *bad,
@@ -176,7 +176,7 @@ def read_dead_letters(bootstrap: str, topic: str, group: str, expected: int) -> 
         while len(letters) < expected and time.monotonic() < deadline:
             message = consumer.poll(0.5)
             if message is not None and message.error() is None:
-                name, record = schemas.decode(message.value(), expected="DeadLetter")
+                name, record = wire.decode(message.value(), expected="DeadLetter")
                 letters.append(record)
     finally:
         consumer.close()

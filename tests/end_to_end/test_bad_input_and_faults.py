@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-import schemas
+from pts.core import wire
 from tests.conftest import FIXTURES_JUNIT, REPO, RunningWorker, run_pts
 
 pytestmark = pytest.mark.integration
@@ -163,7 +163,7 @@ def test_undecodable_message_goes_to_dead_letters_and_the_worker_goes_on(
             message = consumer.poll(0.5)
             if message is None or message.error():
                 continue
-            _, letter = schemas.decode(message.value(), expected="DeadLetter")
+            _, letter = wire.decode(message.value(), expected="DeadLetter")
             reasons.setdefault(letter["topic"], []).append(letter["reason"])
             assert letter["value"] in (b"not avro at all", b"\xc3\x01" + b"\0" * 12)
     finally:

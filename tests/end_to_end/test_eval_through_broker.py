@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from evaluation.broker_mode import BrokerRanker
-from evaluation.harness import evaluate
-from evaluation.synthetic import generate
-from pts.settings import Settings
-from selection.selector import Selector
+from pts.core.settings import Settings
+from pts.evaluation.broker_mode import BrokerRanker
+from pts.evaluation.harness import evaluate
+from pts.evaluation.synthetic import generate
+from pts.selection.selector import Selector
 from tests.conftest import RunningWorker
 
 pytestmark = pytest.mark.integration

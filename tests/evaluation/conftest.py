@@ -6,8 +6,8 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from evaluation.history import Cycle, History
-from pts.events import Build, Outcome, TestResult
+from pts.core.events import Build, Outcome, TestResult
+from pts.evaluation.history import Cycle, History
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from evaluation.baselines import (
+from pts.core.events import SubsetRequest, Target, TargetKind, TestResultBatch
+from pts.evaluation.baselines import (
     FailureRateFirst,
     RandomOrder,
     RecencyPerSecond,
     RecentFailureFirst,
 )
-from evaluation.history import Cycle
-from pts.events import SubsetRequest, Target, TargetKind, TestResultBatch
+from pts.evaluation.history import Cycle
 
 from .conftest import toy_history
 

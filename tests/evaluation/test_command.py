@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from evaluation.command import choose_rankers, run_evaluation
 from pts.cli import app
-from pts.errors import ConfigError
+from pts.core.errors import ConfigError
+from pts.evaluation.command import choose_rankers, run_evaluation
 
 
 def test_run_evaluation_writes_png_and_json(tmp_path: Path) -> None:

@@ -6,12 +6,12 @@ import math
 
 import pytest
 
-from evaluation.baselines import RecentFailureFirst, baseline_rankers
-from evaluation.harness import CURVE, evaluate, format_table
-from evaluation.importers.commons import load_commons
-from pts.events import Build, RankedTest, SubsetRequest, SubsetResponse, TestResultBatch
-from selection.selector import Selector
-from selection.subsets import respond
+from pts.core.events import Build, RankedTest, SubsetRequest, SubsetResponse, TestResultBatch
+from pts.evaluation.baselines import RecentFailureFirst, baseline_rankers
+from pts.evaluation.harness import CURVE, evaluate, format_table
+from pts.evaluation.importers.commons import load_commons
+from pts.selection.selector import Selector
+from pts.selection.subsets import respond
 
 from .conftest import FIXTURES, SHARED_DATASETS, toy_history
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from evaluation import importers
-from evaluation.importers import load_history
-from evaluation.importers.commons import load_commons
-from evaluation.importers.junit_history import load_junit_history
-from evaluation.importers.retecs import load_retecs
-from pts.errors import DatasetError
-from pts.events import ChangedFile, Outcome
+from pts.core.errors import DatasetError
+from pts.core.events import ChangedFile, Outcome
+from pts.evaluation import importers
+from pts.evaluation.importers import load_history
+from pts.evaluation.importers.commons import load_commons
+from pts.evaluation.importers.junit_history import load_junit_history
+from pts.evaluation.importers.retecs import load_retecs
 
 from .conftest import FIXTURES
 

@@ -8,8 +8,8 @@ import uuid
 import pytest
 from confluent_kafka import Consumer
 
-from evaluation.importers import load_history
-from ops.replay import default_project
+from pts.evaluation.importers import load_history
+from pts.ops.replay import default_project
 from tests.conftest import run_pts
 
 from .conftest import FIXTURES

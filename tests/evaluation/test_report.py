@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluation.baselines import baseline_rankers
-from evaluation.harness import evaluate, format_table, plot
-from evaluation.synthetic import generate
+from pts.evaluation.baselines import baseline_rankers
+from pts.evaluation.harness import evaluate, format_table, plot
+from pts.evaluation.synthetic import generate
 
 
 def test_table_and_png(tmp_path: Path) -> None:

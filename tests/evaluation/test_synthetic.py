@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evaluation.synthetic import generate
+from pts.evaluation.synthetic import generate
 
 
 def test_same_seed_same_history() -> None:

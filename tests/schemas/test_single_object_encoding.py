@@ -12,9 +12,9 @@ import avro.schema
 import fastavro
 import pytest
 
-import schemas
-from pts.errors import DecodeError
-from pts.events import (
+from pts.core import wire
+from pts.core.errors import DecodeError
+from pts.core.events import (
     Build,
     ChangedFile,
     Outcome,
@@ -34,8 +34,8 @@ def reference_schemas() -> dict[str, avro.schema.Schema]:
     """Every .avsc parsed by the reference implementation, with shared named types."""
     names = avro.schema.Names()
     parsed = {}
-    for stem in schemas.SCHEMA_FILES:
-        raw = json.loads((schemas.SCHEMA_DIR / f"{stem}.avsc").read_text())
+    for stem in wire.SCHEMA_FILES:
+        raw = json.loads((wire.SCHEMA_DIR / f"{stem}.avsc").read_text())
         parsed[raw["name"]] = avro.schema.make_avsc_object(raw, names)
     return parsed
 
@@ -75,7 +75,7 @@ EVENTS = {
 @pytest.mark.parametrize("name", sorted(EVENTS))
 def test_reference_implementation_reads_what_we_write(name: str) -> None:
     reference = reference_schemas()[name]
-    payload = schemas.encode(name, EVENTS[name])
+    payload = wire.encode(name, EVENTS[name])
     assert payload[:2] == b"\xc3\x01"
     # The header is the CRC-64-AVRO of the Parsing Canonical Form, little-endian as on the wire.
     # avro 1.12 keeps logical-typed primitives as {"type":"long"} in its canonical form, against
@@ -85,7 +85,7 @@ def test_reference_implementation_reads_what_we_write(name: str) -> None:
     body = avro.io.BinaryDecoder(io.BytesIO(payload[10:]))
     decoded = avro.io.DatumReader(reference).read(body)
     assert decoded["project"] == "shop"
-    assert decoded == schemas.decode(payload)[1]
+    assert decoded == wire.decode(payload)[1]
 
 
 def test_fingerprint_of_the_spec_example() -> None:
@@ -96,13 +96,13 @@ def test_fingerprint_of_the_spec_example() -> None:
 
 
 def test_round_trip_gives_back_the_event() -> None:
-    _, record = schemas.decode(schemas.encode("TestResultBatch", to_record(BATCH)))
+    _, record = wire.decode(wire.encode("TestResultBatch", to_record(BATCH)))
     assert TestResultBatch.from_record(record).results == BATCH.results
 
 
 def test_predictions_hand_built_record_is_the_generic_one() -> None:
     assert PREDICTIONS.to_record() == to_record(PREDICTIONS)
-    _, record = schemas.decode(schemas.encode("PredictionBatch", PREDICTIONS.to_record()))
+    _, record = wire.decode(wire.encode("PredictionBatch", PREDICTIONS.to_record()))
     assert PredictionBatch.from_record(record) == PREDICTIONS
 
 
@@ -116,25 +116,25 @@ def test_predictions_hand_built_record_is_the_generic_one() -> None:
 )
 def test_what_does_not_decode_says_why_and_keeps_the_bytes(payload: bytes, reason: str) -> None:
     with pytest.raises(DecodeError, match=reason) as caught:
-        schemas.decode(payload)
+        wire.decode(payload)
     assert caught.value.raw == payload
 
 
 def test_truncated_body_is_a_decode_error() -> None:
-    payload = schemas.encode("Build", to_record(BUILD))[:-5]
+    payload = wire.encode("Build", to_record(BUILD))[:-5]
     with pytest.raises(DecodeError, match="Build body does not decode"):
-        schemas.decode(payload)
+        wire.decode(payload)
 
 
 def test_wrong_kind_is_a_decode_error() -> None:
     with pytest.raises(DecodeError, match="expected a Build message, got SubsetRequest"):
-        schemas.decode(schemas.encode("SubsetRequest", REQUEST.to_record()), expected="Build")
+        wire.decode(wire.encode("SubsetRequest", REQUEST.to_record()), expected="Build")
 
 
 def test_message_of_an_earlier_schema_version_reads_into_the_current_one() -> None:
     # Build v0 had no base_sha and no commits; today's Build adds them with defaults.
-    current = json.loads((schemas.SCHEMA_DIR / "build.avsc").read_text())
-    changed_file = json.loads((schemas.SCHEMA_DIR / "changed_file.avsc").read_text())
+    current = json.loads((wire.SCHEMA_DIR / "build.avsc").read_text())
+    changed_file = json.loads((wire.SCHEMA_DIR / "changed_file.avsc").read_text())
     earlier = {
         **current,
         "fields": [
@@ -145,8 +145,8 @@ def test_message_of_an_earlier_schema_version_reads_into_the_current_one() -> No
             if f["name"] not in ("base_sha", "commits")
         ],
     }
-    fingerprint = schemas._schemas().add_previous(earlier)
-    assert fingerprint != schemas._schemas().fingerprint_of["Build"]
+    fingerprint = wire._schemas().add_previous(earlier)
+    assert fingerprint != wire._schemas().fingerprint_of["Build"]
     body = io.BytesIO()
     record = {
         "project": "shop",
@@ -156,7 +156,7 @@ def test_message_of_an_earlier_schema_version_reads_into_the_current_one() -> No
         "started_at": BUILD.started_at,
     }
     fastavro.schemaless_writer(body, fastavro.parse_schema(earlier, named_schemas={}), record)
-    name, decoded = schemas.decode(schemas.MARKER + fingerprint + body.getvalue(), "Build")
+    name, decoded = wire.decode(wire.MARKER + fingerprint + body.getvalue(), "Build")
     build = Build.from_record(decoded)
     assert (name, build.build_id, build.base_sha, build.commits) == ("Build", "9", None, ())
     assert build.changed_files == (ChangedFile("a.py", 1, 0),)

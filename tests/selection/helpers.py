@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pts.events import (
+from pts.core.events import (
     Build,
     ChangedFile,
     Outcome,

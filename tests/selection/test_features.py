@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from selection.features import FEATURE_NAMES, features, view_change
-from selection.history import ProjectHistory
-from selection.paths import is_test_file
+from pts.selection.features import FEATURE_NAMES, features, view_change
+from pts.selection.history import ProjectHistory
+from pts.selection.paths import is_test_file
 
 from .helpers import batch, build
 

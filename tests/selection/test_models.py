@@ -6,12 +6,12 @@ import doctest
 
 import pytest
 
-from selection import models
-from selection.models import MODEL_KINDS, FailureModel, prior_probability
+from pts.selection import models
+from pts.selection.models import MODEL_KINDS, FailureModel, prior_probability
 
 
 def _x(**signals: float) -> dict[str, float]:
-    from selection.features import FEATURE_NAMES
+    from pts.selection.features import FEATURE_NAMES
 
     return {name: signals.get(name, 0.0) for name in FEATURE_NAMES}
 

@@ -6,10 +6,10 @@ import pickle
 
 import pytest
 
-from evaluation.synthetic import generate
-from pts.events import RankedTest, SubsetRequest, Target, TargetKind, TestResultBatch
-from selection.models import FailureModel
-from selection.selector import COLD_START, ProjectSelector, Selector, _cost_floor, _order_key
+from pts.core.events import RankedTest, SubsetRequest, Target, TargetKind, TestResultBatch
+from pts.evaluation.synthetic import generate
+from pts.selection.models import FailureModel
+from pts.selection.selector import COLD_START, ProjectSelector, Selector, _cost_floor, _order_key
 
 from .helpers import PROJECT, batch, build, request
 
@@ -54,7 +54,7 @@ def test_auc_is_scored_with_the_prediction_made_before_learning() -> None:
             seen.append(y_pred)
 
     selector.auc = _Metric()  # type: ignore[assignment]
-    from selection.features import features
+    from pts.selection.features import features
 
     change = selector._change(selector._build_state("b1"))
     expected = before(features(A, change, selector.history))

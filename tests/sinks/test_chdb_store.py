@@ -13,8 +13,8 @@ from pathlib import Path
 import clickhouse_connect
 import pytest
 
-from pts.errors import ConfigError, QueryRejected, StoreError
-from pts.events import (
+from pts.core.errors import ConfigError, QueryRejected, StoreError
+from pts.core.events import (
     Build,
     ChangedFile,
     Commit,
@@ -26,11 +26,11 @@ from pts.events import (
     TestResult,
     TestResultBatch,
 )
-from pts.settings import Settings
-from sinks import open_store, rows
-from sinks.chdb_store import ChdbStore
-from sinks.server_store import ServerStore
-from sinks.store import HistoryStore
+from pts.core.settings import Settings
+from pts.sinks import open_store, rows
+from pts.sinks.chdb_store import ChdbStore
+from pts.sinks.server_store import ServerStore
+from pts.sinks.store import HistoryStore
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
 

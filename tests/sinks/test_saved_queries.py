@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from pts.events import (
+from pts.core.events import (
     Outcome,
     Prediction,
     PredictionBatch,
@@ -34,9 +34,9 @@ from pts.events import (
     TestResult,
     TestResultBatch,
 )
-from sinks.chdb_store import ChdbStore
-from sinks.saved_queries import saved_queries
-from sinks.store import HistoryStore
+from pts.sinks.chdb_store import ChdbStore
+from pts.sinks.saved_queries import saved_queries
+from pts.sinks.store import HistoryStore
 
 T0 = datetime(2024, 5, 6, 7, 0, tzinfo=UTC)  # a Monday
 P, F, S = Outcome.PASSED, Outcome.FAILED, Outcome.SKIPPED

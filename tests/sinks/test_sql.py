@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pts.errors import ConfigError, QueryRejected
-from sinks.server_store import ServerAddress, parse_clickhouse_url
-from sinks.sql import check_read_only, schema_statements, split_statements
+from pts.core.errors import ConfigError, QueryRejected
+from pts.sinks.server_store import ServerAddress, parse_clickhouse_url
+from pts.sinks.sql import check_read_only, schema_statements, split_statements
 
 
 def test_the_schema_splits_into_its_create_statements() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import faust
 import pytest
 
-from pts.errors import ConfigError
-from streams.kafka_security import broker_credentials
+from pts.core.errors import ConfigError
+from pts.streams.kafka_security import broker_credentials
 
 
 def test_plaintext_and_tuning_settings_need_no_credentials() -> None:

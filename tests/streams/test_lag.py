@@ -6,10 +6,10 @@ import uuid
 
 import pytest
 
-from ops.topics import ensure_topics, topic_name
-from pts.kafka_clients import CheckedProducer, admin_client
-from pts.settings import Settings
-from streams.lag import measure_lag
+from pts.core.kafka import CheckedProducer, admin_client
+from pts.core.settings import Settings
+from pts.core.topics import ensure_topics, topic_name
+from pts.streams.lag import measure_lag
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from pts.errors import ConfigError
+from pts.core.errors import ConfigError
 
 
 class Settings(BaseSettings):

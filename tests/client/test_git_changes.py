@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pts.errors import GitError
-from pts.events import ChangedFile
-from recording import git_changes
-from recording.git_changes import read_build
+from pts.client import git_changes
+from pts.client.git_changes import read_build
+from pts.core.errors import GitError
+from pts.core.events import ChangedFile
 
 T0 = datetime(2024, 5, 14, 9, 0, tzinfo=UTC)
 

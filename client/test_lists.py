@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from pts.errors import ConfigError
+from pts.core.errors import ConfigError
 
 
 def _maven(tests: Sequence[str]) -> str:

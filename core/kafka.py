@@ -10,9 +10,9 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
-from pts.errors import BrokerUnavailable
-from pts.logs import get_logger
-from pts.settings import Settings
+from pts.core.errors import BrokerUnavailable
+from pts.core.logs import get_logger
+from pts.core.settings import Settings
 
 log = get_logger(__name__)
 

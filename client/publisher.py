@@ -7,12 +7,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
-import schemas
-from ops.topics import topic_name
-from pts.events import Build, Commit, TestResult, TestResultBatch, to_record
-from pts.kafka_clients import CheckedProducer
-from pts.logs import get_logger
-from pts.settings import Settings
+from pts.core import wire
+from pts.core.events import Build, Commit, TestResult, TestResultBatch, to_record
+from pts.core.kafka import CheckedProducer
+from pts.core.logs import get_logger
+from pts.core.settings import Settings
+from pts.core.topics import topic_name
 
 log = get_logger(__name__)
 
@@ -75,17 +75,17 @@ class EventPublisher:
     ) -> None:
         for commit in commits:
             self._producer.produce(
-                self._topics["commits"], commit.project, schemas.encode("Commit", to_record(commit))
+                self._topics["commits"], commit.project, wire.encode("Commit", to_record(commit))
             )
         if build is not None:
             self._producer.produce(
-                self._topics["builds"], build.project, schemas.encode("Build", to_record(build))
+                self._topics["builds"], build.project, wire.encode("Build", to_record(build))
             )
         for batch in batches:
             self._producer.produce(
                 self._topics["test-results"],
                 batch.project,
-                schemas.encode("TestResultBatch", to_record(batch)),
+                wire.encode("TestResultBatch", to_record(batch)),
             )
 
     def flush(self) -> int:

@@ -19,8 +19,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pts.errors import GitError
-from pts.events import Build, ChangedFile, Commit, utc_now
+from pts.core.errors import GitError
+from pts.core.events import Build, ChangedFile, Commit, utc_now
 
 MAX_COMMITS = 500
 TIMEOUT_S = 120

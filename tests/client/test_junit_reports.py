@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from pts.errors import ReportError
-from pts.events import Outcome, TestResult
-from recording.junit_reports import MAX_MESSAGE, parse_report, slice_results
+from pts.client.junit_reports import MAX_MESSAGE, parse_report, slice_results
+from pts.core.errors import ReportError
+from pts.core.events import Outcome, TestResult
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "junit"
 

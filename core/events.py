@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Self
 
-from pts.errors import ConfigError
+from pts.core.errors import ConfigError
 
 
 def utc_now() -> datetime:

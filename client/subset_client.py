@@ -8,13 +8,13 @@ from collections.abc import Sequence
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-import schemas
-from ops.topics import topic_name
-from pts.errors import DecodeError, SubsetTimeout
-from pts.events import SubsetRequest, SubsetResponse, Target
-from pts.kafka_clients import CheckedProducer, client_config, unreachable
-from pts.logs import get_logger
-from pts.settings import Settings
+from pts.core import wire
+from pts.core.errors import DecodeError, SubsetTimeout
+from pts.core.events import SubsetRequest, SubsetResponse, Target
+from pts.core.kafka import CheckedProducer, client_config, unreachable
+from pts.core.logs import get_logger
+from pts.core.settings import Settings
+from pts.core.topics import topic_name
 
 log = get_logger(__name__)
 
@@ -79,7 +79,7 @@ class SubsetClient:
         self._producer.produce(
             topic_name(self.settings, "subset-requests"),
             request.project,
-            schemas.encode("SubsetRequest", request.to_record()),
+            wire.encode("SubsetRequest", request.to_record()),
         )
         self._producer.flush()
         while (left := deadline - time.monotonic()) > 0:
@@ -89,7 +89,7 @@ class SubsetClient:
             if message.key() != request.request_id.encode():
                 continue
             try:
-                _, record = schemas.decode(message.value(), expected="SubsetResponse")
+                _, record = wire.decode(message.value(), expected="SubsetResponse")
             except DecodeError as exc:
                 log.warning(
                     "subset_response_undecodable", request=request.request_id, reason=exc.reason

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from pts.errors import BrokerUnavailable, ConfigError
-from pts.kafka_clients import unreachable
-from pts.logs import get_logger
-from pts.settings import Settings
+from pts.core.errors import BrokerUnavailable, ConfigError
+from pts.core.kafka import unreachable
+from pts.core.logs import get_logger
+from pts.core.settings import Settings
 
 DAY_MS = 24 * 3600 * 1000
 log = get_logger(__name__)

@@ -21,8 +21,8 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from pts.errors import ReportError
-from pts.events import Outcome, TestResult
+from pts.core.errors import ReportError
+from pts.core.events import Outcome, TestResult
 
 MAX_MESSAGE = 1000
 _OUTCOMES = (("failure", Outcome.FAILED), ("error", Outcome.ERROR), ("skipped", Outcome.SKIPPED))

@@ -1,1 +1,0 @@
-"""Turning CI artifacts (JUnit reports, git history) into events."""
