@@ -10,6 +10,7 @@ COPY client client
 COPY selection selection
 COPY streams streams
 COPY consumers consumers
+COPY worker worker
 COPY sinks sinks
 COPY ops ops
 COPY evaluation evaluation

@@ -11,19 +11,25 @@ and retries, so nothing is skipped.
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from pts.core import wire
+from pts.core.dead_letters import DeadLetters
 from pts.core.errors import BrokerUnavailable, ConfigError, DecodeError, StoreError
 from pts.core.events import Build, Commit, PredictionBatch, SubsetResponse, TestResultBatch
+from pts.core.kafka import CheckedProducer, client_config
 from pts.core.logs import get_logger
+from pts.core.settings import Settings
+from pts.core.topics import Reader, read_by, topic_name
 from pts.sinks.store import HistoryStore
 
 log = get_logger(__name__)
@@ -65,57 +71,60 @@ class LoadStats:
 
 
 class HistoryLoader:
-    """Consumes the event topics of `topics` (schema name → topic) into `store`."""
+    """Consumes the topics the history store keeps (`Reader.HISTORY` in the topic registry)
+    into `store`, in the consumer group `settings.history_group_id`."""
 
     def __init__(
         self,
+        settings: Settings,
         store: HistoryStore,
-        bootstrap: str,
-        topics: Mapping[str, str],
-        dead_letter_topic: str,
-        group_id: str,
-        extra_config: Mapping[str, Any] | None = None,
         *,
+        stems: Collection[str] | None = None,
+        worker_dead_letters: bool = True,
         batch_size: int = 500,
         progress_every_s: float = 10.0,
         delivery_timeout_s: float = 30.0,
-        dead_letters_set_aside_by_others: Collection[str] = (),
         session_timeout_s: float | None = None,
     ) -> None:
-        """`dead_letters_set_aside_by_others`: kinds whose topics another consumer group also
-        reads and dead-letters (the stream worker); undecodable ones are skipped here, logged,
-        so that each bad message has one dead letter. `session_timeout_s`: how soon a crashed
+        """`stems`: only these of the stored topics (all of them when None).
+        `worker_dead_letters`: the stream worker also reads the model's topics and
+        dead-letters what does not decode there, so here such messages are skipped, logged,
+        and each bad message has one dead letter. `session_timeout_s`: how soon a crashed
         loader leaves its group (librdkafka's default when None)."""
-        unknown = sorted(set(topics) - set(EVENT_TYPES))
+        stored = {spec.stem: spec for spec in read_by(Reader.HISTORY)}
+        unknown = sorted(set(stems or ()) - set(stored))
         if unknown:
-            raise ConfigError(
-                f"history loader cannot store {unknown}; it stores {list(EVENT_TYPES)}"
-            )
+            raise ConfigError(f"history loader cannot store {unknown}; it stores {list(stored)}")
+        specs = [stored[stem] for stem in (stems or stored)]
         self.store = store
-        self.dead_letter_topic = dead_letter_topic
         self.batch_size = batch_size
         self.progress_every_s = progress_every_s
         self.delivery_timeout_s = delivery_timeout_s
-        self._kind_of_topic = {topic: kind for kind, topic in topics.items()}
-        self._set_aside_by_others = frozenset(dead_letters_set_aside_by_others)
-        extra = dict(extra_config or {})
-        self._producer = Producer(
-            {**extra, "bootstrap.servers": bootstrap, "enable.idempotence": True}
+        self._kind_of_topic = {topic_name(settings, spec.stem): spec.schema for spec in specs}
+        self._set_aside_by_others = frozenset(
+            spec.schema for spec in specs if worker_dead_letters and Reader.MODEL in spec.readers
         )
+        self._dead_letters = DeadLetters(settings, CheckedProducer(settings, delivery_timeout_s))
+        group = settings.history_group_id
         self._consumer = Consumer(
-            {
-                "auto.offset.reset": "earliest",
-                **extra,
-                "bootstrap.servers": bootstrap,
-                "group.id": group_id,
-                "enable.auto.commit": False,
-                **_session_config(session_timeout_s),
-            }
+            client_config(
+                settings,
+                **{
+                    "auto.offset.reset": "earliest",
+                    "group.id": group,
+                    "client.id": f"{group}@{socket.gethostname()}:{os.getpid()}",
+                    "enable.auto.commit": False,
+                    **_session_config(session_timeout_s),
+                },
+            )
         )
         self._consumer.subscribe(list(self._kind_of_topic))
-        self._delivery_errors: list[str] = []
         self._positions: dict[str, int] = {}  # "topic[partition]" → next offset to load
         self._closed = False
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted(self._kind_of_topic)
 
     def run_once(self, timeout: float = 1.0) -> LoadStats:
         """Consume, store and commit one batch; waits up to `timeout` s for its first message."""
@@ -170,7 +179,7 @@ class HistoryLoader:
             return
         self._closed = True
         try:
-            self._producer.flush(self.delivery_timeout_s)
+            self._dead_letters.confirm(self.delivery_timeout_s)
         finally:
             self._consumer.close()
 
@@ -240,34 +249,14 @@ class HistoryLoader:
             return False
 
     def _dead_letter(self, message: Message, reason: str) -> None:
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
-        log.warning(
-            "history_loader_dead_letter", topic=topic, partition=partition, offset=offset,
-            reason=reason,
+        self._dead_letters.set_aside(
+            message.topic(), message.partition(), message.offset(), message.key(),
+            message.value(), reason,
         )  # fmt: skip
-        self._producer.produce(
-            self.dead_letter_topic,
-            key=message.key(),
-            value=wire.dead_letter(
-                topic, partition, offset, message.key(), message.value(), reason
-            ),
-            on_delivery=self._delivered,
-        )
-        self._producer.poll(0)
-
-    def _delivered(self, err: KafkaError | None, message: Message) -> None:
-        if err is not None:
-            self._delivery_errors.append(f"{message.topic()}: {err.str()}")
 
     def _flush_dead_letters(self) -> None:
         """Wait for every dead letter to be acknowledged; the batch commits only after that."""
-        pending = self._producer.flush(self.delivery_timeout_s)
-        errors, self._delivery_errors = self._delivery_errors, []
-        if pending or errors:
-            raise BrokerUnavailable(
-                f"dead-letter topic {self.dead_letter_topic}: {pending} undelivered, "
-                f"{len(errors)} failed ({'; '.join(errors[:3])})"
-            )
+        self._dead_letters.confirm(self.delivery_timeout_s)
 
     def _commit(self, batch: Sequence[Message]) -> None:
         """Commit, synchronously, the offset after the last message of each partition."""

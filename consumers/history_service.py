@@ -7,22 +7,16 @@ The store serialises its own calls, so the loader's inserts and the queries may 
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from pts.consumers.history_loader import HistoryLoader
-from pts.core.kafka import client_config
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
-from pts.core.topics import TOPICS, topic_name
 from pts.sinks import open_store
 
 log = get_logger(__name__)
-STORED = ("Commit", "Build", "TestResultBatch", "SubsetResponse", "PredictionBatch")
-WORKER_READS = ("Build", "TestResultBatch")
 
 
 def start_in_thread(
@@ -31,23 +25,7 @@ def start_in_thread(
     """Start loading history on a thread until `stop` is set; returns it and a query function.
     `session_timeout_s`: how soon the loader leaves its group when the process is killed."""
     store = open_store(settings)
-    topics = {
-        spec.schema: topic_name(settings, spec.stem) for spec in TOPICS if spec.schema in STORED
-    }
-    loader = HistoryLoader(
-        store,
-        settings.kafka_bootstrap,
-        topics,
-        topic_name(settings, "dead-letters"),
-        group_id=f"{settings.worker_id}-history",
-        extra_config=client_config(
-            settings,
-            **{"client.id": f"{settings.worker_id}-history@{socket.gethostname()}:{os.getpid()}"},
-        ),
-        # The worker's own agents read these topics too, and dead-letter what does not decode.
-        dead_letters_set_aside_by_others=WORKER_READS,
-        session_timeout_s=session_timeout_s,
-    )
+    loader = HistoryLoader(settings, store, session_timeout_s=session_timeout_s)
 
     def run() -> None:
         try:
@@ -60,5 +38,5 @@ def start_in_thread(
 
     thread = threading.Thread(target=run, name="pts-history-loader", daemon=True)
     thread.start()
-    log.info("history_loader_started", topics=sorted(topics.values()))
+    log.info("history_loader_started", topics=loader.topics)
     return thread, store.query

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import re
 from typing import Any
@@ -15,6 +16,7 @@ from pts.core.logs import get_logger
 from pts.core.settings import Settings
 
 log = get_logger(__name__)
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024  # the large topics' limit: a 5,000-result batch fits
 
 
 class _LibrdkafkaLogs(logging.Handler):
@@ -60,28 +62,39 @@ def unreachable(settings: Settings, detail: str) -> BrokerUnavailable:
     return BrokerUnavailable(f"{where} {detail}")
 
 
-# A new or restarted broker answers these until its group coordinator has loaded.
-COORDINATOR_NOT_READY = {
+# A new or restarted broker answers these until its group coordinator has loaded, and a new
+# topic's partitions until their leader is known.
+NOT_READY_YET = {
     KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
     KafkaError.COORDINATOR_NOT_AVAILABLE,
     KafkaError.NOT_COORDINATOR,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._UNKNOWN_PARTITION,
+    KafkaError._TIMED_OUT,
 }
 
 
 def _retriable(exc: BaseException) -> bool:
+    if isinstance(exc, concurrent.futures.TimeoutError):  # an admin future not answered yet
+        return True
     if not isinstance(exc, KafkaException) or not exc.args:
         return False
     error = exc.args[0]
-    return bool(error.retriable()) or error.code() in COORDINATOR_NOT_READY
+    if not isinstance(error, KafkaError):
+        return False
+    return bool(error.retriable()) or error.code() in NOT_READY_YET
 
 
-retry_while_coordinator_loads = retry(
+retry_broker_call = retry(
     retry=retry_if_exception(_retriable),
     stop=stop_after_delay(30),
     wait=wait_exponential(multiplier=0.1, max=2),
     reraise=True,
 )
-"""Retry a group call (describe, list offsets) while the group coordinator loads."""
+"""The one retry policy for a call to the broker that a new or busy broker may not answer at
+once (group calls, watermarks, offsets): up to 30 s, backing off from 0.1 s to 2 s."""
 
 
 def client_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
@@ -103,7 +116,8 @@ def admin_client(settings: Settings) -> AdminClient:
 
 
 class CheckedProducer:
-    """A producer that counts delivery failures, so a caller can tell whether all landed.
+    """The one producer of pts (the CLI, the worker and the history loader): it counts
+    deliveries and delivery failures, so a caller can tell whether all landed.
 
     Keys are hashed with murmur2, as Java clients do, so that events keyed by project
     land in the same partition number whichever client wrote them.
@@ -123,6 +137,8 @@ class CheckedProducer:
                     "socket.connection.setup.timeout.ms": timeout_ms,
                     "compression.type": "zstd",
                     "linger.ms": 5,
+                    # The topic's max.message.bytes decides; this local cap leaves room for headers.
+                    "message.max.bytes": MAX_MESSAGE_BYTES + 64 * 1024,
                 },
             )
         )
@@ -136,7 +152,7 @@ class CheckedProducer:
             return
         self.delivered += 1
 
-    def produce(self, topic: str, key: str | bytes, value: bytes) -> None:
+    def produce(self, topic: str, key: str | bytes | None, value: bytes) -> None:
         self._topics.add(topic)
         while True:
             try:
@@ -146,19 +162,32 @@ class CheckedProducer:
                 self._producer.poll(0.1)
         self._producer.poll(0)
 
-    def flush(self) -> None:
-        """Wait for every delivery; raise BrokerUnavailable if any message did not land."""
-        remaining = self._producer.flush(self.timeout_s)
+    def poll(self) -> None:
+        """Serve delivery reports without waiting."""
+        self._producer.poll(0)
+
+    def take_failures(self) -> list[str]:
+        """The delivery failures since the last call (served first), and forget them."""
+        self._producer.poll(0)
+        failures, self.failures = self.failures, []
+        return failures
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        """Wait for every delivery; raise BrokerUnavailable if any message did not land (the
+        failures are then forgotten, so the producer can be used again)."""
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        remaining = self._producer.flush(timeout_s)
         if remaining or self.failures:
+            failures = self.take_failures()
             missing = self._missing_topics()
             if missing:
                 raise BrokerUnavailable(
                     f"Kafka at {self.settings.kafka_bootstrap} has no topic {', '.join(missing)}:"
                     " create the topics once with `pts topics`"
                 )
-            reason = self.failures[0] if self.failures else f"{remaining} undelivered"
+            reason = failures[0] if failures else f"{remaining} undelivered"
             raise unreachable(
-                self.settings, f"did not take the events within {self.timeout_s:g} s ({reason})"
+                self.settings, f"did not take the events within {timeout_s:g} s ({reason})"
             )
 
     def _missing_topics(self) -> list[str]:

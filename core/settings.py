@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         description="ClickHouse server (http://user:pass@host:8123/db); unset = embedded chdb.",
     )
     data_dir: Path = Field(Path(".pts"), description="Local state: chdb data, model checkpoints.")
+    datasets_dir: Path | None = Field(
+        None, description="Folder of CI histories: `pts eval NAME` and `pts replay NAME` look there."
+    )
     record_timeout_s: float = Field(10.0, gt=0, description="How long `pts record` retries.")
     subset_timeout_s: float = Field(5.0, gt=0, description="How long `pts subset` waits.")
     worker_http_host: str = Field("127.0.0.1", description="Address the worker's HTTP binds.")
@@ -51,6 +54,11 @@ class Settings(BaseSettings):
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.worker_http_port}"
+
+    @property
+    def history_group_id(self) -> str:
+        """The history loader's consumer group, beside the worker's own."""
+        return f"{self.worker_id}-history"
 
     @property
     def chdb_dir(self) -> Path:

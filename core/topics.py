@@ -1,18 +1,20 @@
-"""Every topic, declared once as code, and created idempotently.
+"""The topic registry: every topic declared once, with its schema, key, readers, retention and
+partitions, and created idempotently.
 
-All topics that feed a model (commits, builds, test results, subset requests) are keyed by
-project and have the same partition count, so one worker sees a project's events in log order.
+The topics keyed by project have the same partition count (co-partitioned), so one worker sees
+a project's events in log order.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pts.core.errors import BrokerUnavailable, ConfigError
-from pts.core.kafka import unreachable
+from pts.core.kafka import MAX_MESSAGE_BYTES, unreachable
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
 
@@ -20,53 +22,94 @@ DAY_MS = 24 * 3600 * 1000
 log = get_logger(__name__)
 
 
+class Reader(StrEnum):
+    """Who reads a topic."""
+
+    MODEL = "model"  # the stream worker's agents (pts.streams)
+    HISTORY = "history"  # the history loader (pts.consumers), into ClickHouse
+    CLIENT = "client"  # `pts subset`, waiting for its answer
+    OPERATOR = "operator"  # `pts dead-letters`
+
+
 @dataclass(frozen=True, slots=True)
 class TopicSpec:
-    stem: str
-    schema: str  # the Avro record its values carry
-    feeds_model: bool  # keyed by project, co-partitioned with the other model topics
-    config: dict[str, str]
-    partitions: int | None = None  # None: the settings' partition count
+    stem: str  # the name after the prefix: pts.<stem>
+    schema: str  # the Avro record its values carry (schemas/*.avsc)
+    key: str  # what its message keys hold
+    readers: frozenset[Reader]
+    retention_days: int
+    max_message_bytes: int | None = None  # None: the broker's default (1 MB)
+    partitions: int | None = None  # None: PTS_PARTITIONS, co-partitioned by project
+    replayed: bool = False  # the model re-reads it from its checkpoint after a restart
+
+    @property
+    def co_partitioned(self) -> bool:
+        """Keyed by project with the settings' partition count, so that one worker sees all of
+        a project's events in log order."""
+        return self.partitions is None
+
+    @property
+    def config(self) -> dict[str, str]:
+        config = {"retention.ms": str(self.retention_days * DAY_MS)}
+        if self.max_message_bytes is not None:
+            config["max.message.bytes"] = str(self.max_message_bytes)
+        return config
 
 
-MAX_MESSAGE_BYTES = 8 * 1024 * 1024  # a 5,000-result batch, or a 10,000-test answer, fits
-
+MODEL, HISTORY, CLIENT, OPERATOR = Reader
 TOPICS = (
-    TopicSpec("commits", "Commit", True, {"retention.ms": str(365 * DAY_MS)}),
-    TopicSpec("builds", "Build", True, {"retention.ms": str(365 * DAY_MS)}),
+    TopicSpec("commits", "Commit", "project", frozenset({HISTORY}), 365),
+    TopicSpec("builds", "Build", "project", frozenset({MODEL, HISTORY}), 365, replayed=True),
     TopicSpec(
-        "test-results",
-        "TestResultBatch",
-        True,
-        {"retention.ms": str(365 * DAY_MS), "max.message.bytes": str(MAX_MESSAGE_BYTES)},
+        "test-results", "TestResultBatch", "project", frozenset({MODEL, HISTORY}), 365,
+        max_message_bytes=MAX_MESSAGE_BYTES, replayed=True,
     ),
-    TopicSpec("subset-requests", "SubsetRequest", True, {"retention.ms": str(DAY_MS)}),
+    TopicSpec("subset-requests", "SubsetRequest", "project", frozenset({MODEL}), 1),
     TopicSpec(
-        "subset-responses",
-        "SubsetResponse",
-        False,
-        {"retention.ms": str(7 * DAY_MS), "max.message.bytes": str(MAX_MESSAGE_BYTES)},
-        3,
+        "subset-responses", "SubsetResponse", "request id", frozenset({CLIENT, HISTORY}), 7,
+        max_message_bytes=MAX_MESSAGE_BYTES, partitions=3,
     ),
     TopicSpec(
-        "predictions",
-        "PredictionBatch",
-        False,
-        {"retention.ms": str(30 * DAY_MS), "max.message.bytes": str(MAX_MESSAGE_BYTES)},
+        "predictions", "PredictionBatch", "project", frozenset({HISTORY}), 30,
+        max_message_bytes=MAX_MESSAGE_BYTES,
     ),
-    TopicSpec("dead-letters", "DeadLetter", False, {"retention.ms": str(30 * DAY_MS)}, 1),
-)
+    TopicSpec(
+        "dead-letters", "DeadLetter", "the original's key", frozenset({OPERATOR}), 30,
+        partitions=1,
+    ),
+)  # fmt: skip
+"""Every topic, once. Everything else asks this registry for names, readers and sizes."""
+_BY_STEM = {spec.stem: spec for spec in TOPICS}
+
+
+def spec(stem: str) -> TopicSpec:
+    """The declaration of a topic.
+
+    >>> spec("test-results").readers == {Reader.MODEL, Reader.HISTORY}
+    True
+    """
+    try:
+        return _BY_STEM[stem]
+    except KeyError:
+        raise ValueError(f"unknown topic {stem!r}; known: {sorted(_BY_STEM)}") from None
+
+
+def read_by(reader: Reader) -> tuple[TopicSpec, ...]:
+    """The topics `reader` reads.
+
+    >>> [t.stem for t in read_by(Reader.MODEL)]
+    ['builds', 'test-results', 'subset-requests']
+    """
+    return tuple(spec for spec in TOPICS if reader in spec.readers)
 
 
 def topic_name(settings: Settings, stem: str) -> str:
     """The full name of a topic: prefix and stem, e.g. ``pts.test-results``."""
-    if stem not in {t.stem for t in TOPICS}:
-        raise ValueError(f"unknown topic {stem!r}")
-    return f"{settings.topic_prefix}.{stem}"
+    return f"{settings.topic_prefix}.{spec(stem).stem}"
 
 
-def partitions_of(settings: Settings, spec: TopicSpec) -> int:
-    return spec.partitions or settings.partitions
+def partitions_of(settings: Settings, topic: TopicSpec) -> int:
+    return topic.partitions or settings.partitions
 
 
 def ensure_topics(admin: AdminClient, settings: Settings, timeout_s: float = 15.0) -> list[str]:
@@ -80,14 +123,14 @@ def ensure_topics(admin: AdminClient, settings: Settings, timeout_s: float = 15.
         admin.poll(0)  # serves error_cb, which tells refused credentials from a silent broker
         raise unreachable(settings, f"did not answer: {exc}") from exc
     missing = []
-    for spec in TOPICS:
-        name = topic_name(settings, spec.stem)
-        wanted = partitions_of(settings, spec)
+    for topic in TOPICS:
+        name = topic_name(settings, topic.stem)
+        wanted = partitions_of(settings, topic)
         if name not in existing:
             missing.append(
-                NewTopic(name, num_partitions=wanted, replication_factor=-1, config=spec.config)
+                NewTopic(name, num_partitions=wanted, replication_factor=-1, config=topic.config)
             )
-        elif spec.feeds_model and len(existing[name].partitions) != wanted:
+        elif topic.co_partitioned and len(existing[name].partitions) != wanted:
             raise ConfigError(
                 f"topic {name} has {len(existing[name].partitions)} partitions but the model "
                 f"topics need {wanted} each to be co-partitioned (PTS_PARTITIONS)"
@@ -104,7 +147,7 @@ def ensure_topics(admin: AdminClient, settings: Settings, timeout_s: float = 15.
                 raise
     for name in created:
         log.info("topic_created", topic=name)
-    _wait_for_leaders(admin, [topic_name(settings, spec.stem) for spec in TOPICS], timeout_s)
+    _wait_for_leaders(admin, [topic_name(settings, topic.stem) for topic in TOPICS], timeout_s)
     return created
 
 

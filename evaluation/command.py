@@ -69,7 +69,7 @@ def run_evaluation(
     """What `pts eval` does, callable from Python: load, replay, print, write PNG and JSON."""
     if seeds < 1 or min_candidates < 1 or (limit is not None and limit < 1):
         raise ConfigError("--seeds, --min-candidates and --limit must be at least 1")
-    history = load_history(dataset).head(limit)
+    history = load_history(dataset, settings().datasets_dir).head(limit)
     chosen: dict[str, Any] = dict(choose_rankers(rankers, seeds))
     via_broker = None
     if through_broker:

@@ -17,6 +17,7 @@ from pts.core.errors import ConfigError, PtsError, ReportError
 from pts.core.events import SubsetResponse, Target
 from pts.core.logs import configure, get_logger
 from pts.core.settings import settings
+from pts.extras import needs_extra
 
 app = typer.Typer(
     help="Predictive test selection over Kafka.",
@@ -262,9 +263,10 @@ def worker(
     ] = False,
 ) -> None:
     """Run the stream worker (faust): learn from results, answer subset requests."""
-    from pts.streams.worker import run_worker
+    with needs_extra("worker"):
+        from pts.worker.process import run_worker
 
-    run_worker(settings(), load_history=not no_history)
+        run_worker(settings(), load_history=not no_history)
 
 
 @app.command()
@@ -282,8 +284,8 @@ def query(
     list_saved: Annotated[bool, typer.Option("--list", help="List the saved queries.")] = False,
 ) -> None:
     """Run read-only SQL on the test history, print JSON lines."""
-    from pts.sinks.query import run_query
     from pts.sinks.saved_queries import saved_queries
+    from pts.worker.http_client import run_query
 
     saved = saved_queries()
     if list_saved or sql is None:
@@ -301,7 +303,8 @@ def query(
         params = {"project": project}
     elif project is not None:
         raise ConfigError("--project fills {project:String}; the SQL has no such placeholder")
-    _echo_lines(run_query(settings(), sql, params))
+    with needs_extra("query"):  # chdb opened here, or a ClickHouse server's client
+        _echo_lines(run_query(settings(), sql, params))
 
 
 @app.command()
@@ -320,7 +323,7 @@ def replay(
     from pts.ops.replay import default_project
     from pts.ops.replay import replay as replay_history
 
-    history = load_history(dataset).head(limit)
+    history = load_history(dataset, settings().datasets_dir).head(limit)
     project = project or default_project(history)
     cycles = replay_history(settings(), history, project)
     typer.echo(f"replayed {cycles} cycles of {history.name} into project {project}", err=True)
@@ -339,7 +342,7 @@ def topics() -> None:
 @app.command()
 def status() -> None:
     """Show the running worker's projects and how far behind it is (exit 3 if none answers)."""
-    from pts.status import fetch, status_lines
+    from pts.worker.http_client import fetch, status_lines
 
     health = fetch(settings(), "/health")
     for line in status_lines(health, fetch(settings(), "/lag")):
@@ -395,9 +398,12 @@ def evaluate(
     ] = False,
 ) -> None:
     """Replay a CI history in time order and score the selector beside the baselines."""
-    from pts.evaluation.command import run_evaluation
+    with needs_extra("eval", "eval"):
+        from pts.evaluation.command import run_evaluation
 
-    run_evaluation(dataset, ranker, out, seeds, min_candidates, limit, typer.echo, through_broker)
+        run_evaluation(
+            dataset, ranker, out, seeds, min_candidates, limit, typer.echo, through_broker
+        )
 
 
 def main() -> None:

@@ -2,5 +2,6 @@
 
 Read in this order: `app.py` (the app, its topics and the worker state), then one module per
 topic family: `builds.py`, `test_results.py`, `subsets.py`; `messages.py` decodes each
-message and dead-letters what fails; `checkpoints.py` for restarts; `worker.py` starts it all.
+message and dead-letters what fails; `checkpoints.py` for restarts. The worker process that
+runs them is assembled in `pts.worker.process`.
 """

@@ -21,10 +21,12 @@ import faust
 from confluent_kafka import Consumer, TopicPartition
 
 from pts.core import wire
-from pts.core.kafka import client_config
+from pts.core.dead_letters import DeadLetters
+from pts.core.errors import PtsError
+from pts.core.kafka import MAX_MESSAGE_BYTES, CheckedProducer, client_config
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
-from pts.core.topics import MAX_MESSAGE_BYTES, topic_name
+from pts.core.topics import Reader, read_by, topic_name
 from pts.selection.selector import Selector
 from pts.streams import checkpoints
 from pts.streams.kafka_security import broker_credentials
@@ -33,10 +35,13 @@ T = TypeVar("T")
 log = get_logger(__name__)
 
 CATCH_UP_TIMEOUT_S = 2.0
+PRODUCE_TIMEOUT_S = 300.0
+CLOSE_FLUSH_TIMEOUT_S = 10.0
 # A crashed worker leaves the group after this long (Kafka's default is 45 s, faust's 60 s),
 # so its replacement takes over its partitions that much sooner.
 SESSION_TIMEOUT_S = 10.0
-FEEDS = ("builds", "test-results")  # what a subset answer must have seen before it is given
+# What a subset answer must have seen before it is given: what the model replays.
+FEEDS = tuple(spec.stem for spec in read_by(Reader.MODEL) if spec.replayed)
 
 
 class WorkerState:
@@ -47,6 +52,10 @@ class WorkerState:
     ) -> None:
         self.settings = settings
         self.selector = selector
+        # Replies, predictions and dead letters: one producer, which keeps retrying through a
+        # broker outage of up to PRODUCE_TIMEOUT_S.
+        self.producer = CheckedProducer(settings, PRODUCE_TIMEOUT_S)
+        self.dead_letters = DeadLetters(settings, self.producer)
         self.processed = dict(offsets)
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-model")
         self._io_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-watermarks")
@@ -116,8 +125,18 @@ class WorkerState:
         )
         self.last_checkpoint = time.monotonic()
 
+    def report_delivery_failures(self) -> None:
+        """Log what the producer could not deliver since the last call."""
+        failures = self.producer.take_failures()
+        if failures:
+            log.error("worker_delivery_failed", messages=len(failures), first=failures[0])
+
     def close(self) -> None:
         self._model_thread.shutdown(wait=True)
+        try:
+            self.producer.flush(CLOSE_FLUSH_TIMEOUT_S)
+        except PtsError as exc:
+            log.error("worker_undelivered_at_exit", error=str(exc))
         self._io_thread.shutdown(wait=False)
         self._decode_thread.shutdown(wait=False)
         if self._watermarks is not None:

@@ -12,12 +12,10 @@ from pts.streams.app import WorkerState
 from pts.streams.messages import consume
 
 
-def register(
-    app: faust.App, builds: faust.TopicT, dead_letters: faust.TopicT, state: WorkerState
-) -> None:
+def register(app: faust.App, builds: faust.TopicT, state: WorkerState) -> None:
     async def observe(record: dict[str, Any], _message: Message) -> None:
         await state.run_model(state.selector.observe_build, Build.from_record(record))
 
     @app.agent(builds, name="builds")
     async def observe_builds(stream: faust.StreamT) -> None:
-        await consume(stream, "Build", observe, dead_letters, state)
+        await consume(stream, "Build", observe, state)

@@ -9,7 +9,6 @@ from typing import Any
 import faust
 from faust.types.tuples import Message
 
-from pts.core import wire
 from pts.core.errors import DecodeError
 from pts.core.logs import get_logger
 from pts.streams.app import WorkerState
@@ -22,7 +21,6 @@ async def consume(
     stream: faust.StreamT,
     schema: str,
     handle: Handler,
-    dead_letters: faust.TopicT,
     state: WorkerState,
 ) -> None:
     async for event in stream.events():
@@ -30,7 +28,7 @@ async def consume(
         try:
             record = await state.decode(message.value, schema)
         except DecodeError as exc:
-            await set_aside(dead_letters, message, exc.reason)
+            set_aside(state, message, exc.reason)
         else:
             try:
                 await handle(record, message)
@@ -41,19 +39,11 @@ async def consume(
                     partition=message.partition,
                     offset=message.offset,
                 )
-                await set_aside(dead_letters, message, f"processing failed: {exc!r}")
+                set_aside(state, message, f"processing failed: {exc!r}")
         await state.mark_processed(message.topic, message.partition, message.offset)
 
 
-async def set_aside(dead_letters: faust.TopicT, message: Message, reason: str) -> None:
-    log.warning(
-        "message_dead_lettered",
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        reason=reason,
-    )
-    letter = wire.dead_letter(
+def set_aside(state: WorkerState, message: Message, reason: str) -> None:
+    state.dead_letters.set_aside(
         message.topic, message.partition, message.offset, message.key, message.value, reason
     )
-    await dead_letters.send(key=message.key, value=letter)

@@ -20,9 +20,7 @@ STALE_AFTER = timedelta(minutes=10)
 log = get_logger(__name__)
 
 
-def register(
-    app: faust.App, requests: faust.TopicT, dead_letters: faust.TopicT, state: WorkerState
-) -> None:
+def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None:
     def rank_and_encode(request: SubsetRequest) -> tuple[SubsetResponse, bytes]:
         # On the model thread: encoding a 10,000-test answer takes tens of milliseconds.
         response = state.selector.rank(request)
@@ -42,8 +40,7 @@ def register(
             return
         caught_up = await state.catch_up(message.partition)
         response, payload = await state.run_model(rank_and_encode, request)
-        reply = app.topic(request.reply_topic, key_serializer="raw", value_serializer="raw")
-        await reply.send(key=request.request_id.encode(), value=payload)
+        state.producer.produce(request.reply_topic, request.request_id.encode(), payload)
         bound.info(
             "subset_answered",
             candidates=len(request.candidates),
@@ -54,4 +51,4 @@ def register(
 
     @app.agent(requests, name="subset-requests")
     async def answer_requests(stream: faust.StreamT) -> None:
-        await consume(stream, "SubsetRequest", answer, dead_letters, state)
+        await consume(stream, "SubsetRequest", answer, state)

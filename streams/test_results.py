@@ -11,6 +11,7 @@ from faust.types.tuples import Message
 from pts.core import wire
 from pts.core.events import TestResultBatch
 from pts.core.logs import get_logger
+from pts.core.topics import topic_name
 from pts.streams.app import WorkerState
 from pts.streams.messages import consume
 
@@ -20,10 +21,9 @@ log = get_logger(__name__)
 def register(
     app: faust.App,
     results: faust.TopicT,
-    predictions: faust.TopicT,
-    dead_letters: faust.TopicT,
     state: WorkerState,
 ) -> None:
+    predictions = topic_name(state.settings, "predictions")
     record_predictions = state.settings.record_predictions
 
     def learn_and_encode(batch: TestResultBatch) -> bytes | None:
@@ -44,7 +44,7 @@ def register(
         predicted = await state.run_model(learn_and_encode, batch)
         if predicted:
             # What the model said before it learned: the history of its quality.
-            await predictions.send(key=batch.project.encode(), value=predicted)
+            state.producer.produce(predictions, batch.project.encode(), predicted)
         learned = predicted is not None
         log.info(
             "results_learned" if learned else "results_already_learned",
@@ -58,4 +58,4 @@ def register(
 
     @app.agent(results, name="test-results")
     async def learn_results(stream: faust.StreamT) -> None:
-        await consume(stream, "TestResultBatch", learn, dead_letters, state)
+        await consume(stream, "TestResultBatch", learn, state)

@@ -5,8 +5,9 @@
 - a directory: a JUnit XML history, one subdirectory per build (see `junit_history`);
 - `synthetic` or `synthetic:<seed>`: the seeded synthetic generator.
 
-A bare name (no directory) that is not in the current directory is looked up in
-`../shared/datasets` beside the repository, so `commons_io.csv` reads the shared history.
+A bare name (no directory) that is not in the current directory is looked up in the datasets
+folder (`PTS_DATASETS_DIR`, passed as `datasets_dir`), so `commons_io.csv` reads the history
+kept there.
 """
 
 from __future__ import annotations
@@ -20,12 +21,10 @@ from pts.evaluation.importers.commons import RESULT_COLUMNS, load_commons
 from pts.evaluation.importers.junit_history import load_junit_history
 from pts.evaluation.importers.retecs import RETECS_COLUMNS, load_retecs
 
-SHARED_DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
-
 __all__ = ["load_commons", "load_history", "load_junit_history", "load_retecs", "project_name"]
 
 
-def load_history(spec: str) -> History:
+def load_history(spec: str, datasets_dir: Path | None = None) -> History:
     """The history `spec` names, read by the importer its form calls for."""
     if spec == "synthetic" or spec.startswith("synthetic:"):
         from pts.evaluation.synthetic import generate
@@ -34,7 +33,7 @@ def load_history(spec: str) -> History:
         if not seed.isdigit():
             raise DatasetError(f"{spec}: the synthetic seed must be a non-negative integer")
         return generate(seed=int(seed))
-    path = _dataset_path(spec)
+    path = _dataset_path(spec, datasets_dir)
     if path.is_dir():
         return load_junit_history(path)
     if not path.is_file():
@@ -52,17 +51,23 @@ def load_history(spec: str) -> History:
     )
 
 
-def _dataset_path(spec: str) -> Path:
-    """`spec` as a path; a bare name missing here falls back to the shared datasets."""
+def _dataset_path(spec: str, datasets_dir: Path | None) -> Path:
+    """`spec` as a path; a bare name missing here falls back to the datasets folder."""
     path = Path(spec)
     if path.exists() or path.name != spec:
         return path
-    shared = SHARED_DATASETS / spec
-    if not shared.exists():
+    if datasets_dir is None:
         raise DatasetError(
-            f"{spec}: no such file or directory in {Path.cwd()} or in {SHARED_DATASETS}"
+            f"{spec}: no such file or directory in {Path.cwd()} (set PTS_DATASETS_DIR to the "
+            "folder of your CI histories to use bare names)"
         )
-    return shared
+    kept = datasets_dir / spec
+    if not kept.exists():
+        raise DatasetError(
+            f"{spec}: no such file or directory in {Path.cwd()} or in {datasets_dir} "
+            "(PTS_DATASETS_DIR)"
+        )
+    return kept
 
 
 def _first_line(path: Path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from pts.consumers.history_loader import HistoryLoader, LoadStats
 from pts.core import wire
@@ -25,12 +27,14 @@ from pts.core.events import (
     TestResultBatch,
     to_record,
 )
+from pts.core.settings import Settings
+from pts.core.topics import ensure_topics, topic_name
 from pts.sinks.chdb_store import ChdbStore
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
-KINDS = ("Build", "Commit", "TestResultBatch")
+STEMS = ("builds", "commits", "test-results")
 
 
 @pytest.fixture
@@ -40,21 +44,35 @@ def store(tmp_path: Path) -> Iterator[ChdbStore]:
 
 
 @pytest.fixture
-def topics(make_topic: Callable[..., str]) -> dict[str, str]:
-    names = {kind: make_topic(kind.lower(), partitions=2) for kind in KINDS}
-    return {**names, "dead": make_topic("dead-letters")}
+def loader_settings(kafka_bootstrap: str, kafka_admin: AdminClient, unique_group: str) -> Settings:
+    """Settings whose topics (under a prefix of their own) exist, two partitions each."""
+    settings = Settings(
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=f"test-{uuid.uuid4().hex[:8]}",
+        partitions=2,
+        worker_id=unique_group,
+    )
+    ensure_topics(kafka_admin, settings)
+    return settings
 
 
 @pytest.fixture
-def open_loader(
-    kafka_bootstrap: str, topics: dict[str, str], unique_group: str
-) -> Iterator[Callable[..., HistoryLoader]]:
+def topics(loader_settings: Settings) -> dict[str, str]:
+    stems = {"Build": "builds", "Commit": "commits", "TestResultBatch": "test-results"}
+    names = {kind: topic_name(loader_settings, stem) for kind, stem in stems.items()}
+    return {**names, "dead": topic_name(loader_settings, "dead-letters")}
+
+
+@pytest.fixture
+def open_loader(loader_settings: Settings) -> Iterator[Callable[..., HistoryLoader]]:
     opened: list[HistoryLoader] = []
 
-    def open_(store: Any, group: str = unique_group) -> HistoryLoader:
-        kinds = {kind: topics[kind] for kind in KINDS}
+    def open_(store: Any, group: str | None = None) -> HistoryLoader:
+        settings = loader_settings
+        if group is not None:  # the loader's group is the worker's id plus "-history"
+            settings = settings.model_copy(update={"worker_id": group})
         loader = HistoryLoader(
-            store, kafka_bootstrap, kinds, topics["dead"], group, {}, batch_size=50
+            settings, store, stems=STEMS, worker_dead_letters=False, batch_size=50
         )
         opened.append(loader)
         return loader
@@ -257,26 +275,22 @@ def test_an_event_the_store_refuses_is_dead_lettered_and_the_rest_loaded(
     assert letter["reason"].startswith("the history store refused it: ")
 
 
-def test_it_refuses_kinds_it_cannot_store(store: ChdbStore, kafka_bootstrap: str) -> None:
-    with pytest.raises(ConfigError, match="SubsetRequest"):
-        HistoryLoader(store, kafka_bootstrap, {"SubsetRequest": "x"}, "dead", "g")
+def test_it_refuses_topics_it_cannot_store(store: ChdbStore, loader_settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="subset-requests"):
+        HistoryLoader(loader_settings, store, stems=["subset-requests"])
 
 
 def test_kinds_another_group_dead_letters_are_skipped_here(
-    store: ChdbStore, kafka_bootstrap: str, topics: dict[str, str], unique_group: str
+    store: ChdbStore,
+    kafka_bootstrap: str,
+    loader_settings: Settings,
+    topics: dict[str, str],
+    unique_group: str,
 ) -> None:
     """The worker also reads builds and dead-letters what does not decode: one dead letter."""
     build = Build("shop", "b1", "sha", started_at=T0)
     produce(kafka_bootstrap, topics["Build"], [b"garbage", encoded("Build", build)])
-    loader = HistoryLoader(
-        store,
-        kafka_bootstrap,
-        {"Build": topics["Build"]},
-        topics["dead"],
-        unique_group,
-        {},
-        dead_letters_set_aside_by_others={"Build"},
-    )
+    loader = HistoryLoader(loader_settings, store, stems=["builds"])  # the worker's default
     try:
         assert load(loader, 1).loaded["Build"] == 1  # the garbage is skipped, not counted
     finally:

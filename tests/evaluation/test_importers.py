@@ -10,7 +10,7 @@ import pytest
 
 from pts.core.errors import DatasetError
 from pts.core.events import ChangedFile, Outcome
-from pts.evaluation import importers
+from pts.core.settings import Settings
 from pts.evaluation.importers import load_history
 from pts.evaluation.importers.commons import load_commons
 from pts.evaluation.importers.junit_history import load_junit_history
@@ -121,32 +121,31 @@ def test_load_history_unknown_names_the_path(spec: str) -> None:
 
 @pytest.fixture
 def shared_datasets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A shared datasets folder holding commons_toy, and a current directory without it."""
+    """A datasets folder holding commons_toy, and a current directory without it."""
     shared = tmp_path / "shared" / "datasets"
     shared.mkdir(parents=True)
     for name in ("commons_toy.csv", "commons_toy_changes.csv"):
         shutil.copy(COMMONS / name, shared / name)
-    monkeypatch.setattr(importers, "SHARED_DATASETS", shared)
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
     return shared
 
 
-def test_a_bare_name_falls_back_to_the_shared_datasets(shared_datasets: Path) -> None:
-    history = load_history("commons_toy.csv")
+def test_a_bare_name_falls_back_to_the_datasets_folder(shared_datasets: Path) -> None:
+    history = load_history("commons_toy.csv", shared_datasets)
     assert (history.name, len(history.cycles)) == ("commons_toy", 4)
     assert history.cycles[0].build.changed_files  # its _changes.csv was found beside it
 
 
 def test_a_bare_name_in_the_current_directory_comes_first(shared_datasets: Path) -> None:
     shutil.copy(FIXTURES / "retecs" / "retecs_toy.csv", Path.cwd() / "commons_toy.csv")
-    history = load_history("commons_toy.csv")
+    history = load_history("commons_toy.csv", shared_datasets)
     assert [c.build.build_id for c in history.cycles] == ["cycle-1", "cycle-2", "cycle-3"]
 
 
 def test_a_missing_bare_name_names_both_places(shared_datasets: Path) -> None:
     with pytest.raises(DatasetError) as error:
-        load_history("commons_nope.csv")
+        load_history("commons_nope.csv", shared_datasets)
     message = str(error.value)
     assert message.startswith("commons_nope.csv: no such file or directory")
     assert str(Path.cwd()) in message and str(shared_datasets) in message
@@ -158,7 +157,13 @@ def test_a_missing_path_with_a_directory_does_not_fall_back(shared_datasets: Pat
         load_history("sub/commons_toy.csv")
 
 
-def test_the_shared_datasets_are_beside_the_repository() -> None:
-    repository = Path(__file__).resolve().parents[2]
-    expected = repository.parent / "shared" / "datasets"
-    assert expected == importers.SHARED_DATASETS
+def test_a_bare_name_without_a_datasets_folder_says_how_to_set_one(
+    shared_datasets: Path,
+) -> None:
+    with pytest.raises(DatasetError, match="PTS_DATASETS_DIR"):
+        load_history("commons_toy.csv")
+
+
+def test_the_datasets_folder_is_a_setting(shared_datasets: Path) -> None:
+    settings = Settings(datasets_dir=shared_datasets)
+    assert load_history("commons_toy.csv", settings.datasets_dir).name == "commons_toy"

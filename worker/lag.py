@@ -8,16 +8,14 @@ from collections.abc import Mapping
 
 from confluent_kafka import Consumer, TopicPartition
 
-from pts.consumers.history_service import STORED
-from pts.core.kafka import client_config, retry_while_coordinator_loads
+from pts.core.kafka import client_config, retry_broker_call
 from pts.core.settings import Settings
-from pts.core.topics import TOPICS, partitions_of, topic_name
+from pts.core.topics import TOPICS, Reader, partitions_of, topic_name
 
-MODEL_READS = ("builds", "test-results", "subset-requests")
 Offsets = dict[tuple[str, int], int]
 
 
-@retry_while_coordinator_loads
+@retry_broker_call
 def _offsets(
     consumer: Consumer, partitions: list[TopicPartition], timeout_s: float
 ) -> tuple[Offsets, Offsets, Offsets]:
@@ -42,32 +40,26 @@ def measure_lag(
     settings: Settings, processed: Mapping[tuple[str, int], int], timeout_s: float = 10
 ) -> dict[str, dict[str, int]]:
     """{"model": {stem: messages behind}, "history": {stem: messages behind}}; blocking."""
-    readers = {
-        spec.stem: (spec.stem in MODEL_READS, spec.schema in STORED)
-        for spec in TOPICS
-        if spec.stem in MODEL_READS or spec.schema in STORED
-    }
+    watched = [spec for spec in TOPICS if {Reader.MODEL, Reader.HISTORY} & spec.readers]
     partitions = [
         TopicPartition(topic_name(settings, spec.stem), partition)
-        for spec in TOPICS
-        if spec.stem in readers
+        for spec in watched
         for partition in range(partitions_of(settings, spec))
     ]
     # A consumer of the loader's group that never subscribes: it reads offsets, never joins.
-    loader_group = f"{settings.worker_id}-history"
-    consumer = Consumer(client_config(settings, **{"group.id": loader_group}))
+    consumer = Consumer(client_config(settings, **{"group.id": settings.history_group_id}))
     try:
         lows, highs, committed = _offsets(consumer, partitions, timeout_s)
     finally:
         consumer.close()
     model_next = {key: offset + 1 for key, offset in processed.items()}
     lag: dict[str, dict[str, int]] = {"model": {}, "history": {}}
-    for stem, (model_reads, history_reads) in readers.items():
-        topic = topic_name(settings, stem)
-        if model_reads:
-            lag["model"][stem] = _behind(topic, model_next, lows, highs)
-        if history_reads:
-            lag["history"][stem] = _behind(topic, committed, lows, highs)
+    for spec in watched:
+        topic = topic_name(settings, spec.stem)
+        if Reader.MODEL in spec.readers:
+            lag["model"][spec.stem] = _behind(topic, model_next, lows, highs)
+        if Reader.HISTORY in spec.readers:
+            lag["history"][spec.stem] = _behind(topic, committed, lows, highs)
     return lag
 
 

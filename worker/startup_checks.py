@@ -4,27 +4,23 @@ a second one would start its projects' models over)."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import socket
 import time
-import urllib.request
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from pts.core.errors import ConfigError
-from pts.core.kafka import admin_client, retry_while_coordinator_loads, unreachable
+from pts.core.kafka import admin_client, retry_broker_call, unreachable
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
 from pts.streams.app import SESSION_TIMEOUT_S
+from pts.worker.http_client import worker_answering
 
 log = get_logger(__name__)
 
-HEALTH_PROBE_TIMEOUT_S = 3.0
 
-
-@retry_while_coordinator_loads
+@retry_broker_call
 def _group_members(admin: AdminClient, group: str) -> list[str]:
     """Who is in the group; retried while its coordinator loads (a new or restarted broker)."""
     description = admin.describe_consumer_groups([group])[group].result(timeout=30)
@@ -51,21 +47,10 @@ def _bind_and_release(host: str, port: int) -> None:
         probe.bind((host, port))
 
 
-def _worker_answering(url: str) -> str | None:
-    """The PTS_WORKER_ID of the worker answering `url`, or None when none answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=HEALTH_PROBE_TIMEOUT_S) as answer:
-            health = json.load(answer)
-    except (OSError, ValueError, http.client.HTTPException):
-        return None
-    return health.get("worker") if isinstance(health, dict) else None
-
-
 def refuse_if_the_group_answers_there(settings: Settings) -> None:
     """A live worker of this group on the configured endpoint: no session to wait out."""
-    url = f"{settings.worker_url}/health"
-    if _worker_answering(url) == settings.worker_id:
-        raise _group_taken(settings, f"answering on {url}")
+    if worker_answering(settings) == settings.worker_id:
+        raise _group_taken(settings, f"answering on {settings.worker_url}/health")
 
 
 def _group_taken(settings: Settings, running: str) -> ConfigError:

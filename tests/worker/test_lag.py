@@ -9,7 +9,7 @@ import pytest
 from pts.core.kafka import CheckedProducer, admin_client
 from pts.core.settings import Settings
 from pts.core.topics import ensure_topics, topic_name
-from pts.streams.lag import measure_lag
+from pts.worker.lag import measure_lag
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,422 @@
+"""The `pts` command line: record events, ask for subsets, run the worker, query history."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from confluent_kafka import KafkaException
+
+from pts.client.test_lists import check_format, format_tests
+from pts.core.errors import ConfigError, PtsError, ReportError
+from pts.core.events import SubsetResponse, Target
+from pts.core.logs import configure, get_logger
+from pts.core.settings import settings
+from pts.extras import needs_extra
+
+app = typer.Typer(
+    help="Predictive test selection over Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+record_app = typer.Typer(help="Publish a build or its test results.", no_args_is_help=True)
+app.add_typer(record_app, name="record")
+log = get_logger("pts.cli")
+
+Project = Annotated[
+    str, typer.Option("--project", "-p", help="Project (repository or CI workspace).")
+]
+BuildId = Annotated[str, typer.Option("--build", "-b", help="CI build id, unique in the project.")]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Print one JSON line per event; publish nothing.")
+]
+
+
+@app.callback()
+def _configure() -> None:
+    try:
+        configure(settings().log_level)
+    except ConfigError:
+        configure()  # the command reports the invalid setting; `pts subset` still answers
+
+
+def _echo_lines(lines: Iterable[str]) -> int:
+    """Print lines to stdout; a reader that stops early (`| head`) ends the output quietly."""
+    count = 0
+    try:
+        for line in lines:
+            typer.echo(line)
+            count += 1
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return count
+
+
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def _share(fraction: float) -> str:
+    """A share as a percentage; below 1%, with one decimal, so that it never reads as 0%."""
+    return f"{fraction:.1%}" if 0 < fraction < 0.01 else f"{fraction:.0%}"
+
+
+@record_app.command("build")
+def record_build(
+    project: Project,
+    build: BuildId,
+    commit: Annotated[str, typer.Option(help="The commit the build tests.")] = "HEAD",
+    repo: Annotated[Path, typer.Option(help="The git repository.")] = Path("."),
+    base: Annotated[
+        str | None, typer.Option(help="Branch build: diff against the merge base with this ref.")
+    ] = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Publish a build and its commits, with the changed files and line counts from git."""
+    from pts.client.git_changes import read_build
+    from pts.client.publisher import print_dry_run, publish
+
+    build_event, commits = read_build(repo, project, build, commit, base)
+    if dry_run:
+        print_dry_run(sys.stdout, build=build_event, commits=commits)
+        return
+    publish(settings(), build=build_event, commits=commits)
+    typer.echo(
+        f"recorded build {build} of {project}: "
+        f"{_count(len(build_event.changed_files), 'changed file')} in "
+        f"{_count(len(commits), 'commit')}",
+        err=True,
+    )
+
+
+@record_app.command("tests")
+def record_tests(
+    project: Project,
+    build: BuildId,
+    reports: Annotated[list[Path], typer.Argument(help="JUnit XML reports.")],
+    level: Annotated[
+        str, typer.Option(help="'case' (suite::name) or 'suite' (one result per suite).")
+    ] = "case",
+    dry_run: DryRun = False,
+) -> None:
+    """Publish the test results of JUnit XML reports, one message per report or slice."""
+    from pts.client.junit_reports import parse_report, slice_results
+    from pts.client.publisher import batches_of, print_dry_run, publish
+
+    if level not in ("case", "suite"):
+        raise typer.BadParameter("--level must be 'case' or 'suite'")
+    batches, bad = [], []
+    for report in reports:  # parse all first: a bad report publishes nothing
+        try:
+            results = parse_report(report, level=level)
+        except ReportError as exc:
+            bad.append(exc)
+            continue
+        batches += batches_of(project, build, report.name, slice_results(results))
+    if len(bad) == 1:
+        raise bad[0]
+    if bad:
+        raise ConfigError(
+            f"{len(bad)} bad reports, nothing published: {'; '.join(str(e) for e in bad)}"
+        )
+    if dry_run:
+        print_dry_run(sys.stdout, batches=batches)
+        return
+    publish(settings(), batches=batches)
+    results = sum(len(b.results) for b in batches)
+    typer.echo(
+        f"recorded {_count(results, 'test result')} of build {build} "
+        f"from {_count(len(reports), 'report')}",
+        err=True,
+    )
+
+
+def _read_candidates(source: Path | None) -> list[str]:
+    """Test ids, one per line; blank lines and `#` comments are skipped."""
+    try:
+        text = sys.stdin.read() if source is None or str(source) == "-" else source.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the candidate tests from {source}: {exc.strerror}") from exc
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _print_all(tests: list[str], rest: Path | None, reason: str, fmt: str) -> None:
+    """The answer when pts cannot give one: run everything, so a build is never blocked."""
+    log.warning("subset_fallback_to_all", reason=reason)
+    typer.echo(f"pts: warning: {reason}; running all {_count(len(tests), 'test')}", err=True)
+    if tests:
+        typer.echo(format_tests(tests, fmt))
+    if rest is not None:
+        try:
+            rest.write_text("")
+        except OSError as exc:
+            typer.echo(f"pts: warning: cannot write {rest}: {exc.strerror}", err=True)
+
+
+@app.command()
+def subset(
+    project: Project,
+    build: BuildId,
+    target: Annotated[str, typer.Option(help="20% of the time, 5m or 300s, or 90%c confidence.")],
+    candidates: Annotated[
+        Path | None, typer.Argument(help="Test ids, one per line; stdin if omitted or '-'.")
+    ] = None,
+    rest: Annotated[Path | None, typer.Option(help="Write the tests left out here.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds to wait for an answer.")] = None,
+    explain: Annotated[
+        bool, typer.Option(help="Print probabilities and durations to stderr.")
+    ] = False,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="lines (one id per line), comma, maven (-Dtest=...) or gradle (--tests ...); "
+            "for the subset and --rest.",
+        ),
+    ] = "lines",
+) -> None:
+    """Print the subset of the candidate tests to run, first things first.
+
+    Whatever goes wrong once the candidates are read (no answer in time, no broker, a bad
+    setting, a --rest file that cannot be written), every candidate is printed, with a
+    warning on stderr, and the exit code is 0: pts never blocks a build.
+    """
+    parsed_target = Target.parse(target)
+    check_format(fmt)  # a usage error, before anything else
+    tests = _read_candidates(candidates)
+    try:
+        response = _ask_for_subset(project, build, tests, parsed_target, timeout)
+        if rest is not None:
+            left_out = format_tests(response.rest, fmt)
+            rest.write_text(left_out + "\n" if left_out else "")
+    except (PtsError, OSError, KafkaException) as exc:
+        _print_all(tests, rest, _reason(exc), fmt)
+        return
+    if response.subset:
+        typer.echo(format_tests(response.subset, fmt))
+    if explain:
+        for position, test in enumerate(response.ranked, 1):
+            marker = "run " if position <= response.subset_size else "skip"
+            typer.echo(
+                f"{marker} {test.failure_probability:7.4f} {test.expected_duration_s:9.2f}s "
+                f"{test.reason:<24} {test.test_id}",
+                err=True,
+            )
+    typer.echo(
+        f"pts: {response.subset_size} of {_count(len(response.ranked), 'test')}, "
+        f"{_share(response.expected_share_of_time)} of the expected time, "
+        f"{_share(response.expected_share_of_failures)} of the expected failures "
+        f"(model {response.model})",
+        err=True,
+    )
+    _warn_if_no_candidate_is_known(project, response)
+
+
+def _ask_for_subset(
+    project: str, build: str, tests: list[str], target: Target, timeout: float | None
+) -> SubsetResponse:
+    from pts.client.subset_client import SubsetClient, new_request
+
+    request = new_request(settings(), project, build, tests, target)
+    client = SubsetClient(settings(), timeout)
+    try:
+        return client.request(request)
+    finally:
+        client.close()
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return f"{exc.filename or 'a file'}: {exc.strerror}"
+    if isinstance(exc, KafkaException) and exc.args:
+        return f"Kafka client: {exc.args[0].str()}"
+    return str(exc)
+
+
+def _warn_if_no_candidate_is_known(project: str, response: SubsetResponse) -> None:
+    """Candidates that never match a recorded test id are all "new": the likely cause is a
+    different id format (a file path instead of the recorded suite::name, say)."""
+    learned = response.model.rpartition("@")[2]
+    if not learned.isdigit() or int(learned) == 0 or not response.ranked:
+        return
+    if all(test.reason == "new" for test in response.ranked):
+        typer.echo(
+            f"pts: warning: none of the {_count(len(response.ranked), 'candidate')} (e.g. "
+            f"{response.ranked[0].test_id!r}) has a recorded result in project {project}, "
+            f"which has {learned} results learned; candidates must use the ids "
+            "`pts record tests` records (suite::name, or the suite with --level suite)",
+            err=True,
+        )
+
+
+@app.command()
+def worker(
+    no_history: Annotated[
+        bool, typer.Option("--no-history", help="Do not load history into ClickHouse.")
+    ] = False,
+) -> None:
+    """Run the stream worker (faust): learn from results, answer subset requests."""
+    with needs_extra("worker"):
+        from pts.worker.process import run_worker
+
+        run_worker(settings(), load_history=not no_history)
+
+
+@app.command()
+def query(
+    sql: Annotated[
+        str | None,
+        typer.Argument(help="A read-only SELECT on the history, or a saved query's name."),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project", "-p", help="Only this project (fills {project:String} in the SQL)."
+        ),
+    ] = None,
+    list_saved: Annotated[bool, typer.Option("--list", help="List the saved queries.")] = False,
+) -> None:
+    """Run read-only SQL on the test history, print JSON lines."""
+    from pts.sinks.saved_queries import saved_queries
+    from pts.worker.http_client import run_query
+
+    saved = saved_queries()
+    if list_saved or sql is None:
+        for name, saved_query in saved.items():
+            typer.echo(f"{name:<16} {saved_query.description}")
+        return
+    params = {}
+    if sql in saved:
+        sql, params = saved[sql].sql, {"project": project or ""}
+    elif re.fullmatch(r"[\w-]+", sql):
+        raise ConfigError(f"no saved query is named {sql!r}; `pts query --list` shows them")
+    elif "{project:" in sql:
+        if project is None:
+            raise ConfigError("the SQL reads {project:String}: give --project")
+        params = {"project": project}
+    elif project is not None:
+        raise ConfigError("--project fills {project:String}; the SQL has no such placeholder")
+    with needs_extra("query"):  # chdb opened here, or a ClickHouse server's client
+        _echo_lines(run_query(settings(), sql, params))
+
+
+@app.command()
+def replay(
+    dataset: Annotated[
+        str,
+        typer.Argument(
+            help="commons_<p>.csv, a RETECS CSV, a JUnit history directory, or synthetic[:seed]."
+        ),
+    ],
+    project: Annotated[str | None, typer.Option(help="Publish under this project.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N cycles.")] = None,
+) -> None:
+    """Publish a CI history to the topics, cycle by cycle, as CI would have recorded it."""
+    from pts.evaluation.importers import load_history
+    from pts.ops.replay import default_project
+    from pts.ops.replay import replay as replay_history
+
+    history = load_history(dataset, settings().datasets_dir).head(limit)
+    project = project or default_project(history)
+    cycles = replay_history(settings(), history, project)
+    typer.echo(f"replayed {cycles} cycles of {history.name} into project {project}", err=True)
+
+
+@app.command()
+def topics() -> None:
+    """Create the topics that are missing (idempotent)."""
+    from pts.core.kafka import admin_client
+    from pts.core.topics import ensure_topics
+
+    created = ensure_topics(admin_client(settings()), settings(), settings().record_timeout_s)
+    typer.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
+
+
+@app.command()
+def status() -> None:
+    """Show the running worker's projects and how far behind it is (exit 3 if none answers)."""
+    from pts.worker.http_client import fetch, status_lines
+
+    health = fetch(settings(), "/health")
+    for line in status_lines(health, fetch(settings(), "/lag")):
+        typer.echo(line)
+
+
+@app.command("dead-letters")
+def dead_letters(
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the newest N letters.")] = None,
+) -> None:
+    """Print the messages set aside on the dead-letter topic, one JSON line each, with why."""
+    import json
+
+    from pts.ops.dead_letters import read_dead_letters
+
+    count = _echo_lines(json.dumps(letter) for letter in read_dead_letters(settings(), limit))
+    typer.echo(f"{_count(count, 'dead letter')}", err=True)
+
+
+@app.command("eval")
+def evaluate(
+    dataset: Annotated[
+        str,
+        typer.Argument(
+            help="commons_<p>.csv, a RETECS .csv, a JUnit history directory, or synthetic[:seed]."
+        ),
+    ],
+    ranker: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ranker",
+            "-r",
+            help="Run only this ranker (repeatable): random, recent-failure, "
+            "recency-per-second, failure-rate, selector (logistic regression), selector-forest, "
+            "selector-tree. Default: the baselines and the selector.",
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Directory for the PNG and the JSON.")] = Path(
+        "evaluation/out"
+    ),
+    seeds: Annotated[int, typer.Option(help="Seeds the random order is averaged over.")] = 5,
+    min_candidates: Annotated[
+        int, typer.Option(help="Score only failing cycles with at least this many candidate tests.")
+    ] = 5,
+    limit: Annotated[int | None, typer.Option(help="Replay only the first N cycles.")] = None,
+    through_broker: Annotated[
+        bool,
+        typer.Option(
+            "--through-broker",
+            help="Also rank through the real broker and a running "
+            "`pts worker` (selector-via-broker).",
+        ),
+    ] = False,
+) -> None:
+    """Replay a CI history in time order and score the selector beside the baselines."""
+    with needs_extra("eval", "eval"):
+        from pts.evaluation.command import run_evaluation
+
+        run_evaluation(
+            dataset, ranker, out, seeds, min_candidates, limit, typer.echo, through_broker
+        )
+
+
+def main() -> None:
+    try:
+        app()
+    except PtsError as exc:
+        typer.echo(f"pts: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KafkaException as exc:  # e.g. a librdkafka setting in PTS_KAFKA_CONFIG it refuses
+        reason = exc.args[0].str() if exc.args else str(exc)
+        typer.echo(f"pts: error: Kafka client: {reason}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

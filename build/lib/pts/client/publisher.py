@@ -1,0 +1,133 @@
+"""Publishing recorded events to Kafka, or printing them as JSON lines for a dry run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, TextIO
+
+from pts.core import wire
+from pts.core.events import Build, Commit, TestResult, TestResultBatch, to_record
+from pts.core.kafka import CheckedProducer
+from pts.core.logs import get_logger
+from pts.core.settings import Settings
+from pts.core.topics import topic_name
+
+log = get_logger(__name__)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dry_run_lines(
+    build: Build | None = None,
+    commits: Sequence[Commit] = (),
+    batches: Sequence[TestResultBatch] = (),
+) -> Iterable[str]:
+    """One JSON line per commit, build or test result: what a real run would publish."""
+    for commit in commits:
+        yield json.dumps({"kind": "commit", **to_record(commit)}, default=_json_default)
+    if build is not None:
+        yield json.dumps({"kind": "build", **to_record(build)}, default=_json_default)
+    for batch in batches:
+        context = {
+            "project": batch.project,
+            "build_id": batch.build_id,
+            "report": batch.report,
+            "slice": batch.slice,
+        }
+        for result in batch.results:
+            yield json.dumps(
+                {"kind": "test_result", **context, **to_record(result)}, default=_json_default
+            )
+
+
+def print_dry_run(out: TextIO, **events: Any) -> None:
+    for line in dry_run_lines(**events):
+        out.write(line + "\n")
+
+
+class EventPublisher:
+    """Publishes events keyed by project on one producer; `flush` checks they all landed.
+
+    Commits first, then the build, then results, so that the worker sees a build's changes
+    before its results.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._producer = CheckedProducer(settings)
+        self._topics = {
+            stem: topic_name(settings, stem) for stem in ("commits", "builds", "test-results")
+        }
+
+    def publish(
+        self,
+        build: Build | None = None,
+        commits: Sequence[Commit] = (),
+        batches: Sequence[TestResultBatch] = (),
+    ) -> None:
+        for commit in commits:
+            self._producer.produce(
+                self._topics["commits"], commit.project, wire.encode("Commit", to_record(commit))
+            )
+        if build is not None:
+            self._producer.produce(
+                self._topics["builds"], build.project, wire.encode("Build", to_record(build))
+            )
+        for batch in batches:
+            self._producer.produce(
+                self._topics["test-results"],
+                batch.project,
+                wire.encode("TestResultBatch", to_record(batch)),
+            )
+
+    def flush(self) -> int:
+        """Wait for every delivery; returns how many landed. Raises BrokerUnavailable."""
+        self._producer.flush()
+        return self._producer.delivered
+
+
+def publish(
+    settings: Settings,
+    build: Build | None = None,
+    commits: Sequence[Commit] = (),
+    batches: Sequence[TestResultBatch] = (),
+) -> int:
+    """Publish events and wait until they landed; returns how many messages did.
+
+    Raises BrokerUnavailable after the bounded retry (PTS_RECORD_TIMEOUT_S).
+    """
+    publisher = EventPublisher(settings)
+    publisher.publish(build, commits, batches)
+    delivered = publisher.flush()
+    log.info(
+        "events_published",
+        messages=delivered,
+        commits=len(commits),
+        builds=int(build is not None),
+        batches=len(batches),
+    )
+    return delivered
+
+
+def batches_of(
+    project: str, build_id: str, report: str, slices: Sequence[Sequence[TestResult]]
+) -> list[TestResultBatch]:
+    return [
+        TestResultBatch(
+            project=project,
+            build_id=build_id,
+            report=report,
+            results=tuple(s),
+            slice=i,
+            slices=len(slices),
+        )
+        for i, s in enumerate(slices)
+    ]

@@ -1,0 +1,105 @@
+"""Asking the worker for a subset over the request/reply topics, correlated by request id."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from pts.core import wire
+from pts.core.errors import DecodeError, SubsetTimeout
+from pts.core.events import SubsetRequest, SubsetResponse, Target
+from pts.core.kafka import CheckedProducer, client_config, unreachable
+from pts.core.logs import get_logger
+from pts.core.settings import Settings
+from pts.core.topics import topic_name
+
+log = get_logger(__name__)
+
+
+def new_request(
+    settings: Settings, project: str, build_id: str, candidates: Sequence[str], target: Target
+) -> SubsetRequest:
+    return SubsetRequest(
+        request_id=uuid.uuid4().hex,
+        project=project,
+        build_id=build_id,
+        candidates=tuple(candidates),
+        target=target,
+        reply_topic=topic_name(settings, "subset-responses"),
+    )
+
+
+class SubsetClient:
+    """Sends requests and waits for their responses; reusable for many requests."""
+
+    def __init__(self, settings: Settings, timeout_s: float | None = None) -> None:
+        self.settings = settings
+        self.timeout_s = timeout_s or settings.subset_timeout_s
+        self._producer = CheckedProducer(settings, timeout_s=self.timeout_s)
+        self._consumer = Consumer(
+            client_config(
+                settings,
+                **{
+                    "group.id": f"pts-subset-{uuid.uuid4().hex[:8]}",
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "latest",
+                    "socket.connection.setup.timeout.ms": int(self.timeout_s * 1000),
+                },
+            )
+        )
+        self._assigned_topic: str | None = None
+
+    def _listen(self, reply_topic: str, deadline: float) -> None:
+        """Start reading the reply topic at its current end, before the request is sent."""
+        if self._assigned_topic == reply_topic:
+            return
+        try:
+            metadata = self._consumer.list_topics(
+                reply_topic, timeout=max(deadline - time.monotonic(), 0.1)
+            )
+            partitions = metadata.topics[reply_topic].partitions
+            starts = []
+            for partition in partitions:
+                _, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(reply_topic, partition),
+                    timeout=max(deadline - time.monotonic(), 0.1),
+                )
+                starts.append(TopicPartition(reply_topic, partition, high))
+        except KafkaException as exc:
+            raise unreachable(self.settings, f"did not answer: {exc}") from exc
+        self._consumer.assign(starts)
+        self._assigned_topic = reply_topic
+
+    def request(self, request: SubsetRequest) -> SubsetResponse:
+        deadline = time.monotonic() + self.timeout_s
+        self._listen(request.reply_topic, deadline)
+        self._producer.produce(
+            topic_name(self.settings, "subset-requests"),
+            request.project,
+            wire.encode("SubsetRequest", request.to_record()),
+        )
+        self._producer.flush()
+        while (left := deadline - time.monotonic()) > 0:
+            message = self._consumer.poll(min(left, 0.5))
+            if message is None or message.error():
+                continue
+            if message.key() != request.request_id.encode():
+                continue
+            try:
+                _, record = wire.decode(message.value(), expected="SubsetResponse")
+            except DecodeError as exc:
+                log.warning(
+                    "subset_response_undecodable", request=request.request_id, reason=exc.reason
+                )
+                continue
+            return SubsetResponse.from_record(record)
+        raise SubsetTimeout(
+            f"no subset answer for request {request.request_id} within "
+            f"{self.timeout_s:g} s (is `pts worker` running?)"
+        )
+
+    def close(self) -> None:
+        self._consumer.close()

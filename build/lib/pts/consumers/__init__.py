@@ -1,0 +1,1 @@
+"""Plain Kafka consumers, such as the history loader."""

@@ -1,0 +1,328 @@
+"""The events pts records and answers, as Python values. Their wire contracts are `schemas/*.avsc`.
+
+`to_record` gives the dict an Avro schema expects; each class's `from_record` takes it back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Self
+
+from pts.core.errors import ConfigError
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_record(event: Any) -> dict[str, Any]:
+    """The Avro-ready dict of an event (nested events become dicts, tuples become lists)."""
+    return dataclasses.asdict(event, dict_factory=_listify)
+
+
+def _listify(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in items}
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedFile:
+    path: str
+    added: int = 0
+    deleted: int = 0
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Self:
+        return cls(record["path"], record.get("added", 0), record.get("deleted", 0))
+
+
+def _files(records: list[dict[str, Any]]) -> tuple[ChangedFile, ...]:
+    return tuple(ChangedFile.from_record(r) for r in records)
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    project: str
+    sha: str
+    committed_at: datetime
+    parents: tuple[str, ...] = ()
+    author: str = ""
+    message: str = ""
+    changed_files: tuple[ChangedFile, ...] = ()
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Self:
+        return cls(
+            project=record["project"],
+            sha=record["sha"],
+            committed_at=record["committed_at"],
+            parents=tuple(record.get("parents", ())),
+            author=record.get("author", ""),
+            message=record.get("message", ""),
+            changed_files=_files(record.get("changed_files", [])),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    project: str
+    build_id: str
+    commit_sha: str
+    started_at: datetime = field(default_factory=utc_now)
+    base_sha: str | None = None
+    commits: tuple[str, ...] = ()
+    changed_files: tuple[ChangedFile, ...] = ()
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Self:
+        return cls(
+            project=record["project"],
+            build_id=record["build_id"],
+            commit_sha=record["commit_sha"],
+            started_at=record["started_at"],
+            base_sha=record.get("base_sha"),
+            commits=tuple(record.get("commits", ())),
+            changed_files=_files(record.get("changed_files", [])),
+        )
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class TestResult:
+    __test__ = False  # not a pytest class
+
+    test_id: str
+    suite: str
+    name: str
+    outcome: Outcome
+    duration_s: float = 0.0
+    message: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """Failed or errored: the build would go red because of this test."""
+        return self.outcome in (Outcome.FAILED, Outcome.ERROR)
+
+    @property
+    def ran(self) -> bool:
+        return self.outcome is not Outcome.SKIPPED
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Self:
+        return cls(
+            test_id=record["test_id"],
+            suite=record["suite"],
+            name=record["name"],
+            outcome=Outcome(record["outcome"]),
+            duration_s=record.get("duration_s", 0.0),
+            message=record.get("message", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TestResultBatch:
+    __test__ = False
+
+    project: str
+    build_id: str
+    report: str
+    results: tuple[TestResult, ...]
+    recorded_at: datetime = field(default_factory=utc_now)
+    slice: int = 0
+    slices: int = 1
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Self:
+        return cls(
+            project=record["project"],
+            build_id=record["build_id"],
+            report=record["report"],
+            results=tuple(TestResult.from_record(r) for r in record["results"]),
+            recorded_at=record["recorded_at"],
+            slice=record.get("slice", 0),
+            slices=record.get("slices", 1),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    test_id: str
+    probability: float
+    failed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionBatch:
+    """What the model predicted for a learned batch's results, before learning them."""
+
+    project: str
+    build_id: str
+    report: str
+    model: str
+    predictions: tuple[Prediction, ...]
+    predicted_at: datetime = field(default_factory=utc_now)
+    slice: int = 0
+
+    def to_record(self) -> dict[str, Any]:
+        # Built by hand: dataclasses.asdict on hundreds of predictions per batch cost the
+        # worker a quarter of its learning time.
+        return {
+            "project": self.project,
+            "build_id": self.build_id,
+            "report": self.report,
+            "slice": self.slice,
+            "model": self.model,
+            "predicted_at": self.predicted_at,
+            "predictions": [
+                {"test_id": p.test_id, "probability": p.probability, "failed": p.failed}
+                for p in self.predictions
+            ],
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Self:
+        return cls(
+            project=record["project"],
+            build_id=record["build_id"],
+            report=record["report"],
+            model=record["model"],
+            predictions=tuple(Prediction(**p) for p in record["predictions"]),
+            predicted_at=record["predicted_at"],
+            slice=record.get("slice", 0),
+        )
+
+
+class TargetKind(StrEnum):
+    SHARE_OF_TIME = "share_of_time"
+    DURATION = "duration"
+    CONFIDENCE = "confidence"
+
+
+_TARGET = re.compile(r"^\s*(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>%c|%|s|m|h)\s*$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """How much of the suite a subset should cover.
+
+    >>> Target.parse("20%")
+    Target(kind=<TargetKind.SHARE_OF_TIME: 'share_of_time'>, value=0.2)
+    >>> Target.parse("5m").value
+    300.0
+    >>> Target.parse("90%c").kind.value
+    'confidence'
+    """
+
+    kind: TargetKind
+    value: float
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        match = _TARGET.match(text)
+        if match is None:
+            raise ConfigError(
+                f"target {text!r} is not a share of time (20%), a duration (300s, 5m, 1h) "
+                "or a confidence (90%c)"
+            )
+        number, unit = float(match["number"]), match["unit"]
+        if unit in _SECONDS:
+            if number <= 0:
+                raise ConfigError(f"target {text!r}: a duration must be positive")
+            return cls(TargetKind.DURATION, number * _SECONDS[unit])
+        if not 0 < number <= 100:
+            raise ConfigError(f"target {text!r}: a share must be in (0%, 100%]")
+        kind = TargetKind.CONFIDENCE if unit == "%c" else TargetKind.SHARE_OF_TIME
+        return cls(kind, number / 100)
+
+    def __str__(self) -> str:
+        if self.kind is TargetKind.DURATION:
+            return f"{self.value:g}s"
+        return f"{self.value * 100:g}%" + ("c" if self.kind is TargetKind.CONFIDENCE else "")
+
+
+@dataclass(frozen=True, slots=True)
+class SubsetRequest:
+    request_id: str
+    project: str
+    build_id: str
+    candidates: tuple[str, ...]
+    target: Target
+    reply_topic: str
+    requested_at: datetime = field(default_factory=utc_now)
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "project": self.project,
+            "build_id": self.build_id,
+            "candidates": list(self.candidates),
+            "target_kind": self.target.kind.value,
+            "target_value": self.target.value,
+            "reply_topic": self.reply_topic,
+            "requested_at": self.requested_at,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Self:
+        return cls(
+            request_id=record["request_id"],
+            project=record["project"],
+            build_id=record["build_id"],
+            candidates=tuple(record["candidates"]),
+            target=Target(TargetKind(record["target_kind"]), record["target_value"]),
+            reply_topic=record["reply_topic"],
+            requested_at=record["requested_at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RankedTest:
+    test_id: str
+    failure_probability: float
+    expected_duration_s: float
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SubsetResponse:
+    request_id: str
+    project: str
+    build_id: str
+    ranked: tuple[RankedTest, ...]
+    subset_size: int
+    expected_share_of_time: float
+    expected_share_of_failures: float
+    model: str
+    answered_at: datetime = field(default_factory=utc_now)
+
+    @property
+    def subset(self) -> list[str]:
+        return [t.test_id for t in self.ranked[: self.subset_size]]
+
+    @property
+    def rest(self) -> list[str]:
+        return [t.test_id for t in self.ranked[self.subset_size :]]
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Self:
+        return cls(
+            request_id=record["request_id"],
+            project=record["project"],
+            build_id=record["build_id"],
+            ranked=tuple(RankedTest(**r) for r in record["ranked"]),
+            subset_size=record["subset_size"],
+            expected_share_of_time=record["expected_share_of_time"],
+            expected_share_of_failures=record["expected_share_of_failures"],
+            model=record["model"],
+            answered_at=record["answered_at"],
+        )

@@ -1,0 +1,86 @@
+"""The one typed settings object. It alone reads the environment (`PTS_*`)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from pts.core.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Every knob of pts; `PTS_<FIELD>` sets a field, e.g. PTS_KAFKA_BOOTSTRAP."""
+
+    model_config = SettingsConfigDict(env_prefix="PTS_", frozen=True, extra="ignore")
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")
+    kafka_config: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="Extra librdkafka settings passed through untouched (JSON), e.g. SASL.",
+    )
+    topic_prefix: str = Field("pts", description="Prefix of every topic name.")
+    partitions: int = Field(6, ge=1, description="Partitions of each keyed topic.")
+    clickhouse_url: str | None = Field(
+        None,
+        description="ClickHouse server (http://user:pass@host:8123/db); unset = embedded chdb.",
+    )
+    data_dir: Path = Field(Path(".pts"), description="Local state: chdb data, model checkpoints.")
+    datasets_dir: Path | None = Field(
+        None, description="Folder of CI histories: `pts eval NAME` and `pts replay NAME` look there."
+    )
+    record_timeout_s: float = Field(10.0, gt=0, description="How long `pts record` retries.")
+    subset_timeout_s: float = Field(5.0, gt=0, description="How long `pts subset` waits.")
+    worker_http_host: str = Field("127.0.0.1", description="Address the worker's HTTP binds.")
+    worker_http_port: int = Field(6066, description="The worker's HTTP port (queries, health).")
+    worker_id: str = Field("pts-worker", description="Consumer group of the stream worker.")
+    record_predictions: bool = Field(
+        True, description="Publish each result's prediction (pts.predictions) for model-quality."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="debug, info, warning or error."
+    )
+
+    @property
+    def worker_url(self) -> str:
+        """Where to reach the worker's HTTP endpoint; a wildcard bind is asked on loopback."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(
+            self.worker_http_host, self.worker_http_host
+        )
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.worker_http_port}"
+
+    @property
+    def history_group_id(self) -> str:
+        """The history loader's consumer group, beside the worker's own."""
+        return f"{self.worker_id}-history"
+
+    @property
+    def chdb_dir(self) -> Path:
+        return self.data_dir / "chdb"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.data_dir / "checkpoints"
+
+
+@cache
+def settings() -> Settings:
+    """The settings from the environment; an invalid PTS_* value is a one-line ConfigError."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"PTS_{'_'.join(str(part) for part in error['loc'][:1]).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
+    except SettingsError as exc:  # a JSON field that does not parse
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"PTS_{field.group(1).upper()}" if field else "a PTS_* setting"
+        raise ConfigError(f"invalid settings: {name} is not valid JSON") from None

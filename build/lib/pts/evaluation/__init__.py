@@ -1,0 +1,1 @@
+"""Replaying CI histories to measure selection quality beside baselines."""

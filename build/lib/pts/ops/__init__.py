@@ -1,0 +1,1 @@
+"""Running pts: the broker script, topic declarations, the demo and replays."""

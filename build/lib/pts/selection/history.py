@@ -1,0 +1,91 @@
+"""What a project's past tells about each test: per-test statistics and co-failures with files.
+
+State is plain Python (dicts and small dataclasses) so that it pickles into a checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pts.core.events import Build, TestResult
+
+FAILURE_DECAY = 0.1  # weight of the newest run in the decayed failure rate
+DURATION_DECAY = 0.3  # weight of the newest run in the expected duration
+
+
+@dataclass(slots=True)
+class TestStats:
+    __test__ = False
+
+    first_seen: int  # index of the build in which the test first ran
+    runs: int = 0
+    failures: int = 0
+    transitions: int = 0  # pass->fail and fail->pass flips: flakiness
+    failure_rate: float = 0.0  # exponentially decayed
+    last_failed: bool = False
+    last_failure: int = -1  # build index of the most recent failure
+    last_run: int = -1
+    duration_s: float = 0.0
+
+
+class ProjectHistory:
+    """Statistics of one project's tests and files, updated from each build's results."""
+
+    def __init__(self) -> None:
+        self.builds_learned = 0
+        self.tests: dict[str, TestStats] = {}
+        self.file_changes: dict[str, int] = defaultdict(int)  # builds in which a file changed
+        self.co_failures: dict[str, dict[str, int]] = defaultdict(dict)  # file -> test -> n
+        self._durations_sorted: list[float] | None = None
+
+    def expected_duration(self, test_id: str) -> float:
+        stats = self.tests.get(test_id)
+        if stats is not None and stats.runs:
+            return max(stats.duration_s, 0.0)
+        return self.typical_duration()
+
+    def typical_duration(self) -> float:
+        """The median expected duration of known tests; 1 s when nothing is known."""
+        if self._durations_sorted is None:
+            self._durations_sorted = sorted(s.duration_s for s in self.tests.values() if s.runs)
+        known = self._durations_sorted
+        return known[len(known) // 2] if known else 1.0
+
+    def start_build(self, build: Build | None) -> int:
+        """Count a build whose results are about to be learned; returns its index."""
+        index = self.builds_learned
+        self.builds_learned += 1
+        if build is not None:
+            for changed in {f.path for f in build.changed_files}:
+                self.file_changes[changed] += 1
+        return index
+
+    def update(self, build_index: int, build: Build | None, results: Iterable[TestResult]) -> None:
+        changed_paths = {f.path for f in build.changed_files} if build is not None else set()
+        for result in results:
+            if not result.ran:
+                continue
+            stats = self.tests.get(result.test_id)
+            if stats is None:
+                stats = self.tests[result.test_id] = TestStats(first_seen=build_index)
+            failed = result.failed
+            if stats.runs and failed != stats.last_failed:
+                stats.transitions += 1
+            stats.duration_s = (
+                result.duration_s
+                if stats.runs == 0
+                else (1 - DURATION_DECAY) * stats.duration_s + DURATION_DECAY * result.duration_s
+            )
+            stats.runs += 1
+            stats.failure_rate = (1 - FAILURE_DECAY) * stats.failure_rate + FAILURE_DECAY * failed
+            stats.last_failed = failed
+            stats.last_run = build_index
+            if failed:
+                stats.failures += 1
+                stats.last_failure = build_index
+                for path in changed_paths:
+                    tests = self.co_failures[path]
+                    tests[result.test_id] = tests.get(result.test_id, 0) + 1
+        self._durations_sorted = None

@@ -1,0 +1,134 @@
+"""The embedded backend: chdb (ClickHouse in-process) with its data under a local directory.
+
+chdb runs one embedded server per process, bound to one data directory: while a store is open,
+another directory cannot be opened in this process, and no other process can open this one.
+The store holds two sessions on it: one writes, one reads with `readonly = 1` and `final = 1`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chdb import session as chdb_session
+
+from pts.core.errors import StoreError
+from pts.sinks.rows import Row
+from pts.sinks.store import QUERY_SETTINGS, HistoryStore, first_line, store_error
+
+_READER_SETTINGS: dict[str, Any] = {
+    "session_timezone": "UTC",
+    "output_format_json_quote_64bit_integers": 0,
+    **QUERY_SETTINGS,
+    "readonly": 1,  # last: once set, the session can change no setting
+}
+_TEMPORAL = re.compile(r"^(?:LowCardinality\()?(?:Nullable\()?(DateTime64|DateTime|Date32|Date)\b")
+_TIMEZONE = re.compile(r"'([^']+)'")
+
+
+class ChdbStore(HistoryStore):
+    """History store embedded in this process, persisted under `path`."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._writer: chdb_session.Session | None = None
+        self._reader: chdb_session.Session | None = None
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._writer = self._open()
+            self._reader = self._open()
+            self._run(self._writer, "SET session_timezone = 'UTC'")
+            for name, value in _READER_SETTINGS.items():
+                self._run(self._reader, f"SET {name} = {_literal(value)}")
+            self.create_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self) -> chdb_session.Session:
+        try:
+            return chdb_session.Session(str(self.path))
+        except Exception as exc:
+            raise StoreError(
+                f"chdb cannot open {self.path} ({first_line(exc)}); is another process or "
+                "another store directory of this process using chdb?"
+            ) from exc
+
+    def _execute(self, statement: str) -> None:
+        self._run(self._writer, statement)
+
+    def _insert(self, table: str, columns: tuple[str, ...], table_rows: list[Row]) -> None:
+        body = "\n".join(json.dumps(row, default=_json_value) for row in table_rows)
+        self._run(
+            self._writer, f"INSERT INTO {table} ({', '.join(columns)}) FORMAT JSONEachRow\n{body}"
+        )
+
+    def _select(self, statement: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        raw = self._run(self._reader, statement, "JSONCompactEachRowWithNamesAndTypes", params)
+        lines = raw.splitlines()
+        if len(lines) < 2:
+            return []
+        names, types = json.loads(lines[0]), json.loads(lines[1])
+        converters = [_converter(t) for t in types]
+        result = []
+        for line in lines[2:]:
+            values = json.loads(line)
+            result.append(
+                {
+                    name: value if value is None or convert is None else convert(value)
+                    for name, value, convert in zip(names, values, converters, strict=True)
+                }
+            )
+        return result
+
+    def _run(
+        self,
+        target: chdb_session.Session | None,
+        sql: str,
+        fmt: str = "CSV",
+        params: dict[str, Any] | None = None,
+    ) -> bytes:
+        with self._lock:
+            if target is None or self._writer is None:
+                raise StoreError(f"the chdb store at {self.path} is closed")
+            try:
+                return target.query(sql, fmt, params=params or None).bytes()
+            except Exception as exc:  # chdb raises ChdbError, RuntimeError or ValueError
+                raise store_error("chdb", exc) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            for session in (self._reader, self._writer):
+                if session is not None:
+                    session.cleanup()
+            self._reader = self._writer = None
+
+
+def _literal(value: Any) -> str:
+    return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "\\'") + "'"
+
+
+def _json_value(value: Any) -> Any:
+    """JSON for what `json` cannot encode: datetimes as ClickHouse reads them (UTC, millis)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    raise TypeError(f"cannot encode {type(value).__name__} for ClickHouse")
+
+
+def _converter(clickhouse_type: str) -> Callable[[Any], Any] | None:
+    """How to turn a top-level JSON value of this type into Python; None: as parsed."""
+    match = _TEMPORAL.match(clickhouse_type)
+    if match is None:
+        return None
+    if match[1] in ("Date", "Date32"):
+        return date.fromisoformat
+    named = _TIMEZONE.search(clickhouse_type)
+    zone = UTC if named is None or named[1] in ("UTC", "Etc/UTC") else ZoneInfo(named[1])
+    return lambda text: datetime.fromisoformat(text).replace(tzinfo=zone)

@@ -1,0 +1,138 @@
+"""Events as table rows: one dict per row, keyed by the column names of `schema.sql`.
+
+Values are plain Python (str, int, float, lists, dicts for named tuples, aware UTC datetimes);
+each backend encodes them for its wire (chdb: JSONEachRow; a server: clickhouse-connect).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pts.core.events import (
+    Build,
+    ChangedFile,
+    Commit,
+    PredictionBatch,
+    SubsetResponse,
+    TestResultBatch,
+)
+
+Row = dict[str, Any]
+
+BUILDS = "pts.builds"
+COMMITS = "pts.commits"
+TEST_RESULTS = "pts.test_results"
+SUBSET_RESPONSES = "pts.subset_responses"
+PREDICTIONS = "pts.predictions"
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    BUILDS: (
+        "project", "build_id", "commit_sha", "base_sha", "commits", "changed_files", "started_at",
+    ),
+    COMMITS: (
+        "project", "sha", "parents", "author", "committed_at", "message", "changed_files",
+    ),
+    TEST_RESULTS: (
+        "project", "build_id", "report", "slice", "test_id", "suite", "name", "outcome",
+        "duration_s", "message", "recorded_at",
+    ),
+    SUBSET_RESPONSES: (
+        "request_id", "project", "build_id", "subset_size", "candidates",
+        "expected_share_of_time", "expected_share_of_failures", "model", "answered_at", "ranked",
+    ),
+    PREDICTIONS: (
+        "project", "build_id", "report", "slice", "test_id", "probability", "failed", "model",
+        "predicted_at",
+    ),
+}  # fmt: skip
+
+
+def utc(moment: datetime) -> datetime:
+    """An aware UTC datetime; a naive one is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _files(files: tuple[ChangedFile, ...]) -> list[Row]:
+    return [{"path": f.path, "added": f.added, "deleted": f.deleted} for f in files]
+
+
+def build_row(build: Build) -> Row:
+    return {
+        "project": build.project,
+        "build_id": build.build_id,
+        "commit_sha": build.commit_sha,
+        "base_sha": build.base_sha,
+        "commits": list(build.commits),
+        "changed_files": _files(build.changed_files),
+        "started_at": utc(build.started_at),
+    }
+
+
+def commit_row(commit: Commit) -> Row:
+    return {
+        "project": commit.project,
+        "sha": commit.sha,
+        "parents": list(commit.parents),
+        "author": commit.author,
+        "committed_at": utc(commit.committed_at),
+        "message": commit.message,
+        "changed_files": _files(commit.changed_files),
+    }
+
+
+def test_result_rows(batch: TestResultBatch) -> list[Row]:
+    """One row per result of the batch; the batch's ids and time repeat on each."""
+    recorded_at = utc(batch.recorded_at)
+    return [
+        {
+            "project": batch.project,
+            "build_id": batch.build_id,
+            "report": batch.report,
+            "slice": batch.slice,
+            "test_id": result.test_id,
+            "suite": result.suite,
+            "name": result.name,
+            "outcome": str(result.outcome),
+            "duration_s": float(result.duration_s),
+            "message": result.message,
+            "recorded_at": recorded_at,
+        }
+        for result in batch.results
+    ]
+
+
+def subset_response_row(response: SubsetResponse) -> Row:
+    return {
+        "request_id": response.request_id,
+        "project": response.project,
+        "build_id": response.build_id,
+        "subset_size": response.subset_size,
+        "candidates": len(response.ranked),
+        "expected_share_of_time": response.expected_share_of_time,
+        "expected_share_of_failures": response.expected_share_of_failures,
+        "model": response.model,
+        "answered_at": utc(response.answered_at),
+        "ranked": [test.test_id for test in response.ranked],
+    }
+
+
+def prediction_rows(batch: PredictionBatch) -> list[Row]:
+    """One row per predicted result; the batch's ids, model and time repeat on each."""
+    predicted_at = utc(batch.predicted_at)
+    return [
+        {
+            "project": batch.project,
+            "build_id": batch.build_id,
+            "report": batch.report,
+            "slice": batch.slice,
+            "test_id": prediction.test_id,
+            "probability": float(prediction.probability),
+            "failed": bool(prediction.failed),
+            "model": batch.model,
+            "predicted_at": predicted_at,
+        }
+        for prediction in batch.predictions
+    ]

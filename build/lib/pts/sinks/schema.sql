@@ -1,0 +1,98 @@
+-- The history store: one DDL for both backends (embedded chdb and a ClickHouse server).
+-- Every statement is idempotent (IF NOT EXISTS), so opening a store applies it again safely.
+--
+-- Deduplication: Kafka delivers at least once, so the loader may insert the same event twice
+-- (a replay, or a batch retried after a crash before its offsets were committed). Every table
+-- is a ReplacingMergeTree whose ORDER BY is the event's natural key: rows with the same key
+-- collapse into one, keeping the highest version column (the event's own time, so a replayed
+-- old event never beats a newer one; on a tie, the last inserted row).
+--
+-- ReplacingMergeTree collapses duplicates only when parts merge, which happens eventually or
+-- never. So every read that must not see duplicates reads with FINAL. `HistoryStore.query()`
+-- does this for you: it runs each query with the setting `final = 1`, which applies FINAL to
+-- every ReplacingMergeTree table in the query. Analysts querying these tables with another
+-- client must write `FROM pts.test_results FINAL` (or SET final = 1) themselves.
+
+CREATE DATABASE IF NOT EXISTS pts;
+
+-- One CI build of one commit, with what it changes against its base. Key: (project, build_id).
+CREATE TABLE IF NOT EXISTS pts.builds
+(
+    project       LowCardinality(String),
+    build_id      String,
+    commit_sha    String,
+    base_sha      Nullable(String),
+    commits       Array(String),
+    changed_files Array(Tuple(path String, added UInt32, deleted UInt32)),
+    started_at    DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(started_at)
+ORDER BY (project, build_id);
+
+-- One commit, with the files it changed against its first parent. Key: (project, sha).
+CREATE TABLE IF NOT EXISTS pts.commits
+(
+    project       LowCardinality(String),
+    sha           String,
+    parents       Array(String),
+    author        String,
+    committed_at  DateTime64(3, 'UTC'),
+    message       String,
+    changed_files Array(Tuple(path String, added UInt32, deleted UInt32))
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (project, sha);
+
+-- One test's outcome in one report of one build. Key: (project, build_id, test_id, report).
+CREATE TABLE IF NOT EXISTS pts.test_results
+(
+    project     LowCardinality(String),
+    build_id    String,
+    report      String,
+    slice       UInt32,
+    test_id     String,
+    suite       String,
+    name        String,
+    outcome     Enum8('passed' = 1, 'failed' = 2, 'error' = 3, 'skipped' = 4),
+    duration_s  Float64,
+    message     String,
+    recorded_at DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(recorded_at)
+ORDER BY (project, build_id, test_id, report);
+
+-- One subset answer: the ranked candidate ids, of which the first subset_size were chosen.
+-- Key: request_id.
+CREATE TABLE IF NOT EXISTS pts.subset_responses
+(
+    request_id                 String,
+    project                    LowCardinality(String),
+    build_id                   String,
+    subset_size                UInt32,
+    candidates                 UInt32,
+    expected_share_of_time     Float64,
+    expected_share_of_failures Float64,
+    model                      String,
+    answered_at                DateTime64(3, 'UTC'),
+    ranked                     Array(String)
+)
+ENGINE = ReplacingMergeTree(answered_at)
+ORDER BY request_id;
+
+-- What the model predicted for each result before learning it (progressive validation), and
+-- whether the test failed: the history of the model's quality. Key: (project, build_id,
+-- test_id, report); a batch relearned after a crash replaces its earlier row.
+CREATE TABLE IF NOT EXISTS pts.predictions
+(
+    project      LowCardinality(String),
+    build_id     String,
+    report       String,
+    slice        UInt32,
+    test_id      String,
+    probability  Float64,
+    failed       Bool,
+    model        String,
+    predicted_at DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(predicted_at)
+ORDER BY (project, build_id, test_id, report);

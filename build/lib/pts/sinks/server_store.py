@@ -1,0 +1,115 @@
+"""The server backend: a ClickHouse server over HTTP(S), through clickhouse-connect.
+
+Thin on purpose: the DDL (`schema.sql`, one statement per request), the rows (`rows.py`)
+and the read-only check are shared with the embedded backend.
+
+>>> parse_clickhouse_url("https://ci:s%40cret@ch.example:8443/analytics")
+ServerAddress(host='ch.example', port=8443, username='ci', password='s@cret', \
+database='analytics', secure=True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from pts.core.errors import ConfigError, StoreError
+from pts.sinks.rows import Row
+from pts.sinks.store import QUERY_SETTINGS, HistoryStore, first_line, store_error
+
+# readonly = 2, not 1: clickhouse-connect sends settings of its own with each query, which
+# readonly = 1 would refuse. 2 still refuses every write and DDL.
+SELECT_SETTINGS: dict[str, Any] = {"readonly": 2, **QUERY_SETTINGS}
+_DEFAULT_PORTS = {"http": 8123, "https": 8443}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerAddress:
+    host: str
+    port: int
+    username: str
+    password: str
+    database: str
+    secure: bool
+
+
+def parse_clickhouse_url(url: str) -> ServerAddress:
+    """http(s)://user:password@host:port/database; user, password, port and database optional.
+
+    The tables live in database `pts` whatever the URL says; its database is the default one
+    of the connection.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ConfigError(
+            f"clickhouse_url {url!r} is not http(s)://user:password@host:port/database"
+        )
+    try:
+        port = parts.port or _DEFAULT_PORTS[parts.scheme]
+    except ValueError:
+        raise ConfigError(f"clickhouse_url {url!r} has an invalid port") from None
+    return ServerAddress(
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else "default",
+        password=unquote(parts.password) if parts.password else "",
+        database=parts.path.strip("/") or "default",
+        secure=parts.scheme == "https",
+    )
+
+
+class ServerStore(HistoryStore):
+    """History store on a ClickHouse server; `connect(url)` builds one from a URL."""
+
+    def __init__(self, client: Client) -> None:
+        self._client: Client | None = client
+        self.create_schema()
+
+    @classmethod
+    def connect(cls, url: str) -> ServerStore:
+        address = parse_clickhouse_url(url)
+        try:
+            client = clickhouse_connect.get_client(
+                host=address.host,
+                port=address.port,
+                username=address.username,
+                password=address.password,
+                database=address.database,
+                secure=address.secure,
+                tz_mode="aware",
+            )
+        except Exception as exc:
+            raise StoreError(
+                f"ClickHouse at {address.host}:{address.port}: {first_line(exc)}"
+            ) from exc
+        return cls(client)
+
+    def _execute(self, statement: str) -> None:
+        self._call(lambda client: client.command(statement))
+
+    def _insert(self, table: str, columns: tuple[str, ...], table_rows: list[Row]) -> None:
+        data = [[row[column] for column in columns] for row in table_rows]
+        self._call(lambda client: client.insert(table, data, column_names=list(columns)))
+
+    def _select(self, statement: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        result = self._call(
+            lambda client: client.query(statement, parameters=params, settings=SELECT_SETTINGS)
+        )
+        return list(result.named_results())
+
+    def _call(self, action: Any) -> Any:
+        if self._client is None:
+            raise StoreError("the ClickHouse store is closed")
+        try:
+            return action(self._client)
+        except Exception as exc:  # clickhouse-connect raises DatabaseError, OperationalError...
+            raise store_error("ClickHouse", exc) from exc
+
+    def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            client.close()

@@ -1,0 +1,54 @@
+"""Subset requests: wait until the project's prior events are learned, rank, reply."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import faust
+from faust.types.tuples import Message
+
+from pts.core import wire
+from pts.core.events import SubsetRequest, SubsetResponse, to_record, utc_now
+from pts.core.logs import get_logger
+from pts.streams.app import WorkerState
+from pts.streams.messages import consume
+
+# A request older than this has no one waiting for it (clients wait seconds); generous, as the
+# age is read against the requesting machine's clock.
+STALE_AFTER = timedelta(minutes=10)
+log = get_logger(__name__)
+
+
+def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None:
+    def rank_and_encode(request: SubsetRequest) -> tuple[SubsetResponse, bytes]:
+        # On the model thread: encoding a 10,000-test answer takes tens of milliseconds.
+        response = state.selector.rank(request)
+        return response, wire.encode("SubsetResponse", to_record(response))
+
+    async def answer(record: dict[str, Any], message: Message) -> None:
+        request = SubsetRequest.from_record(record)
+        bound = log.bind(
+            project=request.project,
+            build=request.build_id,
+            request=request.request_id,
+            partition=message.partition,
+            offset=message.offset,
+        )
+        if utc_now() - request.requested_at > STALE_AFTER:
+            bound.info("subset_request_stale_skipped")
+            return
+        caught_up = await state.catch_up(message.partition)
+        response, payload = await state.run_model(rank_and_encode, request)
+        state.producer.produce(request.reply_topic, request.request_id.encode(), payload)
+        bound.info(
+            "subset_answered",
+            candidates=len(request.candidates),
+            subset=response.subset_size,
+            model=response.model,
+            caught_up=caught_up,
+        )
+
+    @app.agent(requests, name="subset-requests")
+    async def answer_requests(stream: faust.StreamT) -> None:
+        await consume(stream, "SubsetRequest", answer, state)

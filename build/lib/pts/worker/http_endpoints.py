@@ -1,0 +1,68 @@
+"""The worker's HTTP endpoints, on faust's web server: `/health`, `/lag` and `/query`.
+Their clients are in `http_client.py`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import faust
+from confluent_kafka import KafkaException
+
+from pts.core.errors import PtsError
+from pts.core.settings import Settings
+from pts.streams.app import WorkerState
+from pts.worker.http_client import PARAM_PREFIX
+from pts.worker.lag import measure_lag
+
+Query = Callable[[str, dict[str, str]], list[dict[str, Any]]]
+
+
+def register(
+    app: faust.App, settings: Settings, state: WorkerState, query: Query | None = None
+) -> None:
+    """Serve the endpoints; `/query` only when the worker loads history (`query` is given)."""
+
+    @app.page("/health")
+    async def health(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        projects = {
+            name: {
+                "results_learned": p.results_learned,
+                "model": p.model_name,
+                "roc_auc": _rounded(p.roc_auc),
+            }
+            for name, p in state.selector.projects.items()
+        }
+        return web.json({"status": "ok", "worker": settings.worker_id, "projects": projects})
+
+    @app.page("/lag")
+    async def lag(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        processed = dict(state.processed)
+        loop = asyncio.get_running_loop()
+        try:
+            behind = await loop.run_in_executor(None, measure_lag, settings, processed)
+        except KafkaException as exc:
+            return web.json({"error": f"Kafka did not answer: {exc}"}, status=503)
+        return web.json(behind)
+
+    if query is None:
+        return
+
+    @app.page("/query")
+    async def run_query(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        sql = request.query.get("sql", "")
+        params = {
+            name.removeprefix(PARAM_PREFIX): value
+            for name, value in request.query.items()
+            if name.startswith(PARAM_PREFIX)
+        }
+        try:
+            rows = await asyncio.get_running_loop().run_in_executor(None, query, sql, params)
+        except PtsError as exc:
+            return web.json({"error": str(exc)}, status=400)
+        return web.json({"rows": rows})
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

@@ -1,0 +1,84 @@
+"""What the worker checks before it starts: that it can serve HTTP where it is told to, and
+that no other worker of its consumer group is running (checkpoints are local to a worker, so
+a second one would start its projects' models over)."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+
+from pts.core.errors import ConfigError
+from pts.core.kafka import admin_client, retry_broker_call, unreachable
+from pts.core.logs import get_logger
+from pts.core.settings import Settings
+from pts.streams.app import SESSION_TIMEOUT_S
+from pts.worker.http_client import worker_answering
+
+log = get_logger(__name__)
+
+
+@retry_broker_call
+def _group_members(admin: AdminClient, group: str) -> list[str]:
+    """Who is in the group; retried while its coordinator loads (a new or restarted broker)."""
+    description = admin.describe_consumer_groups([group])[group].result(timeout=30)
+    return [f"{m.client_id} on {m.host}" for m in description.members]
+
+
+def check_http_address(settings: Settings) -> None:
+    """Refuse up front, before any history is loaded, an HTTP address another process holds."""
+    host, port = settings.worker_http_host, settings.worker_http_port
+    try:
+        _bind_and_release(host, port)
+    except OSError as exc:
+        refuse_if_the_group_answers_there(settings)
+        raise ConfigError(
+            f"the worker cannot listen on {host}:{port} ({exc.strerror or exc}): stop what "
+            "listens there, or set PTS_WORKER_HTTP_PORT to a free port"
+        ) from exc
+
+
+def _bind_and_release(host: str, port: int) -> None:
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
+def refuse_if_the_group_answers_there(settings: Settings) -> None:
+    """A live worker of this group on the configured endpoint: no session to wait out."""
+    if worker_answering(settings) == settings.worker_id:
+        raise _group_taken(settings, f"answering on {settings.worker_url}/health")
+
+
+def _group_taken(settings: Settings, running: str) -> ConfigError:
+    return ConfigError(
+        f"consumer group {settings.worker_id} already has a running worker ({running}): pts "
+        "runs one worker per PTS_WORKER_ID today; stop that worker, or give this one another "
+        "PTS_WORKER_ID"
+    )
+
+
+def wait_until_group_is_empty(settings: Settings, timeout_s: float = SESSION_TIMEOUT_S + 5) -> None:
+    """Refuse to start beside another worker of the same group: its projects' models would
+    start over here, as checkpoints are local. A crashed worker's member is waited out (it
+    leaves after the session timeout)."""
+    admin = admin_client(settings)
+    deadline = time.monotonic() + timeout_s
+    announced = False
+    while True:
+        try:
+            members = _group_members(admin, settings.worker_id)
+        except KafkaException as exc:
+            detail = f"did not describe group {settings.worker_id}: {exc}"
+            raise unreachable(settings, detail) from exc
+        if not members:
+            return
+        if time.monotonic() > deadline:
+            raise _group_taken(settings, ", ".join(members))
+        if not announced:
+            log.info("worker_waiting_for_group_to_empty", group=settings.worker_id, members=members)
+            announced = True
+        time.sleep(1.0)

@@ -1,0 +1,126 @@
+"""Clients of the worker's HTTP endpoints (`http_endpoints.py`): `pts status`, `pts query`,
+and the start-up check that asks whether a worker already answers on the configured port."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from pts.core.errors import QueryRejected, StoreError, WorkerUnreachable
+from pts.core.settings import Settings
+from pts.sinks.sql import check_read_only
+
+TIMEOUT_S = 10.0
+QUERY_TIMEOUT_S = 30.0
+HEALTH_PROBE_TIMEOUT_S = 3.0
+PARAM_PREFIX = "param_"  # /query?sql=...&param_project=shop, as ClickHouse's HTTP interface
+
+
+def fetch(settings: Settings, path: str) -> dict[str, Any]:
+    """The JSON the worker serves at `path` (an HTTP error becomes {"error": ...})."""
+    url = f"{settings.worker_url}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as answer:
+            body: dict[str, Any] = json.load(answer)
+            return body
+    except urllib.error.HTTPError as exc:
+        return {"error": json.load(exc).get("error", str(exc))}
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+        raise WorkerUnreachable(f"no worker answers at {url} ({exc})") from exc
+
+
+def worker_answering(settings: Settings) -> str | None:
+    """The PTS_WORKER_ID of the worker answering on the configured endpoint, or None."""
+    try:
+        with urllib.request.urlopen(
+            f"{settings.worker_url}/health", timeout=HEALTH_PROBE_TIMEOUT_S
+        ) as answer:
+            health = json.load(answer)
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    return health.get("worker") if isinstance(health, dict) else None
+
+
+def status_lines(health: dict[str, Any], lag: dict[str, Any]) -> list[str]:
+    """The report: the worker, its lag per reader, then one line per project.
+
+    >>> status_lines(
+    ...     {"worker": "w", "projects": {"shop": {"results_learned": 9, "model": "logistic@9",
+    ...      "roc_auc": None}}},
+    ...     {"model": {"builds": 0, "test-results": 2}, "history": {"builds": 0}})
+    ['worker w: 1 project', 'model lag: 2 messages (test-results 2)', 'history lag: caught up', \
+'  shop: 9 results learned, model logistic@9, ROC AUC -']
+    """
+    projects = health.get("projects", {})
+    plural = "" if len(projects) == 1 else "s"
+    lines = [f"worker {health.get('worker', '?')}: {len(projects)} project{plural}"]
+    if "error" in lag:
+        lines.append(f"lag: unknown ({lag['error']})")
+    else:
+        lines += [_lag_line(reader, lag.get(reader, {})) for reader in ("model", "history")]
+    for name, project in sorted(projects.items()):
+        auc = project.get("roc_auc")
+        lines.append(
+            f"  {name}: {project['results_learned']} results learned, model {project['model']}, "
+            f"ROC AUC {'-' if auc is None else auc}"
+        )
+    return lines
+
+
+def _lag_line(reader: str, per_topic: dict[str, int]) -> str:
+    behind = {topic: n for topic, n in per_topic.items() if n}
+    if not behind:
+        return f"{reader} lag: caught up"
+    detail = ", ".join(f"{topic} {n}" for topic, n in behind.items())
+    return f"{reader} lag: {sum(behind.values())} messages ({detail})"
+
+
+def run_query(
+    settings: Settings, sql: str, params: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """Rows as JSON lines; `params` fill placeholders such as {project:String}. Embedded mode
+    asks the worker, which owns the chdb directory; when no worker answers, chdb is opened
+    here (which needs the worker extra)."""
+    check_read_only(sql)
+    params = dict(params or {})
+    if not settings.clickhouse_url:
+        rows = _ask_worker(settings, sql, params)
+        if rows is not None:
+            yield from (json.dumps(row, default=_json_default) for row in rows)
+            return
+    from pts.sinks import open_store
+
+    store = open_store(settings)
+    try:
+        store.create_schema()
+        rows = store.query(sql, params)
+    finally:
+        store.close()
+    yield from (json.dumps(row, default=_json_default) for row in rows)
+
+
+def _ask_worker(
+    settings: Settings, sql: str, params: dict[str, str]
+) -> list[dict[str, Any]] | None:
+    fields = {"sql": sql, **{f"{PARAM_PREFIX}{name}": value for name, value in params.items()}}
+    url = f"{settings.worker_url}/query?" + urllib.parse.urlencode(fields)
+    try:
+        with urllib.request.urlopen(url, timeout=QUERY_TIMEOUT_S) as answer:
+            return json.load(answer)["rows"]
+    except urllib.error.HTTPError as exc:
+        reason = json.load(exc).get("error", str(exc))
+        raise (QueryRejected if exc.code == 400 else StoreError)(reason) from exc
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
