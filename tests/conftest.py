@@ -129,12 +129,17 @@ def pts_env(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> d
 
 
 def run_pts(
-    env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 120
+    env: dict[str, str],
+    *args: str,
+    stdin: str | None = None,
+    timeout: float = 120,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `pts` command line in a subprocess."""
+    """Run the real `pts` command line in a subprocess (in `cwd`, if given)."""
     return subprocess.run(
         [sys.executable, "-m", "pts.cli", *args],
         env=env,
+        cwd=cwd,
         input=stdin,
         capture_output=True,
         text=True,

@@ -72,8 +72,16 @@ def test_gradle_parameterized_names_and_retried_test() -> None:
             "thrown, but nothing was thrown.",
         ),
         ("com.acme.BarTest::ignored()", S, 0.0, ""),
-        ("com.acme.BarTest::fetchesRemote()", P, 0.07, ""),
+        (
+            "com.acme.BarTest::fetchesRemote()",
+            F,
+            0.052,
+            "java.net.SocketTimeoutException: Read timed out",
+        ),
+        ("com.acme.BarTest::fetchesRemote()", P, 0.018, ""),
     ]
+    retried = [r for r in parse_report(FIXTURES / "gradle.xml") if "fetchesRemote" in r.test_id]
+    assert [r.variant for r in retried] == ["#1", "#2"]  # the retry plugin's two runs
 
 
 def test_go_junit_report() -> None:
@@ -144,26 +152,76 @@ def test_message_is_truncated(tmp_path: Path) -> None:
         f'<testsuite name="s"><testcase name="a"><error>  {"x" * 5000}  </error></testcase>'
         "</testsuite>",
     )
-    assert parse_report(path)[0].message == "x" * MAX_MESSAGE
+    message = parse_report(path)[0].message
+    assert len(message) == MAX_MESSAGE
+    assert message.startswith("xxx") and message.endswith(" more chars]")
+    kept = message.index("…")
+    assert message[kept:] == f"…[{5000 - kept} more chars]"  # says how much was cut
 
 
-def test_duplicates_keep_the_last_run_and_sum_durations(tmp_path: Path) -> None:
+def test_each_occurrence_is_a_result_with_its_ordinal(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         """<testsuite name="s">
   <testcase classname="C" name="passes_on_retry" time="1"><failure message="boom"/></testcase>
-  <testcase classname="C" name="fails_on_retry" time="1"/>
+  <testcase classname="C" name="once" time="1"/>
   <testcase classname="C" name="passes_on_retry" time="2"/>
-  <testcase classname="C" name="fails_on_retry" time="3"><failure message="again"/></testcase>
-  <testcase classname="C" name="skipped_on_retry" time="1"><error message="oops"/></testcase>
-  <testcase classname="C" name="skipped_on_retry" time="0"><skipped/></testcase>
 </testsuite>""",
     )
-    assert summary(parse_report(path)) == [
-        ("C::passes_on_retry", P, 3.0, ""),
-        ("C::fails_on_retry", F, 4.0, "again"),
-        ("C::skipped_on_retry", E, 1.0, "oops"),
+    results = parse_report(path)
+    assert summary(results) == [
+        ("C::passes_on_retry", F, 1.0, "boom"),
+        ("C::once", P, 1.0, ""),
+        ("C::passes_on_retry", P, 2.0, ""),
     ]
+    assert [r.variant for r in results] == ["#1", "", "#2"]
+
+
+def test_playwright_projects_are_variants(tmp_path: Path) -> None:
+    """Playwright writes each spec once per project, naming the project in `hostname`."""
+    suites = "".join(
+        f'<testsuite name="login.spec.ts" hostname="{project}" tests="1">'
+        f'<testcase name="logs in" classname="login.spec.ts" time="{time}">{failure}</testcase>'
+        "</testsuite>"
+        for project, time, failure in [
+            ("chromium", 1.0, ""), ("firefox", 1.2, '<failure message="timeout"/>'),
+            ("webkit", 0.9, ""),
+        ]
+    )  # fmt: skip
+    results = parse_report(write(tmp_path, f"<testsuites>{suites}</testsuites>"))
+    assert [(r.variant, r.outcome, r.duration_s) for r in results] == [
+        ("chromium", P, 1.0), ("firefox", F, 1.2), ("webkit", P, 0.9),
+    ]  # fmt: skip
+
+
+def test_a_rerun_within_one_project_gets_an_ordinal_after_the_project(tmp_path: Path) -> None:
+    suites = "".join(
+        f'<testsuite name="a.spec.ts" hostname="{project}"><testcase name="t" classname="a"/>'
+        "</testsuite>"
+        for project in ["chromium", "chromium", "firefox"]
+    )
+    results = parse_report(write(tmp_path, f"<testsuites>{suites}</testsuites>"))
+    assert [r.variant for r in results] == ["chromium", "chromium#2", "firefox"]
+
+
+def test_suites_that_differ_tell_repeats_apart(tmp_path: Path) -> None:
+    """XCTest-style: one suite per launch configuration, the same test in each."""
+    suites = "".join(
+        f'<testsuite name="AppTests ({config})"><testcase classname="AppTests" name="testLaunch"/>'
+        "</testsuite>"
+        for config in ["English", "Arabic", "Dark", "Large Text"]
+    )
+    results = parse_report(write(tmp_path, f"<testsuites>{suites}</testsuites>"))
+    assert [r.variant for r in results] == [
+        "AppTests (English)", "AppTests (Arabic)", "AppTests (Dark)", "AppTests (Large Text)",
+    ]  # fmt: skip
+
+
+def test_byte_bounded_slices_keep_every_result() -> None:
+    failure = TestResult("s::t", "s", "t", F, 0.1, "m" * 2000)
+    slices = slice_results([failure] * 2000)
+    assert sum(len(s) for s in slices) == 2000
+    assert len(slices) > 1  # 2,000 results of 2 KB do not fit one 2 MiB slice
 
 
 def test_suite_level() -> None:

@@ -34,7 +34,9 @@ def total_messages(bootstrap: str, topic: str, partitions: int = 3) -> int:
         consumer.close()
 
 
-def test_malformed_report_publishes_nothing_and_exits_2(pts_env: dict[str, str]) -> None:
+def test_a_malformed_report_is_named_the_good_one_published_and_exit_is_2(
+    pts_env: dict[str, str],
+) -> None:
     assert run_pts(pts_env, "topics").returncode == 0
     result = run_pts(
         pts_env,
@@ -51,7 +53,8 @@ def test_malformed_report_publishes_nothing_and_exits_2(pts_env: dict[str, str])
     error = result.stderr.strip().splitlines()[-1]
     assert error.startswith("pts: error: ") and "truncated.xml:9:" in error
     topic = f"{pts_env['PTS_TOPIC_PREFIX']}.test-results"
-    assert total_messages(pts_env["PTS_KAFKA_BOOTSTRAP"], topic) == 0  # not even pytest.xml
+    assert total_messages(pts_env["PTS_KAFKA_BOOTSTRAP"], topic) == 1  # pytest.xml's batch
+    assert "recorded 7 test results of build 1 from 1 report" in result.stderr
 
 
 def test_non_junit_report_names_file_and_line(pts_env: dict[str, str]) -> None:
@@ -66,6 +69,9 @@ def test_dry_run_prints_one_json_line_per_result_and_publishes_nothing(
     pts_env: dict[str, str],
 ) -> None:
     assert run_pts(pts_env, "topics").returncode == 0
+    bootstrap, prefix = pts_env["PTS_KAFKA_BOOTSTRAP"], pts_env["PTS_TOPIC_PREFIX"]
+    stems = ("test-results", "builds", "commits")
+    before = {stem: total_messages(bootstrap, f"{prefix}.{stem}") for stem in stems}
     result = run_pts(
         pts_env,
         "record",
@@ -87,9 +93,8 @@ def test_dry_run_prints_one_json_line_per_result_and_publishes_nothing(
     assert build.returncode == 0, build.stderr
     kinds = [json.loads(line)["kind"] for line in build.stdout.splitlines()]
     assert kinds[-1] == "build" and set(kinds[:-1]) <= {"commit"}
-    bootstrap = pts_env["PTS_KAFKA_BOOTSTRAP"]
-    for stem in ("test-results", "builds", "commits"):
-        assert total_messages(bootstrap, f"{pts_env['PTS_TOPIC_PREFIX']}.{stem}") == 0
+    after = {stem: total_messages(bootstrap, f"{prefix}.{stem}") for stem in stems}
+    assert after == before
 
 
 def test_record_fails_clearly_when_the_broker_is_down(

@@ -9,13 +9,17 @@ from pts.sinks.server_store import ServerAddress, parse_clickhouse_url
 from pts.sinks.sql import check_read_only, schema_statements, split_statements
 
 
-def test_the_schema_splits_into_its_create_statements() -> None:
+def test_the_schema_splits_into_its_statements() -> None:
     statements = schema_statements()
-    assert [s.split("(")[0].split()[-1] for s in statements] == [
-        "pts", "pts.builds", "pts.commits", "pts.test_results", "pts.subset_responses",
-        "pts.predictions",
+    assert [s.split("(")[0].split("\n")[0].split()[-1] for s in statements] == [
+        "pts", "pts.builds", "pts.commits", "pts.test_results", "pts.test_results",
+        "pts.subset_responses", "pts.subset_responses", "pts.predictions", "pts.predictions",
     ]  # fmt: skip
-    assert all(s.startswith("CREATE ") and "IF NOT EXISTS" in s for s in statements)
+    creates = [s for s in statements if s.startswith("CREATE ")]
+    assert all("IF NOT EXISTS" in s for s in creates)
+    upgrades = [s for s in statements if s.startswith("ALTER TABLE ")]
+    assert len(creates) + len(upgrades) == len(statements)
+    assert all("ADD COLUMN IF NOT EXISTS" in s for s in upgrades)
     assert not any(";" in s or "--" in s.split("\n")[0] for s in statements)
 
 
