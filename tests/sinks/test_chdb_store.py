@@ -271,3 +271,44 @@ def test_open_store_is_chdb_without_a_url(tmp_path: Path) -> None:
 def test_open_store_refuses_a_url_it_cannot_read(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="clickhouse_url"):
         open_store(Settings(data_dir=tmp_path, clickhouse_url="ftp://ch.example/db"))
+
+
+# The tables as the first release created them, before variants, digests and answer parts.
+FIRST_RELEASE_TABLES = (
+    """CREATE TABLE pts.test_results (project LowCardinality(String), build_id String,
+    report String, slice UInt32, test_id String, suite String, name String,
+    outcome Enum8('passed' = 1, 'failed' = 2, 'error' = 3, 'skipped' = 4), duration_s Float64,
+    message String, recorded_at DateTime64(3, 'UTC'))
+    ENGINE = ReplacingMergeTree(recorded_at) ORDER BY (project, build_id, test_id, report)""",
+    """CREATE TABLE pts.subset_responses (request_id String, project LowCardinality(String),
+    build_id String, subset_size UInt32, candidates UInt32, expected_share_of_time Float64,
+    expected_share_of_failures Float64, model String, answered_at DateTime64(3, 'UTC'),
+    ranked Array(String)) ENGINE = ReplacingMergeTree(answered_at) ORDER BY request_id""",
+)
+
+
+def test_a_store_of_the_first_release_is_upgraded_in_place(tmp_path: Path) -> None:
+    with ChdbStore(tmp_path / "old") as old:
+        old._execute("DROP TABLE pts.test_results")
+        old._execute("DROP TABLE pts.subset_responses")
+        for statement in FIRST_RELEASE_TABLES:
+            old._execute(statement)
+        old._execute(
+            "INSERT INTO pts.test_results VALUES ('shop', 'b0', 'junit.xml', 0, 'cart::old', "
+            "'cart', 'old', 'passed', 1.0, '', now64())"
+        )
+    with ChdbStore(tmp_path / "old") as upgraded:  # opening applies schema.sql
+        repeated = TestResultBatch("shop", "b1", "pw.xml", (
+            TestResult("login::t", "login", "t", Outcome.PASSED, 1.0, variant="chromium"),
+            TestResult("login::t", "login", "t", Outcome.FAILED, 1.2, variant="firefox"),
+        ), recorded_at=T0, report_digest="ab12")  # fmt: skip
+        upgraded.insert_test_results([repeated])
+        rows_now = upgraded.query(
+            "SELECT build_id, variant, report_digest FROM pts.test_results "
+            "ORDER BY build_id, variant"
+        )
+        assert rows_now == [
+            {"build_id": "b0", "variant": "", "report_digest": ""},
+            {"build_id": "b1", "variant": "chromium", "report_digest": "ab12"},
+            {"build_id": "b1", "variant": "firefox", "report_digest": "ab12"},
+        ]

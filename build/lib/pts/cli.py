@@ -99,42 +99,55 @@ def record_build(
 def record_tests(
     project: Project,
     build: BuildId,
-    reports: Annotated[list[Path], typer.Argument(help="JUnit XML reports.")],
+    reports: Annotated[
+        list[str],
+        typer.Argument(help="JUnit XML reports: files, directories (searched for *.xml), globs."),
+    ],
     level: Annotated[
         str, typer.Option(help="'case' (suite::name) or 'suite' (one result per suite).")
     ] = "case",
     dry_run: DryRun = False,
 ) -> None:
-    """Publish the test results of JUnit XML reports, one message per report or slice."""
-    from pts.client.junit_reports import parse_report, slice_results
+    """Publish the test results of JUnit XML reports, one message per report or slice.
+
+    Every valid report is published; each bad one is named with its reason, and the exit
+    code is then 2.
+    """
+    from pts.client.junit_reports import parse_report, report_digest, slice_results
     from pts.client.publisher import batches_of, print_dry_run, publish
+    from pts.client.report_files import find_reports, report_name
 
     if level not in ("case", "suite"):
         raise typer.BadParameter("--level must be 'case' or 'suite'")
-    batches, bad = [], []
-    for report in reports:  # parse all first: a bad report publishes nothing
+    found = find_reports(reports)
+    batches, bad, empty, good = [], list(found.missing), [], 0
+    for report in found.paths:
         try:
             results = parse_report(report, level=level)
+            digest = report_digest(report)
         except ReportError as exc:
             bad.append(exc)
             continue
-        batches += batches_of(project, build, report.name, slice_results(results))
+        good += 1
+        if not results:
+            empty.append(report_name(report))
+        batches += batches_of(project, build, report_name(report), slice_results(results), digest)
+    for name in empty:
+        typer.echo(f"pts: warning: {name}: the report holds no test cases", err=True)
+    if dry_run:
+        print_dry_run(sys.stdout, batches=batches)
+    elif batches:
+        publish(settings(), batches=batches)
+        results = sum(len(b.results) for b in batches)
+        typer.echo(
+            f"recorded {_count(results, 'test result')} of build {build} "
+            f"from {_count(good, 'report')}",
+            err=True,
+        )
     if len(bad) == 1:
         raise bad[0]
     if bad:
-        raise ConfigError(
-            f"{len(bad)} bad reports, nothing published: {'; '.join(str(e) for e in bad)}"
-        )
-    if dry_run:
-        print_dry_run(sys.stdout, batches=batches)
-        return
-    publish(settings(), batches=batches)
-    results = sum(len(b.results) for b in batches)
-    typer.echo(
-        f"recorded {_count(results, 'test result')} of build {build} "
-        f"from {_count(len(reports), 'report')}",
-        err=True,
-    )
+        raise ConfigError(f"{len(bad)} bad reports, not published: {'; '.join(map(str, bad))}")
 
 
 def _read_candidates(source: Path | None) -> list[str]:

@@ -3,17 +3,23 @@
 Parsing goes through defusedxml, so entity expansion and external references are refused.
 Every problem is a `ReportError` naming the file and, where known, the line.
 
-A test that appears more than once in one report (reruns, e.g. Gradle's retry plugin or
-pytest-rerunfailures) is kept once: its outcome and message are those of its last occurrence
-that ran (a skipped rerun does not hide a run), so a test that failed and then passed on
-retry counts as passed, and its duration is the sum of all occurrences. Surefire's
-`<flakyFailure>`, `<flakyError>`, `<rerunFailure>` and `<rerunError>` children do not change
-the outcome: the final `<failure>`/`<error>`, if any, decides it.
+Each occurrence of a test is a result. A test that appears more than once in one report (a
+Playwright test once per browser project, an XCTest once per launch configuration, a rerun of
+Gradle's retry plugin or pytest-rerunfailures) gives one result per occurrence, told apart by
+its `variant`: the enclosing suite's `hostname` (Playwright writes the project there) or the
+suite's name, whichever differs between the occurrences, and else the occurrence's ordinal
+(`#1`, `#2`, ...). Surefire's `<flakyFailure>`, `<flakyError>`, `<rerunFailure>` and
+`<rerunError>` children stay within their one result: the final `<failure>`/`<error>`, if
+any, decides its outcome.
+
+Messages longer than `MAX_MESSAGE` characters are cut, with a marker that says how much.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder
@@ -24,7 +30,9 @@ from defusedxml.ElementTree import DefusedXMLParser
 from pts.core.errors import ReportError
 from pts.core.events import Outcome, TestResult
 
-MAX_MESSAGE = 1000
+MAX_MESSAGE = 4000
+SLICE_MAX_RESULTS = 5000
+SLICE_MAX_BYTES = 2 * 1024 * 1024  # well inside the test-results topic's 8 MiB messages
 _OUTCOMES = (("failure", Outcome.FAILED), ("error", Outcome.ERROR), ("skipped", Outcome.SKIPPED))
 _CHUNK = 1 << 20
 
@@ -35,15 +43,50 @@ def parse_report(path: Path, level: Literal["case", "suite"] = "case") -> list[T
     if root.tag not in ("testsuites", "testsuite"):
         tag = root.tag.rpartition("}")[2]
         raise ReportError(str(path), lines[root], f"not a JUnit report: root element is <{tag}>")
-    cases = _dedupe(_cases(path, root, "", lines))
+    cases = _with_variants(_cases(path, root, _Suite("", "", ""), lines))
     return cases if level == "case" else _by_suite(cases)
 
 
-def slice_results(results: list[TestResult], max_per_slice: int = 5000) -> list[list[TestResult]]:
-    """`results` cut into consecutive slices of at most `max_per_slice`; always at least one."""
-    if max_per_slice < 1:
-        raise ValueError(f"max_per_slice must be positive, got {max_per_slice}")
-    return [results[i : i + max_per_slice] for i in range(0, len(results), max_per_slice)] or [[]]
+def report_digest(path: Path) -> str:
+    """The first 16 hex digits of the SHA-256 of the report's bytes: its identity, with its
+    path, so that two reports never collide and the same report recorded again is known."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def slice_results(
+    results: list[TestResult],
+    max_per_slice: int = SLICE_MAX_RESULTS,
+    max_bytes: int = SLICE_MAX_BYTES,
+) -> list[list[TestResult]]:
+    """`results` cut into consecutive slices of at most `max_per_slice` results and about
+    `max_bytes` encoded; always at least one.
+
+    >>> r = TestResult("s::t", "s", "t", Outcome.FAILED, message="x" * 600)
+    >>> [len(s) for s in slice_results([r] * 5, max_bytes=1500)]
+    [2, 2, 1]
+    """
+    if max_per_slice < 1 or max_bytes < 1:
+        raise ValueError(f"slices must hold something: {max_per_slice} results, {max_bytes} B")
+    slices: list[list[TestResult]] = [[]]
+    size = 0
+    for result in results:
+        cost = _encoded_size(result)
+        if slices[-1] and (len(slices[-1]) >= max_per_slice or size + cost > max_bytes):
+            slices.append([])
+            size = 0
+        slices[-1].append(result)
+        size += cost
+    return slices
+
+
+def _encoded_size(result: TestResult) -> int:
+    """An upper bound of the result's Avro size (UTF-8 strings, lengths, outcome, double)."""
+    text = result.test_id + result.suite + result.name + result.message + result.variant
+    return len(text.encode()) + 32
 
 
 def _read(path: Path) -> tuple[Element, dict[Element, int]]:
@@ -75,16 +118,59 @@ def _expat_reason(error: ParseError) -> str:
     return str(error).split(": line ")[0]
 
 
-def _cases(path: Path, element: Element, suite: str, lines: dict[Element, int]) -> list[TestResult]:
+@dataclass(frozen=True, slots=True)
+class _Suite:
+    """The enclosing testsuite of a case: what may tell its repeats apart."""
+
+    name: str
+    hostname: str
+    path: str  # the nesting of suite names, outermost first
+
+
+def _cases(
+    path: Path, element: Element, suite: _Suite, lines: dict[Element, int]
+) -> list[tuple[TestResult, _Suite]]:
     if element.tag == "testsuite":
-        suite = element.get("name") or suite
+        name = element.get("name") or suite.name
+        suite = _Suite(name, element.get("hostname") or "", f"{suite.path}/{name}")
     results = []
     for child in element:
         if child.tag == "testcase":
-            results.append(_case(path, child, suite, lines[child]))
+            results.append((_case(path, child, suite.name, lines[child]), suite))
         elif child.tag == "testsuite":
             results.extend(_cases(path, child, suite, lines))
     return results
+
+
+def _with_variants(cases: list[tuple[TestResult, _Suite]]) -> list[TestResult]:
+    """Every occurrence, in report order; the repeats of a test get distinct variants."""
+    occurrences: dict[str, list[int]] = {}
+    for index, (result, _) in enumerate(cases):
+        occurrences.setdefault(result.test_id, []).append(index)
+    variants = [""] * len(cases)
+    for indexes in occurrences.values():
+        if len(indexes) == 1:
+            continue
+        suites = [cases[i][1] for i in indexes]
+        labels = next(
+            (
+                values
+                for values in ([s.hostname for s in suites], [s.path.lstrip("/") for s in suites])
+                if all(values) and len(set(values)) > 1
+            ),
+            [""] * len(indexes),
+        )
+        seen: dict[str, int] = {}
+        for i, label in zip(indexes, labels, strict=True):
+            seen[label] = seen.get(label, 0) + 1
+            if not label:
+                variants[i] = f"#{seen[label]}"
+            else:
+                variants[i] = label if seen[label] == 1 else f"{label}#{seen[label]}"
+    return [
+        replace(result, variant=v) if v else result
+        for (result, _), v in zip(cases, variants, strict=True)
+    ]
 
 
 def _case(path: Path, case: Element, suite: str, line: int) -> TestResult:
@@ -112,7 +198,22 @@ def _case(path: Path, case: Element, suite: str, line: int) -> TestResult:
 
 def _message(element: Element) -> str:
     text = (element.get("message") or "").strip() or (element.text or "").strip()
-    return text[:MAX_MESSAGE]
+    return truncated(text, MAX_MESSAGE)
+
+
+def truncated(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with a marker saying how much was cut.
+
+    >>> truncated("a" * 30, 20)
+    'aaaa…[26 more chars]'
+    """
+    if len(text) <= limit:
+        return text
+    for kept in range(limit, -1, -1):
+        marker = f"…[{len(text) - kept} more chars]"
+        if kept + len(marker) <= limit:
+            return text[:kept] + marker
+    return text[:limit]
 
 
 def _duration(path: Path, time: str | None, line: int) -> float:
@@ -125,25 +226,6 @@ def _duration(path: Path, time: str | None, line: int) -> float:
     if not math.isfinite(seconds) or seconds < 0:
         raise ReportError(str(path), line, f"time {time!r} is not a duration in seconds")
     return seconds
-
-
-def _dedupe(cases: list[TestResult]) -> list[TestResult]:
-    kept: dict[str, TestResult] = {}
-    for case in cases:
-        earlier = kept.get(case.test_id)
-        if earlier is None:
-            kept[case.test_id] = case
-            continue
-        final = earlier if earlier.ran and not case.ran else case
-        kept[case.test_id] = TestResult(
-            test_id=case.test_id,
-            suite=case.suite,
-            name=case.name,
-            outcome=final.outcome,
-            duration_s=round(earlier.duration_s + case.duration_s, 6),
-            message=final.message,
-        )
-    return list(kept.values())
 
 
 def _by_suite(cases: list[TestResult]) -> list[TestResult]:

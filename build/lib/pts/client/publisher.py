@@ -40,6 +40,7 @@ def dry_run_lines(
             "project": batch.project,
             "build_id": batch.build_id,
             "report": batch.report,
+            "report_digest": batch.report_digest,
             "slice": batch.slice,
         }
         for result in batch.results:
@@ -118,7 +119,11 @@ def publish(
 
 
 def batches_of(
-    project: str, build_id: str, report: str, slices: Sequence[Sequence[TestResult]]
+    project: str,
+    build_id: str,
+    report: str,
+    slices: Sequence[Sequence[TestResult]],
+    report_digest: str = "",
 ) -> list[TestResultBatch]:
     return [
         TestResultBatch(
@@ -128,6 +133,7 @@ def batches_of(
             results=tuple(s),
             slice=i,
             slices=len(slices),
+            report_digest=report_digest,
         )
         for i, s in enumerate(slices)
     ]

@@ -13,6 +13,7 @@ from pts.core.errors import DecodeError, SubsetTimeout
 from pts.core.events import SubsetRequest, SubsetResponse, Target
 from pts.core.kafka import CheckedProducer, client_config, unreachable
 from pts.core.logs import get_logger
+from pts.core.parts import PartsWaiting, join_response, split_request
 from pts.core.settings import Settings
 from pts.core.topics import topic_name
 
@@ -74,14 +75,17 @@ class SubsetClient:
         self._assigned_topic = reply_topic
 
     def request(self, request: SubsetRequest) -> SubsetResponse:
+        """Send the request (in parts when it is large) and wait for the whole answer."""
         deadline = time.monotonic() + self.timeout_s
         self._listen(request.reply_topic, deadline)
-        self._producer.produce(
-            topic_name(self.settings, "subset-requests"),
-            request.project,
-            wire.encode("SubsetRequest", request.to_record()),
-        )
+        for part in split_request(request):
+            self._producer.produce(
+                topic_name(self.settings, "subset-requests"),
+                request.project,
+                wire.encode("SubsetRequest", part.to_record()),
+            )
         self._producer.flush()
+        waiting = PartsWaiting()
         while (left := deadline - time.monotonic()) > 0:
             message = self._consumer.poll(min(left, 0.5))
             if message is None or message.error():
@@ -95,7 +99,10 @@ class SubsetClient:
                     "subset_response_undecodable", request=request.request_id, reason=exc.reason
                 )
                 continue
-            return SubsetResponse.from_record(record)
+            part = SubsetResponse.from_record(record)
+            parts = waiting.add(request.request_id, part.part, part.parts, part)
+            if parts is not None:
+                return join_response(parts)
         raise SubsetTimeout(
             f"no subset answer for request {request.request_id} within "
             f"{self.timeout_s:g} s (is `pts worker` running?)"

@@ -16,7 +16,8 @@ class ConfigError(PtsError):
 
 
 class ReportError(PtsError):
-    """A test report is malformed or not JUnit XML; nothing from it is published."""
+    """A test report is malformed, not JUnit XML, or missing; nothing from it is published
+    (the other reports of the same command are)."""
 
     exit_code = 2
 

@@ -106,6 +106,7 @@ class TestResult:
     outcome: Outcome
     duration_s: float = 0.0
     message: str = ""
+    variant: str = ""  # tells repeats of the test in one report apart (see junit_reports)
 
     @property
     def failed(self) -> bool:
@@ -125,6 +126,7 @@ class TestResult:
             outcome=Outcome(record["outcome"]),
             duration_s=record.get("duration_s", 0.0),
             message=record.get("message", ""),
+            variant=record.get("variant", ""),
         )
 
 
@@ -134,11 +136,22 @@ class TestResultBatch:
 
     project: str
     build_id: str
-    report: str
+    report: str  # the report's path, relative to the working directory when under it
     results: tuple[TestResult, ...]
     recorded_at: datetime = field(default_factory=utc_now)
     slice: int = 0
     slices: int = 1
+    report_digest: str = ""  # of the report's bytes; with build, report and slice, the identity
+
+    @property
+    def identity(self) -> tuple[str, str, int]:
+        """What makes a batch this batch: the same report recorded again has the same one.
+
+        >>> TestResultBatch("p", "b1", "a/junit.xml", (), report_digest="ab12").identity
+        ('b1', 'a/junit.xml#ab12', 0)
+        """
+        report = f"{self.report}#{self.report_digest}" if self.report_digest else self.report
+        return (self.build_id, report, self.slice)
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Self:
@@ -150,6 +163,7 @@ class TestResultBatch:
             recorded_at=record["recorded_at"],
             slice=record.get("slice", 0),
             slices=record.get("slices", 1),
+            report_digest=record.get("report_digest", ""),
         )
 
 
@@ -158,6 +172,7 @@ class Prediction:
     test_id: str
     probability: float
     failed: bool
+    variant: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +186,7 @@ class PredictionBatch:
     predictions: tuple[Prediction, ...]
     predicted_at: datetime = field(default_factory=utc_now)
     slice: int = 0
+    report_digest: str = ""
 
     def to_record(self) -> dict[str, Any]:
         # Built by hand: dataclasses.asdict on hundreds of predictions per batch cost the
@@ -179,11 +195,17 @@ class PredictionBatch:
             "project": self.project,
             "build_id": self.build_id,
             "report": self.report,
+            "report_digest": self.report_digest,
             "slice": self.slice,
             "model": self.model,
             "predicted_at": self.predicted_at,
             "predictions": [
-                {"test_id": p.test_id, "probability": p.probability, "failed": p.failed}
+                {
+                    "test_id": p.test_id,
+                    "variant": p.variant,
+                    "probability": p.probability,
+                    "failed": p.failed,
+                }
                 for p in self.predictions
             ],
         }
@@ -198,6 +220,7 @@ class PredictionBatch:
             predictions=tuple(Prediction(**p) for p in record["predictions"]),
             predicted_at=record["predicted_at"],
             slice=record.get("slice", 0),
+            report_digest=record.get("report_digest", ""),
         )
 
 
@@ -259,9 +282,13 @@ class SubsetRequest:
     target: Target
     reply_topic: str
     requested_at: datetime = field(default_factory=utc_now)
+    part: int = 0  # a large request travels in parts; candidates is this part's share
+    parts: int = 1
 
     def to_record(self) -> dict[str, Any]:
         return {
+            "part": self.part,
+            "parts": self.parts,
             "request_id": self.request_id,
             "project": self.project,
             "build_id": self.build_id,
@@ -282,6 +309,8 @@ class SubsetRequest:
             target=Target(TargetKind(record["target_kind"]), record["target_value"]),
             reply_topic=record["reply_topic"],
             requested_at=record["requested_at"],
+            part=record.get("part", 0),
+            parts=record.get("parts", 1),
         )
 
 
@@ -304,6 +333,9 @@ class SubsetResponse:
     expected_share_of_failures: float
     model: str
     answered_at: datetime = field(default_factory=utc_now)
+    part: int = 0  # a large answer travels in parts; ranked is this part's share
+    parts: int = 1
+    candidates: int = -1  # in the whole answer; -1: len(ranked), as before parts existed
 
     @property
     def subset(self) -> list[str]:
@@ -325,4 +357,7 @@ class SubsetResponse:
             expected_share_of_failures=record["expected_share_of_failures"],
             model=record["model"],
             answered_at=record["answered_at"],
+            part=record.get("part", 0),
+            parts=record.get("parts", 1),
+            candidates=record.get("candidates", -1),
         )

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path(".pts"), description="Local state: chdb data, model checkpoints.")
     datasets_dir: Path | None = Field(
-        None, description="Folder of CI histories: `pts eval NAME` and `pts replay NAME` look there."
+        None, description="Folder of CI histories that `pts eval NAME` and `pts replay NAME` read."
     )
     record_timeout_s: float = Field(10.0, gt=0, description="How long `pts record` retries.")
     subset_timeout_s: float = Field(5.0, gt=0, description="How long `pts subset` waits.")

@@ -64,13 +64,22 @@ class ProjectSelector:
         """ROC AUC of the last 10,000 predictions; None until they hold a failure and a pass."""
         return self.auc.get()
 
-    def observe_build(self, build: Build) -> None:
+    def observe_build(self, build: Build) -> str | None:
+        """Remember the build's changes; returns what is wrong when the build id was recorded
+        before with another commit (the first recording is kept)."""
         known = self.builds.get(build.build_id)
         if known is not None and (known.build is not None or known.index is not None):
-            return  # seen already, or its results were learned without it: keep them consistent
+            # Seen already, or its results were learned without it: keep them consistent.
+            if known.build is not None and known.build.commit_sha != build.commit_sha:
+                return (
+                    f"build {build.build_id} recorded again with commit {build.commit_sha}; "
+                    f"kept its first recording, commit {known.build.commit_sha}"
+                )
+            return None
         self.builds[build.build_id] = _BuildState(build)
         while len(self.builds) > BUILDS_KEPT:
             self.builds.popitem(last=False)
+        return None
 
     def _change(self, state: _BuildState) -> ChangeView:
         # Prepared on first use, not on arrival: a build may arrive before the results of
@@ -117,7 +126,7 @@ class ProjectSelector:
         self, batch: TestResultBatch, predictions: list[Prediction] | None
     ) -> PredictionBatch | None:
         # Predictions are collected only when asked for: they cost ~9% of learning's time.
-        key = (batch.build_id, batch.report, batch.slice)
+        key = batch.identity
         if key in self.learned_batches:
             return None
         model_before = self.model_name
@@ -135,7 +144,9 @@ class ProjectSelector:
             self.auc.update(result.failed, probability)
             self.model.learn(x, result.failed)
             if predictions is not None:
-                predictions.append(Prediction(result.test_id, probability, result.failed))
+                predictions.append(
+                    Prediction(result.test_id, probability, result.failed, result.variant)
+                )
         self.history.update(state.index, state.build, ran)
         self.results_learned += len(ran)
         return PredictionBatch(
@@ -145,6 +156,7 @@ class ProjectSelector:
             model=model_before,
             predictions=tuple(predictions or ()),
             slice=batch.slice,
+            report_digest=batch.report_digest,
         )
 
 
@@ -208,8 +220,8 @@ class Selector:
             selector = self.projects[project] = ProjectSelector(project, self.model_kind, self.seed)
         return selector
 
-    def observe_build(self, build: Build) -> None:
-        self.project(build.project).observe_build(build)
+    def observe_build(self, build: Build) -> str | None:
+        return self.project(build.project).observe_build(build)
 
     def rank(self, request: SubsetRequest) -> SubsetResponse:
         selector = self.projects.get(request.project)

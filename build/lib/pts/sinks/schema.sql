@@ -43,29 +43,43 @@ CREATE TABLE IF NOT EXISTS pts.commits
 ENGINE = ReplacingMergeTree
 ORDER BY (project, sha);
 
--- One test's outcome in one report of one build. Key: (project, build_id, test_id, report).
+-- One test's outcome in one report of one build: each occurrence of a test in a report is a
+-- row of its own (variant tells them apart). Key: (project, build_id, test_id, report,
+-- report_digest, variant).
 CREATE TABLE IF NOT EXISTS pts.test_results
 (
-    project     LowCardinality(String),
-    build_id    String,
-    report      String,
-    slice       UInt32,
-    test_id     String,
-    suite       String,
-    name        String,
-    outcome     Enum8('passed' = 1, 'failed' = 2, 'error' = 3, 'skipped' = 4),
-    duration_s  Float64,
-    message     String,
-    recorded_at DateTime64(3, 'UTC')
+    project       LowCardinality(String),
+    build_id      String,
+    report        String,
+    report_digest String,
+    slice         UInt32,
+    test_id       String,
+    suite         String,
+    name          String,
+    variant       String,
+    outcome       Enum8('passed' = 1, 'failed' = 2, 'error' = 3, 'skipped' = 4),
+    duration_s    Float64,
+    message       String,
+    recorded_at   DateTime64(3, 'UTC')
 )
 ENGINE = ReplacingMergeTree(recorded_at)
-ORDER BY (project, build_id, test_id, report);
+ORDER BY (project, build_id, test_id, report, report_digest, variant);
 
--- One subset answer: the ranked candidate ids, of which the first subset_size were chosen.
--- Key: request_id.
+-- A store made before variants and report digests: add them, at the end of the key (a no-op
+-- on a table that has them).
+ALTER TABLE pts.test_results
+    ADD COLUMN IF NOT EXISTS report_digest String AFTER report,
+    ADD COLUMN IF NOT EXISTS variant String AFTER name,
+    MODIFY ORDER BY (project, build_id, test_id, report, report_digest, variant);
+
+-- One subset answer, or one part of a large one: the ranked candidate ids (this part's share,
+-- in order), of which the first subset_size of the whole answer were chosen. candidates counts
+-- the whole answer. Key: (request_id, part).
 CREATE TABLE IF NOT EXISTS pts.subset_responses
 (
     request_id                 String,
+    part                       UInt32,
+    parts                      UInt32 DEFAULT 1,
     project                    LowCardinality(String),
     build_id                   String,
     subset_size                UInt32,
@@ -77,22 +91,34 @@ CREATE TABLE IF NOT EXISTS pts.subset_responses
     ranked                     Array(String)
 )
 ENGINE = ReplacingMergeTree(answered_at)
-ORDER BY request_id;
+ORDER BY (request_id, part);
+
+ALTER TABLE pts.subset_responses
+    ADD COLUMN IF NOT EXISTS part UInt32 AFTER request_id,
+    ADD COLUMN IF NOT EXISTS parts UInt32 DEFAULT 1 AFTER part,
+    MODIFY ORDER BY (request_id, part);
 
 -- What the model predicted for each result before learning it (progressive validation), and
 -- whether the test failed: the history of the model's quality. Key: (project, build_id,
--- test_id, report); a batch relearned after a crash replaces its earlier row.
+-- test_id, report, report_digest, variant); a batch relearned after a crash replaces its rows.
 CREATE TABLE IF NOT EXISTS pts.predictions
 (
-    project      LowCardinality(String),
-    build_id     String,
-    report       String,
-    slice        UInt32,
-    test_id      String,
+    project       LowCardinality(String),
+    build_id      String,
+    report        String,
+    report_digest String,
+    slice         UInt32,
+    test_id       String,
+    variant       String,
     probability  Float64,
     failed       Bool,
     model        String,
     predicted_at DateTime64(3, 'UTC')
 )
 ENGINE = ReplacingMergeTree(predicted_at)
-ORDER BY (project, build_id, test_id, report);
+ORDER BY (project, build_id, test_id, report, report_digest, variant);
+
+ALTER TABLE pts.predictions
+    ADD COLUMN IF NOT EXISTS report_digest String AFTER report,
+    ADD COLUMN IF NOT EXISTS variant String AFTER test_id,
+    MODIFY ORDER BY (project, build_id, test_id, report, report_digest, variant);

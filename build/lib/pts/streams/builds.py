@@ -8,13 +8,22 @@ import faust
 from faust.types.tuples import Message
 
 from pts.core.events import Build
+from pts.core.logs import get_logger
 from pts.streams.app import WorkerState
 from pts.streams.messages import consume
 
+log = get_logger(__name__)
+
 
 def register(app: faust.App, builds: faust.TopicT, state: WorkerState) -> None:
-    async def observe(record: dict[str, Any], _message: Message) -> None:
-        await state.run_model(state.selector.observe_build, Build.from_record(record))
+    async def observe(record: dict[str, Any], message: Message) -> None:
+        build = Build.from_record(record)
+        conflict = await state.run_model(state.selector.observe_build, build)
+        if conflict is not None:
+            log.warning(
+                "build_recorded_again", project=build.project, build=build.build_id,
+                reason=conflict, partition=message.partition, offset=message.offset,
+            )  # fmt: skip
 
     @app.agent(builds, name="builds")
     async def observe_builds(stream: faust.StreamT) -> None:

@@ -11,6 +11,7 @@ from faust.types.tuples import Message
 from pts.core import wire
 from pts.core.events import SubsetRequest, SubsetResponse, to_record, utc_now
 from pts.core.logs import get_logger
+from pts.core.parts import PartsWaiting, join_request, split_response
 from pts.streams.app import WorkerState
 from pts.streams.messages import consume
 
@@ -21,13 +22,20 @@ log = get_logger(__name__)
 
 
 def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None:
-    def rank_and_encode(request: SubsetRequest) -> tuple[SubsetResponse, bytes]:
+    waiting = PartsWaiting()
+
+    def rank_and_encode(request: SubsetRequest) -> tuple[SubsetResponse, list[bytes]]:
         # On the model thread: encoding a 10,000-test answer takes tens of milliseconds.
         response = state.selector.rank(request)
-        return response, wire.encode("SubsetResponse", to_record(response))
+        parts = split_response(response)
+        return response, [wire.encode("SubsetResponse", to_record(part)) for part in parts]
 
     async def answer(record: dict[str, Any], message: Message) -> None:
-        request = SubsetRequest.from_record(record)
+        part = SubsetRequest.from_record(record)
+        parts = waiting.add(part.request_id, part.part, part.parts, part)
+        if parts is None:
+            return  # the rest of the request is still on its way
+        request = join_request(parts)
         bound = log.bind(
             project=request.project,
             build=request.build_id,
@@ -39,12 +47,14 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
             bound.info("subset_request_stale_skipped")
             return
         caught_up = await state.catch_up(message.partition)
-        response, payload = await state.run_model(rank_and_encode, request)
-        state.producer.produce(request.reply_topic, request.request_id.encode(), payload)
+        response, payloads = await state.run_model(rank_and_encode, request)
+        for payload in payloads:
+            state.producer.produce(request.reply_topic, request.request_id.encode(), payload)
         bound.info(
             "subset_answered",
             candidates=len(request.candidates),
             subset=response.subset_size,
+            parts=len(payloads),
             model=response.model,
             caught_up=caught_up,
         )

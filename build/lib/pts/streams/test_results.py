@@ -41,6 +41,12 @@ def register(
         if not state.selector.knows_build(batch.project, batch.build_id):
             # The build may still be in flight on its own topic: let it land first.
             await state.catch_up(message.partition, ("builds",))
+            if not state.selector.knows_build(batch.project, batch.build_id):
+                log.warning(
+                    "results_of_unrecorded_build", project=batch.project,
+                    build=batch.build_id, report=batch.report,
+                    hint="record the build first: pts record build",
+                )  # fmt: skip
         predicted = await state.run_model(learn_and_encode, batch)
         if predicted:
             # What the model said before it learned: the history of its quality.

@@ -14,13 +14,24 @@ FROM
         uniqExactIf(result.test_id, has(answer.subset, result.test_id)) AS caught
     FROM
     (
-        -- the latest answer of each build
+        -- the latest answer of each build, its parts joined in order
         SELECT
             project,
             build_id,
             arraySlice(argMax(ranked, answered_at), 1, argMax(subset_size, answered_at)) AS subset
-        FROM pts.subset_responses
-        WHERE {project:String} = '' OR project = {project:String}
+        FROM
+        (
+            SELECT
+                request_id,
+                any(r.project) AS project,
+                any(r.build_id) AS build_id,
+                max(r.answered_at) AS answered_at,
+                any(r.subset_size) AS subset_size,
+                arrayFlatten(arrayMap(p -> p.2, arraySort(groupArray((r.part, r.ranked))))) AS ranked
+            FROM pts.subset_responses AS r
+            WHERE {project:String} = '' OR r.project = {project:String}
+            GROUP BY request_id
+        )
         GROUP BY project, build_id
     ) AS answer
     INNER JOIN pts.test_results AS result

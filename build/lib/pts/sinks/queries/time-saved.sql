@@ -6,6 +6,6 @@ SELECT
     round(avg(expected_share_of_time), 4) AS share_of_time_run,
     round(1 - avg(expected_share_of_time), 4) AS share_of_time_saved
 FROM pts.subset_responses
-WHERE candidates > 0 AND ({project:String} = '' OR project = {project:String})
+WHERE part = 0 AND candidates > 0 AND ({project:String} = '' OR project = {project:String})
 GROUP BY project
 ORDER BY project
