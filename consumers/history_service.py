@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pts.consumers.history_loader import HistoryLoader
@@ -19,10 +20,26 @@ from pts.sinks import open_store
 log = get_logger(__name__)
 
 
+@dataclass
+class HistoryService:
+    """The loader's thread, the loader (its health), and queries on the same store."""
+
+    thread: threading.Thread
+    loader: HistoryLoader
+    query: Callable[..., list[dict[str, Any]]]
+
+    def health(self) -> dict[str, Any]:
+        """The loader's state; "dead" when its thread ended while it should be running."""
+        health = self.loader.health.as_dict()
+        if not self.thread.is_alive() and health["state"] != "stopped":
+            health["state"] = "dead"
+        return health
+
+
 def start_in_thread(
     settings: Settings, stop: threading.Event, session_timeout_s: float | None = None
-) -> tuple[threading.Thread, Callable[..., list[dict[str, Any]]]]:
-    """Start loading history on a thread until `stop` is set; returns it and a query function.
+) -> HistoryService:
+    """Start loading history on a thread until `stop` is set.
     `session_timeout_s`: how soon the loader leaves its group when the process is killed."""
     store = open_store(settings)
     loader = HistoryLoader(settings, store, session_timeout_s=session_timeout_s)
@@ -30,7 +47,8 @@ def start_in_thread(
     def run() -> None:
         try:
             loader.run(stop)
-        except Exception:
+        except Exception as exc:
+            loader.health.error = f"crashed: {exc!r}"
             log.exception("history_loader_crashed")
         finally:
             loader.close()
@@ -39,4 +57,4 @@ def start_in_thread(
     thread = threading.Thread(target=run, name="pts-history-loader", daemon=True)
     thread.start()
     log.info("history_loader_started", topics=loader.topics)
-    return thread, store.query
+    return HistoryService(thread, loader, store.query)

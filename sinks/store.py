@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -74,6 +75,11 @@ class HistoryStore(ABC):
         """Insert every prediction of every batch, one row per predicted result."""
         flat = [row for batch in batches for row in rows.prediction_rows(batch)]
         return self._insert_rows(rows.PREDICTIONS, flat)
+
+    def probe_write(self) -> None:
+        """Write one row to `pts.store_probe`; raises StoreError when the store takes none."""
+        row = {"probe": 1, "probed_at": datetime.now(UTC)}
+        self._insert(rows.STORE_PROBE, rows.COLUMNS[rows.STORE_PROBE], [row])
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one read-only statement; rows as dicts (datetimes as aware datetimes).

@@ -63,6 +63,7 @@ class WorkerState:
         self._watermarks: Consumer | None = None
         self._progress = asyncio.Condition()
         self.last_checkpoint = time.monotonic()
+        self._checkpoint_key = checkpoints.checkpoint_key(settings)
 
     async def run_model(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._model_thread, fn, *args)
@@ -122,6 +123,7 @@ class WorkerState:
         checkpoints.save(
             self.settings.checkpoint_dir,
             checkpoints.Checkpoint(self.selector, dict(self.processed)),
+            self._checkpoint_key,
         )
         self.last_checkpoint = time.monotonic()
 

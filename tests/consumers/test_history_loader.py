@@ -221,17 +221,22 @@ def test_a_replay_with_a_new_group_adds_no_duplicates(
 
 
 class AwayAtFirst:
-    """A store that fails every statement for its first seconds, as if ClickHouse were away."""
+    """A store that takes no write for its first seconds, while it still answers reads: as if
+    ClickHouse were away, or its disk read-only (root, as CI runs, writes to a read-only
+    directory anyway, so the failure is made here)."""
 
     def __init__(self, store: ChdbStore, away_s: float = 2.0) -> None:
-        self.store, self.back_at, self.failures = store, time.monotonic() + away_s, 0
+        self.store, self.away_s, self.failures = store, away_s, 0
+        self.back_at: float | None = None  # away from the first write on
 
     def __getattr__(self, name: str) -> Any:
         statement = getattr(self.store, name)
-        if name not in ("insert_test_results", "query"):
+        if name not in ("insert_test_results", "probe_write"):
             return statement
 
         def maybe_away(*args: Any, **kwargs: Any) -> Any:
+            if self.back_at is None:
+                self.back_at = time.monotonic() + self.away_s
             if time.monotonic() < self.back_at:
                 self.failures += 1
                 raise StoreError("chdb: pretend the server is away")
@@ -249,11 +254,20 @@ def test_an_insert_that_fails_while_the_store_is_away_is_retried_and_nothing_is_
     loader = open_loader(away)
     stop = threading.Event()
     threading.Timer(30, stop.set).start()  # a safety net; idle exit ends it sooner
+    health: list[str] = []
+    def watch() -> None:
+        while away.back_at is None or time.monotonic() < away.back_at - 0.5:
+            time.sleep(0.1)
+        health.append(loader.health.state)
+
+    threading.Thread(target=watch, daemon=True).start()
     total = loader.run(stop=stop, idle_exit_after=5)
     stop.set()
     assert away.failures > 0
-    assert (total.loaded, total.dead_lettered) == ({"TestResultBatch": 3}, 0)
+    assert health == ["retrying"]  # reported while the store takes no writes
+    assert (total.loaded, total.dead_lettered) == ({"TestResultBatch": 3}, 0)  # none set aside
     assert count(store, "test_results") == 6
+    assert loader.health.as_dict()["error"] is None  # back to normal
 
 
 def test_an_event_the_store_refuses_is_dead_lettered_and_the_rest_loaded(
