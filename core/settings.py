@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     record_predictions: bool = Field(
         True, description="Publish each result's prediction (pts.predictions) for model-quality."
     )
+    record_author_emails: bool = Field(
+        False, description="Record commit authors' e-mail addresses; by default a digest."
+    )
+    worker_token: SecretStr | None = Field(
+        None, description="Bearer token /query requires; needed to listen beyond loopback."
+    )
     checkpoint_key: SecretStr | None = Field(
         None, description="Key that signs model checkpoints; unset: a key in PTS_DATA_DIR."
     )

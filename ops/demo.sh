@@ -7,7 +7,7 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-export PTS_DATA_DIR="${PTS_DATA_DIR:-$repo/.pts/demo}"
+export PTS_DATA_DIR="${PTS_DATA_DIR:-$repo/.pts}"  # the same store a plain `pts worker` here uses
 worker_pid="$PTS_DATA_DIR/worker.pid"
 
 if [ "${1:-}" = "stop" ]; then

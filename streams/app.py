@@ -160,6 +160,7 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.worker_http_port,
         web_bind=settings.worker_http_host,
         web_enabled=True,
+        datadir=str(settings.data_dir / "faust"),  # faust's own folder, inside PTS_DATA_DIR
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=SESSION_TIMEOUT_S,
         producer_max_request_size=MAX_MESSAGE_BYTES,  # replies and predictions of large suites

@@ -4,6 +4,7 @@ Their clients are in `http_client.py`."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 from typing import Any
 
 import faust
@@ -57,8 +58,12 @@ def register(
         return
     query = history.query
 
+    token = settings.worker_token.get_secret_value() if settings.worker_token else None
+
     @app.page("/query")
     async def run_query(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        if token is not None and not _bearer_matches(request.headers.get("Authorization"), token):
+            return web.json({"error": "the history needs PTS_WORKER_TOKEN (Bearer)"}, status=401)
         sql = request.query.get("sql", "")
         params = {
             name.removeprefix(PARAM_PREFIX): value
@@ -70,6 +75,11 @@ def register(
         except PtsError as exc:
             return web.json({"error": str(exc)}, status=400)
         return web.json({"rows": rows})
+
+
+def _bearer_matches(header: str | None, token: str) -> bool:
+    scheme, _, given = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
 
 
 def _rounded(value: float | None) -> float | None:

@@ -21,7 +21,11 @@ from pts.streams import builds, checkpoints, subsets, test_results
 from pts.streams.app import SESSION_TIMEOUT_S, WorkerState, create_app, raw_topic
 from pts.streams.kafka_security import broker_credentials
 from pts.worker import http_endpoints
-from pts.worker.startup_checks import check_http_address, wait_until_group_is_empty
+from pts.worker.startup_checks import (
+    check_http_address,
+    check_http_exposure,
+    wait_until_group_is_empty,
+)
 
 log = get_logger(__name__)
 
@@ -98,6 +102,7 @@ def build_worker_app(
 
 def run_worker(settings: Settings, load_history: bool = True) -> None:
     broker_credentials(settings.kafka_config)  # refuse unusable security settings first
+    check_http_exposure(settings)
     check_http_address(settings)
     ensure_topics(admin_client(settings), settings)
     restored = checkpoints.load(settings.checkpoint_dir, checkpoints.checkpoint_key(settings))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pts.client import git_changes
-from pts.client.git_changes import read_build
+from pts.client.git_changes import author_digest, read_build
 from pts.core.errors import GitError
 from pts.core.events import ChangedFile
 
@@ -97,7 +97,9 @@ def test_root_commit_changes_all_its_files(history: tuple[Repo, dict[str, str]])
     [commit] = commits
     assert commit.parents == ()
     assert commit.message == "initial import"
-    assert commit.author == "ada@example.org"
+    assert commit.author == author_digest("ada@example.org")  # not the address itself
+    _, plain = read_build(r.path, "demo", "b1", commit=shas["root"], author_emails=True)
+    assert plain[0].author == "ada@example.org"
     assert commit.committed_at == datetime(2024, 5, 14, 9, 1, tzinfo=UTC)
     assert commit.changed_files == build.changed_files
 

@@ -255,6 +255,7 @@ def test_an_insert_that_fails_while_the_store_is_away_is_retried_and_nothing_is_
     stop = threading.Event()
     threading.Timer(30, stop.set).start()  # a safety net; idle exit ends it sooner
     health: list[str] = []
+
     def watch() -> None:
         while away.back_at is None or time.monotonic() < away.back_at - 0.5:
             time.sleep(0.1)

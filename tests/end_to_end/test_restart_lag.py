@@ -41,7 +41,7 @@ def settled_lag(worker: RunningWorker, timeout_s: float = 30) -> dict[str, dict[
 
 
 def test_skipped_subset_requests_are_no_lag_after_a_restart(pts_worker: RunningWorker) -> None:
-    assert "warning" not in ask_for_a_subset(pts_worker, "1")  # answered by the worker
+    assert "running all" not in ask_for_a_subset(pts_worker, "1")  # answered by the worker
     pts_worker.stop()
     # Asked while no worker runs: the command falls back, and the request goes stale.
     assert "running all 2 tests" in ask_for_a_subset(pts_worker, "2", "--timeout", "2")
