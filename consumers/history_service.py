@@ -3,58 +3,88 @@
 chdb allows one process per data directory, so in embedded mode the worker process owns
 it: the loader writes there and analysts query through the worker (`pts query`, `/query`).
 The store serialises its own calls, so the loader's inserts and the queries may share it.
+
+A ClickHouse server that is away when the worker starts does not stop it: selection goes on,
+the thread connects with backoff, and `/health` and `/query` say the history is not there yet.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from pts.consumers.history_loader import HistoryLoader
+from pts.consumers.history_loader import HistoryLoader, LoaderHealth
+from pts.core.errors import StoreError
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
-from pts.sinks import open_store
+from pts.sinks import HistoryStore, open_store
 
 log = get_logger(__name__)
 
 
-@dataclass
 class HistoryService:
-    """The loader's thread, the loader (its health), and queries on the same store."""
+    """The loader's thread, its health, and queries on the same store."""
 
-    thread: threading.Thread
-    loader: HistoryLoader
-    query: Callable[..., list[dict[str, Any]]]
+    def __init__(
+        self, settings: Settings, stop: threading.Event, session_timeout_s: float | None = None
+    ) -> None:
+        """`session_timeout_s`: how soon the loader leaves its group when the process dies."""
+        self.settings, self.stop, self.session_timeout_s = settings, stop, session_timeout_s
+        self.store: HistoryStore | None = None
+        self.loader: HistoryLoader | None = None
+        self._health = LoaderHealth()  # until the loader exists
+        if not settings.clickhouse_url:
+            self.store = open_store(settings)  # embedded: a failure here is a setup error
+        self.thread = threading.Thread(target=self._run, name="pts-history-loader", daemon=True)
+
+    def start(self) -> HistoryService:
+        self.thread.start()
+        return self
+
+    def query(self, sql: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        store = self.store
+        if store is None:
+            raise StoreError(f"the history store is not reachable yet ({self._health.error})")
+        return store.query(sql, params)
 
     def health(self) -> dict[str, Any]:
         """The loader's state; "dead" when its thread ended while it should be running."""
-        health = self.loader.health.as_dict()
+        health = (self.loader.health if self.loader else self._health).as_dict()
         if not self.thread.is_alive() and health["state"] != "stopped":
             health["state"] = "dead"
         return health
+
+    def _connect(self) -> HistoryStore | None:
+        while self.store is None and not self.stop.is_set():
+            try:
+                self.store = open_store(self.settings)
+            except StoreError as exc:
+                wait_s = self._health.failed(str(exc))
+                log.warning("history_store_unreachable", error=str(exc), retry_in_s=wait_s)
+                self.stop.wait(wait_s)
+        return self.store
+
+    def _run(self) -> None:
+        store = self._connect()
+        if store is None:
+            return
+        try:
+            self.loader = HistoryLoader(
+                self.settings, store, session_timeout_s=self.session_timeout_s
+            )
+            log.info("history_loader_started", topics=self.loader.topics)
+            self.loader.run(self.stop)
+        except Exception as exc:
+            (self.loader.health if self.loader else self._health).error = f"crashed: {exc!r}"
+            log.exception("history_loader_crashed")
+        finally:
+            if self.loader is not None:
+                self.loader.close()
+            store.close()
 
 
 def start_in_thread(
     settings: Settings, stop: threading.Event, session_timeout_s: float | None = None
 ) -> HistoryService:
-    """Start loading history on a thread until `stop` is set.
-    `session_timeout_s`: how soon the loader leaves its group when the process is killed."""
-    store = open_store(settings)
-    loader = HistoryLoader(settings, store, session_timeout_s=session_timeout_s)
-
-    def run() -> None:
-        try:
-            loader.run(stop)
-        except Exception as exc:
-            loader.health.error = f"crashed: {exc!r}"
-            log.exception("history_loader_crashed")
-        finally:
-            loader.close()
-            store.close()
-
-    thread = threading.Thread(target=run, name="pts-history-loader", daemon=True)
-    thread.start()
-    log.info("history_loader_started", topics=loader.topics)
-    return HistoryService(thread, loader, store.query)
+    """Start loading history on a thread until `stop` is set."""
+    return HistoryService(settings, stop, session_timeout_s).start()

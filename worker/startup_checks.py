@@ -24,7 +24,10 @@ log = get_logger(__name__)
 @retry_broker_call
 def _group_members(admin: AdminClient, group: str) -> list[str]:
     """Who is in the group; retried while its coordinator loads (a new or restarted broker)."""
-    description = admin.describe_consumer_groups([group])[group].result(timeout=30)
+    # A fresh broker can leave this unanswered for a while: each try waits 10 s, then retries.
+    description = admin.describe_consumer_groups([group], request_timeout=10)[group].result(
+        timeout=10
+    )
     return [f"{m.client_id} on {m.host}" for m in description.members]
 
 

@@ -15,7 +15,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from pts.core import wire
-from pts.core.events import SubsetRequest, Target, to_record
+from pts.core.events import SubsetRequest, Target
 from tests.conftest import RunningWorker, run_pts, running_worker
 
 pytestmark = pytest.mark.integration
@@ -29,6 +29,7 @@ def free_port() -> int:
 
 def fresh_env(env: dict[str, str], tmp_path: Path, **extra: str) -> dict[str, str]:
     suffix = uuid.uuid4().hex[:8]
+    (tmp_path / "logs").mkdir(exist_ok=True)
     return {
         **env, "PTS_TOPIC_PREFIX": f"hard-{suffix}", "PTS_WORKER_ID": f"hard-{suffix}",
         "PTS_WORKER_HTTP_PORT": str(free_port()), "PTS_DATA_DIR": str(tmp_path / "data"),
@@ -74,6 +75,7 @@ def test_the_history_needs_the_token_when_one_is_set(
     pts_env: dict[str, str], tmp_path: Path
 ) -> None:
     env = fresh_env(pts_env, tmp_path, PTS_WORKER_TOKEN="s3cret")
+    (tmp_path / "data").mkdir()
     with running_worker(env):
         allowed = run_pts(env, "query", "SELECT 1 AS one")
         assert allowed.returncode == 0 and json.loads(allowed.stdout) == {"one": 1}
@@ -112,7 +114,7 @@ def test_answers_go_only_to_the_responses_topic(pts_worker: RunningWorker) -> No
     producer = Producer({"bootstrap.servers": env["PTS_KAFKA_BOOTSTRAP"],
                          "partitioner": "murmur2_random"})  # fmt: skip
     producer.produce(f"{prefix}.subset-requests", key=b"shop",
-                     value=wire.encode("SubsetRequest", to_record(hijack)))  # fmt: skip
+                     value=wire.encode("SubsetRequest", hijack.to_record()))  # fmt: skip
     assert producer.flush(10) == 0
     letters = [
         letter for letter in dead_letters(env, 1)
@@ -124,7 +126,7 @@ def test_answers_go_only_to_the_responses_topic(pts_worker: RunningWorker) -> No
 
 
 def test_an_unknown_project_is_warned_of(pts_worker: RunningWorker) -> None:
-    answer = run_pts(pts_worker.env, "subset", "-p", "shpo", "-b", "1", "--target", "50%",
+    answer = run_pts(pts_worker.env, "subset", "-p", "shpo", "-b", "1", "--target", "100%",
                      stdin="a\nb\n")  # fmt: skip
     assert answer.returncode == 0 and answer.stdout.split() == ["a", "b"]
     assert "the worker knows no project 'shpo'" in answer.stderr
@@ -169,3 +171,18 @@ def test_an_oversized_bad_message_is_set_aside_and_loading_goes_on(
     assert pts_worker.get("/health")["history"]["state"] == "running"
     after = run_pts(env, "query", "SELECT count() AS n FROM pts.builds")
     assert after.returncode == 0
+
+
+def test_selection_goes_on_while_a_clickhouse_server_is_away(
+    pts_env: dict[str, str], tmp_path: Path
+) -> None:
+    nowhere = free_port()  # nothing listens there
+    env = fresh_env(pts_env, tmp_path, PTS_CLICKHOUSE_URL=f"http://127.0.0.1:{nowhere}/pts")
+    (tmp_path / "data").mkdir()
+    with running_worker(env) as worker:
+        answer = run_pts(env, "subset", "-p", "shop", "-b", "1", "--target", "100%",
+                         stdin="a\nb\n")  # fmt: skip
+        assert answer.returncode == 0 and "running all" not in answer.stderr
+        health = worker.get("/health")
+        assert health["status"] == "degraded"
+        assert health["history"]["state"] == "retrying" and health["history"]["error"]

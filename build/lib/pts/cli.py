@@ -82,7 +82,9 @@ def record_build(
     from pts.client.git_changes import read_build
     from pts.client.publisher import print_dry_run, publish
 
-    build_event, commits = read_build(repo, project, build, commit, base)
+    build_event, commits = read_build(
+        repo, project, build, commit, base, settings().record_author_emails
+    )
     if dry_run:
         print_dry_run(sys.stdout, build=build_event, commits=commits)
         return
@@ -255,7 +257,15 @@ def _reason(exc: Exception) -> str:
 
 def _warn_if_no_candidate_is_known(project: str, response: SubsetResponse) -> None:
     """Candidates that never match a recorded test id are all "new": the likely cause is a
-    different id format (a file path instead of the recorded suite::name, say)."""
+    different id format (a file path instead of the recorded suite::name, say). A project the
+    worker does not know at all is likely a typo."""
+    if response.model == "cold-start":
+        typer.echo(
+            f"pts: warning: the worker knows no project {project!r} (no results learned): "
+            "the candidates are in the order given; check --project",
+            err=True,
+        )
+        return
     learned = response.model.rpartition("@")[2]
     if not learned.isdigit() or int(learned) == 0 or not response.ranked:
         return

@@ -31,6 +31,7 @@ from pts.core.errors import ReportError
 from pts.core.events import Outcome, TestResult
 
 MAX_MESSAGE = 4000
+MAX_DURATION_S = 1_000_000  # 11.6 days: a larger time is a broken clock, and would swamp a budget
 SLICE_MAX_RESULTS = 5000
 SLICE_MAX_BYTES = 2 * 1024 * 1024  # well inside the test-results topic's 8 MiB messages
 _OUTCOMES = (("failure", Outcome.FAILED), ("error", Outcome.ERROR), ("skipped", Outcome.SKIPPED))
@@ -177,6 +178,11 @@ def _case(path: Path, case: Element, suite: str, line: int) -> TestResult:
     name = case.get("name")
     if not name:
         raise ReportError(str(path), line, "<testcase> has no name attribute")
+    for attribute in ("name", "classname"):
+        if any(c in (case.get(attribute) or "") for c in "\r\n"):
+            raise ReportError(
+                str(path), line, f"testcase {attribute} {case.get(attribute)!r} holds a line break"
+            )
     suite = case.get("classname") or suite or case.get("file") or ""
     if not suite:
         raise ReportError(str(path), line, f"testcase {name!r} has no classname, suite or file")
@@ -225,6 +231,10 @@ def _duration(path: Path, time: str | None, line: int) -> float:
         seconds = math.nan
     if not math.isfinite(seconds) or seconds < 0:
         raise ReportError(str(path), line, f"time {time!r} is not a duration in seconds")
+    if seconds > MAX_DURATION_S:
+        raise ReportError(
+            str(path), line, f"time {time!r} is beyond {MAX_DURATION_S:,} s: not a test's duration"
+        )
     return seconds
 
 

@@ -18,6 +18,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -68,6 +69,33 @@ class LoadStats:
     def add(self, other: LoadStats) -> None:
         self.loaded.update(other.loaded)
         self.dead_lettered += other.dead_lettered
+
+
+@dataclass
+class LoaderHealth:
+    """How the loader is doing, for the worker's /health: retrying means nothing is committed
+    until the store takes the batch again."""
+
+    state: str = "starting"  # starting, running, retrying, stopped
+    error: str | None = None
+    failing_since: datetime | None = None
+    batches_failed: int = 0
+    max_backoff_s: float = 30.0
+
+    def failed(self, error: str) -> float:
+        """Note a failed batch; returns how long to wait before retrying it."""
+        if self.state != "retrying":
+            self.failing_since = datetime.now(UTC)
+        self.state, self.error = "retrying", error
+        self.batches_failed += 1
+        return min(self.max_backoff_s, 0.5 * 2 ** min(self.batches_failed - 1, 10))
+
+    def succeeded(self) -> None:
+        self.state, self.error, self.failing_since, self.batches_failed = "running", None, None, 0
+
+    def as_dict(self) -> dict[str, Any]:
+        since = self.failing_since.isoformat() if self.failing_since else None
+        return {"state": self.state, "error": self.error, "failing_since": since}
 
 
 class HistoryLoader:
@@ -121,6 +149,7 @@ class HistoryLoader:
         self._consumer.subscribe(list(self._kind_of_topic))
         self._positions: dict[str, int] = {}  # "topic[partition]" → next offset to load
         self._closed = False
+        self.health = LoaderHealth()
 
     @property
     def topics(self) -> list[str]:
@@ -151,13 +180,16 @@ class HistoryLoader:
         stop = stop or threading.Event()
         total, since_progress = LoadStats(), LoadStats()
         last_message = last_progress = time.monotonic()
+        self.health.state = "running"
         while not stop.is_set():
             try:
                 stats = self.run_once()
             except (StoreError, BrokerUnavailable) as exc:
-                log.warning("history_loader_batch_failed", error=str(exc))
-                stop.wait(1.0)
+                wait_s = self.health.failed(str(exc))
+                log.warning("history_loader_batch_failed", error=str(exc), retry_in_s=wait_s)
+                stop.wait(wait_s)
                 continue
+            self.health.succeeded()
             total.add(stats)
             since_progress.add(stats)
             now = time.monotonic()
@@ -168,6 +200,7 @@ class HistoryLoader:
                 since_progress, last_progress = LoadStats(), now
             if idle_exit_after is not None and now - last_message >= idle_exit_after:
                 break
+        self.health.state = "stopped"
         log.info(
             "history_loader_stopped", loaded=dict(total.loaded), dead_lettered=total.dead_lettered
         )
@@ -236,14 +269,16 @@ class HistoryLoader:
                 half = len(items) // 2
                 first, second = self._store(kind, items[:half]), self._store(kind, items[half:])
                 return first[0] + second[0], first[1] + second[1]
-            if not self._store_answers():
+            if not self._store_writes():
                 raise
             self._dead_letter(items[0][0], f"the history store refused it: {exc}")
             return 0, 1
 
-    def _store_answers(self) -> bool:
+    def _store_writes(self) -> bool:
+        """Whether the store takes a write at all: a store that answers reads but cannot
+        write (a read-only disk) is a store failure, not a bad event."""
         try:
-            self.store.query("SELECT 1")
+            self.store.probe_write()
             return True
         except StoreError:
             return False

@@ -11,6 +11,9 @@ from pts.core.settings import Settings
 from pts.core.topics import topic_name
 
 log = get_logger(__name__)
+# A letter always fits its topic (the broker's default 1 MB): a larger message is cut, and the
+# letter says where the whole one is.
+MAX_LETTER_BYTES = 512 * 1024
 
 
 class DeadLetters:
@@ -30,6 +33,14 @@ class DeadLetters:
         reason: str,
     ) -> None:
         """Produce the letter (without waiting for it: `confirm` does)."""
+        if value is not None and len(value) > MAX_LETTER_BYTES:
+            reason = (
+                f"{reason} (value cut from {len(value)} to {MAX_LETTER_BYTES} bytes; the whole "
+                f"message is at {topic}[{partition}]@{offset})"
+            )
+            value = value[:MAX_LETTER_BYTES]
+        if key is not None and len(key) > MAX_LETTER_BYTES // 8:
+            key = key[: MAX_LETTER_BYTES // 8]
         log.warning(
             "message_dead_lettered", topic=topic, partition=partition, offset=offset, reason=reason
         )

@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from pts.core.errors import ConfigError
@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     worker_id: str = Field("pts-worker", description="Consumer group of the stream worker.")
     record_predictions: bool = Field(
         True, description="Publish each result's prediction (pts.predictions) for model-quality."
+    )
+    record_author_emails: bool = Field(
+        False, description="Record commit authors' e-mail addresses; by default a digest."
+    )
+    worker_token: SecretStr | None = Field(
+        None, description="Bearer token /query requires; needed to listen beyond loopback."
+    )
+    checkpoint_key: SecretStr | None = Field(
+        None, description="Key that signs model checkpoints; unset: a key in PTS_DATA_DIR."
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="debug, info, warning or error."

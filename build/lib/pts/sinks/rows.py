@@ -25,6 +25,7 @@ COMMITS = "pts.commits"
 TEST_RESULTS = "pts.test_results"
 SUBSET_RESPONSES = "pts.subset_responses"
 PREDICTIONS = "pts.predictions"
+STORE_PROBE = "pts.store_probe"
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     BUILDS: (
@@ -45,6 +46,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "project", "build_id", "report", "report_digest", "slice", "test_id", "variant",
         "probability", "failed", "model", "predicted_at",
     ),
+    STORE_PROBE: ("probe", "probed_at"),
 }  # fmt: skip
 
 

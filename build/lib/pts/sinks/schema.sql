@@ -122,3 +122,13 @@ ALTER TABLE pts.predictions
     ADD COLUMN IF NOT EXISTS report_digest String AFTER report,
     ADD COLUMN IF NOT EXISTS variant String AFTER test_id,
     MODIFY ORDER BY (project, build_id, test_id, report, report_digest, variant);
+
+-- One row, rewritten whenever the history loader asks whether the store takes writes at all
+-- (a store that still answers reads may not: a read-only disk). Key: probe.
+CREATE TABLE IF NOT EXISTS pts.store_probe
+(
+    probe     UInt8,
+    probed_at DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(probed_at)
+ORDER BY probe;

@@ -85,4 +85,6 @@ def check_read_only(sql: str) -> str:
         )
     if any(a == "INTO" and b == "OUTFILE" for a, b in zip(words, words[1:], strict=False)):
         raise QueryRejected("query rejected: INTO OUTFILE writes a file")
+    if "SETTINGS" in words:  # the limits of a query are not the query's to change
+        raise QueryRejected("query rejected: a query may not change settings (SETTINGS)")
     return text

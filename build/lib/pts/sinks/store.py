@@ -8,17 +8,28 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
 from pts.core.errors import QueryRejected, StoreError
 from pts.core.events import Build, Commit, PredictionBatch, SubsetResponse, TestResultBatch
 from pts.sinks import rows
+from pts.sinks.query_guard import check_ast
 from pts.sinks.rows import Row
 from pts.sinks.sql import check_read_only, schema_statements
 
-QUERY_SETTINGS: dict[str, Any] = {"final": 1}
-"""Settings every `query()` runs with, besides read-only mode: FINAL reads dedup the tables."""
+QUERY_TIMEOUT_S = 10
+QUERY_SETTINGS: dict[str, Any] = {
+    "final": 1,  # FINAL reads dedup the tables
+    "max_execution_time": QUERY_TIMEOUT_S,
+    "timeout_overflow_mode": "throw",
+    "max_memory_usage": 2_000_000_000,
+    "max_result_rows": 1_000_000,
+    "result_overflow_mode": "throw",
+}
+"""Settings every `query()` runs with, besides read-only mode: deduplicated reads, and limits
+of time, memory and result size (a query cannot change them: the guard refuses SETTINGS)."""
 READONLY_ERROR = "Code: 164."
 """How ClickHouse says a statement was refused in read-only mode (READONLY)."""
 
@@ -65,14 +76,24 @@ class HistoryStore(ABC):
         flat = [row for batch in batches for row in rows.prediction_rows(batch)]
         return self._insert_rows(rows.PREDICTIONS, flat)
 
+    def probe_write(self) -> None:
+        """Write one row to `pts.store_probe`; raises StoreError when the store takes none."""
+        row = {"probe": 1, "probed_at": datetime.now(UTC)}
+        self._insert(rows.STORE_PROBE, rows.COLUMNS[rows.STORE_PROBE], [row])
+
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one read-only statement; rows as dicts (datetimes as aware datetimes).
 
         `params` fill ClickHouse placeholders such as ``{project:String}``. Anything but a
-        single SELECT, WITH, SHOW, DESCRIBE or EXPLAIN raises `QueryRejected`; the backend also
-        runs it in ClickHouse's read-only mode. Duplicate keys are collapsed (FINAL).
+        single SELECT, WITH, SHOW, DESCRIBE or EXPLAIN raises `QueryRejected`, and so does one
+        that ClickHouse's own parse shows reading anything but the tables of database `pts`
+        (`query_guard`); the backend also runs it in ClickHouse's read-only mode, within the
+        limits of `QUERY_SETTINGS`. Duplicate keys are collapsed (FINAL).
         """
-        return self._select(check_read_only(sql), dict(params or {}))
+        statement, params = check_read_only(sql), dict(params or {})
+        parsed = self._select(f"EXPLAIN AST {statement}", params)
+        check_ast("\n".join(str(next(iter(row.values()))) for row in parsed))
+        return self._select(statement, params)
 
     def _insert_rows(self, table: str, table_rows: list[Row]) -> int:
         if table_rows:

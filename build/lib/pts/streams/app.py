@@ -63,6 +63,7 @@ class WorkerState:
         self._watermarks: Consumer | None = None
         self._progress = asyncio.Condition()
         self.last_checkpoint = time.monotonic()
+        self._checkpoint_key = checkpoints.checkpoint_key(settings)
 
     async def run_model(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._model_thread, fn, *args)
@@ -122,6 +123,7 @@ class WorkerState:
         checkpoints.save(
             self.settings.checkpoint_dir,
             checkpoints.Checkpoint(self.selector, dict(self.processed)),
+            self._checkpoint_key,
         )
         self.last_checkpoint = time.monotonic()
 
@@ -158,6 +160,7 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.worker_http_port,
         web_bind=settings.worker_http_host,
         web_enabled=True,
+        datadir=str(settings.data_dir / "faust"),  # faust's own folder, inside PTS_DATA_DIR
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=SESSION_TIMEOUT_S,
         producer_max_request_size=MAX_MESSAGE_BYTES,  # replies and predictions of large suites

@@ -12,8 +12,9 @@ from pts.core import wire
 from pts.core.events import SubsetRequest, SubsetResponse, to_record, utc_now
 from pts.core.logs import get_logger
 from pts.core.parts import PartsWaiting, join_request, split_response
+from pts.core.topics import topic_name
 from pts.streams.app import WorkerState
-from pts.streams.messages import consume
+from pts.streams.messages import consume, set_aside
 
 # A request older than this has no one waiting for it (clients wait seconds); generous, as the
 # age is read against the requesting machine's clock.
@@ -23,6 +24,7 @@ log = get_logger(__name__)
 
 def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None:
     waiting = PartsWaiting()
+    replies = topic_name(state.settings, "subset-responses")  # the one topic answers go to
 
     def rank_and_encode(request: SubsetRequest) -> tuple[SubsetResponse, list[bytes]]:
         # On the model thread: encoding a 10,000-test answer takes tens of milliseconds.
@@ -36,6 +38,9 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
         if parts is None:
             return  # the rest of the request is still on its way
         request = join_request(parts)
+        if request.reply_topic != replies:
+            set_aside(state, message, f"reply topic {request.reply_topic!r} is not {replies!r}")
+            return
         bound = log.bind(
             project=request.project,
             build=request.build_id,

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from pts.core.errors import QueryRejected, StoreError, WorkerUnreachable
+from pts.core.errors import ConfigError, QueryRejected, StoreError, WorkerUnreachable
 from pts.core.settings import Settings
 from pts.sinks.sql import check_read_only
 
@@ -94,6 +94,11 @@ def run_query(
         if rows is not None:
             yield from (json.dumps(row, default=_json_default) for row in rows)
             return
+    if not settings.clickhouse_url and not settings.chdb_dir.exists():
+        raise ConfigError(
+            f"no worker answers at {settings.worker_url}, and there is no history at "
+            f"{settings.chdb_dir}: start `pts worker`, or set PTS_DATA_DIR to the worker's"
+        )
     from pts.sinks import open_store
 
     store = open_store(settings)
@@ -110,11 +115,18 @@ def _ask_worker(
 ) -> list[dict[str, Any]] | None:
     fields = {"sql": sql, **{f"{PARAM_PREFIX}{name}": value for name, value in params.items()}}
     url = f"{settings.worker_url}/query?" + urllib.parse.urlencode(fields)
+    headers = {}
+    if settings.worker_token is not None:
+        headers["Authorization"] = f"Bearer {settings.worker_token.get_secret_value()}"
     try:
-        with urllib.request.urlopen(url, timeout=QUERY_TIMEOUT_S) as answer:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=QUERY_TIMEOUT_S
+        ) as answer:
             return json.load(answer)["rows"]
     except urllib.error.HTTPError as exc:
         reason = json.load(exc).get("error", str(exc))
+        if exc.code == 401:
+            raise ConfigError(f"the worker at {settings.worker_url} refused: {reason}") from exc
         raise (QueryRejected if exc.code == 400 else StoreError)(reason) from exc
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None

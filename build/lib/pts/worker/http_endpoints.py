@@ -4,29 +4,28 @@ Their clients are in `http_client.py`."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import hmac
 from typing import Any
 
 import faust
 from confluent_kafka import KafkaException
 
+from pts.consumers.history_service import HistoryService
 from pts.core.errors import PtsError
 from pts.core.settings import Settings
 from pts.streams.app import WorkerState
 from pts.worker.http_client import PARAM_PREFIX
 from pts.worker.lag import measure_lag
 
-Query = Callable[[str, dict[str, str]], list[dict[str, Any]]]
-
 
 def register(
-    app: faust.App, settings: Settings, state: WorkerState, query: Query | None = None
+    app: faust.App, settings: Settings, state: WorkerState, history: HistoryService | None = None
 ) -> None:
-    """Serve the endpoints; `/query` only when the worker loads history (`query` is given)."""
+    """Serve the endpoints; `/query` only when the worker loads history."""
 
-    @app.page("/health")
-    async def health(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
-        projects = {
+    def projects() -> dict[str, Any]:
+        # On the model thread: the selector's state changes there.
+        return {
             name: {
                 "results_learned": p.results_learned,
                 "model": p.model_name,
@@ -34,7 +33,16 @@ def register(
             }
             for name, p in state.selector.projects.items()
         }
-        return web.json({"status": "ok", "worker": settings.worker_id, "projects": projects})
+
+    @app.page("/health")
+    async def health(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        body: dict[str, Any] = {"status": "ok", "worker": settings.worker_id}
+        if history is not None:
+            body["history"] = history.health()
+            if body["history"]["state"] not in ("starting", "running"):
+                body["status"] = "degraded"
+        body["projects"] = await state.run_model(projects)
+        return web.json(body)
 
     @app.page("/lag")
     async def lag(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
@@ -46,11 +54,16 @@ def register(
             return web.json({"error": f"Kafka did not answer: {exc}"}, status=503)
         return web.json(behind)
 
-    if query is None:
+    if history is None:
         return
+    query = history.query
+
+    token = settings.worker_token.get_secret_value() if settings.worker_token else None
 
     @app.page("/query")
     async def run_query(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        if token is not None and not _bearer_matches(request.headers.get("Authorization"), token):
+            return web.json({"error": "the history needs PTS_WORKER_TOKEN (Bearer)"}, status=401)
         sql = request.query.get("sql", "")
         params = {
             name.removeprefix(PARAM_PREFIX): value
@@ -62,6 +75,11 @@ def register(
         except PtsError as exc:
             return web.json({"error": str(exc)}, status=400)
         return web.json({"rows": rows})
+
+
+def _bearer_matches(header: str | None, token: str) -> bool:
+    scheme, _, given = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
 
 
 def _rounded(value: float | None) -> float | None:

@@ -10,7 +10,7 @@ import threading
 import faust
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 
-from pts.consumers.history_service import start_in_thread
+from pts.consumers.history_service import HistoryService, start_in_thread
 from pts.core.errors import ConfigError
 from pts.core.kafka import admin_client, client_config, retry_broker_call
 from pts.core.logs import get_logger, stdlib_logging_config
@@ -21,7 +21,11 @@ from pts.streams import builds, checkpoints, subsets, test_results
 from pts.streams.app import SESSION_TIMEOUT_S, WorkerState, create_app, raw_topic
 from pts.streams.kafka_security import broker_credentials
 from pts.worker import http_endpoints
-from pts.worker.startup_checks import check_http_address, wait_until_group_is_empty
+from pts.worker.startup_checks import (
+    check_http_address,
+    check_http_exposure,
+    wait_until_group_is_empty,
+)
 
 log = get_logger(__name__)
 
@@ -80,13 +84,13 @@ def _processed_before(starts: Offsets) -> Offsets:
 
 
 def build_worker_app(
-    settings: Settings, state: WorkerState, query: http_endpoints.Query | None = None
+    settings: Settings, state: WorkerState, history: HistoryService | None = None
 ) -> faust.App:
     app = create_app(settings)
     builds.register(app, raw_topic(app, settings, "builds"), state)
     test_results.register(app, raw_topic(app, settings, "test-results"), state)
     subsets.register(app, raw_topic(app, settings, "subset-requests"), state)
-    http_endpoints.register(app, settings, state, query)
+    http_endpoints.register(app, settings, state, history)
 
     @app.timer(10.0)
     async def save_checkpoint() -> None:
@@ -98,9 +102,10 @@ def build_worker_app(
 
 def run_worker(settings: Settings, load_history: bool = True) -> None:
     broker_credentials(settings.kafka_config)  # refuse unusable security settings first
+    check_http_exposure(settings)
     check_http_address(settings)
     ensure_topics(admin_client(settings), settings)
-    restored = checkpoints.load(settings.checkpoint_dir)
+    restored = checkpoints.load(settings.checkpoint_dir, checkpoints.checkpoint_key(settings))
     selector = restored.selector if restored else Selector()
     offsets = restored.offsets if restored else {}
     log.info(
@@ -114,10 +119,8 @@ def run_worker(settings: Settings, load_history: bool = True) -> None:
     state = WorkerState(settings, selector, {**offsets, **_processed_before(skipped)})
 
     loader_stop = threading.Event()
-    loader_thread, query = None, None
-    if load_history:
-        loader_thread, query = start_in_thread(settings, loader_stop, SESSION_TIMEOUT_S)
-    app = build_worker_app(settings, state, query)
+    history = start_in_thread(settings, loader_stop, SESSION_TIMEOUT_S) if load_history else None
+    app = build_worker_app(settings, state, history)
     # faust's startup spinner writes terminal codes to stdout (also at exit, so the sink stays
     # open for the life of the process); our logs are JSON on stderr.
     no_spinner = open(os.devnull, "w")  # noqa: SIM115
@@ -129,7 +132,7 @@ def run_worker(settings: Settings, load_history: bool = True) -> None:
         stdout=no_spinner,
         logging_config=stdlib_logging_config("warning"),
     )
-    _run(worker, state, loader_stop, loader_thread)
+    _run(worker, state, loader_stop, history.thread if history else None)
 
 
 def _run(

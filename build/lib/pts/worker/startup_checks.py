@@ -4,6 +4,7 @@ a second one would start its projects' models over)."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import time
 
@@ -23,8 +24,30 @@ log = get_logger(__name__)
 @retry_broker_call
 def _group_members(admin: AdminClient, group: str) -> list[str]:
     """Who is in the group; retried while its coordinator loads (a new or restarted broker)."""
-    description = admin.describe_consumer_groups([group])[group].result(timeout=30)
+    # A fresh broker can leave this unanswered for a while: each try waits 10 s, then retries.
+    description = admin.describe_consumer_groups([group], request_timeout=10)[group].result(
+        timeout=10
+    )
     return [f"{m.client_id} on {m.host}" for m in description.members]
+
+
+def check_http_exposure(settings: Settings) -> None:
+    """Refuse to serve the history beyond loopback without a token."""
+    if settings.worker_token is not None or _is_loopback(settings.worker_http_host):
+        return
+    raise ConfigError(
+        f"PTS_WORKER_HTTP_HOST={settings.worker_http_host} serves the history beyond loopback: "
+        "set PTS_WORKER_TOKEN, which /query then requires as a Bearer token"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve anywhere
 
 
 def check_http_address(settings: Settings) -> None:
