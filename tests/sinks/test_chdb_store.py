@@ -6,11 +6,9 @@ embedded engine through clickhouse-connect's chdb interface (the code path a ser
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import clickhouse_connect
 import pytest
 
 from pts.core.errors import ConfigError, QueryRejected, StoreError
@@ -29,25 +27,9 @@ from pts.core.events import (
 from pts.core.settings import Settings
 from pts.sinks import open_store, rows
 from pts.sinks.chdb_store import ChdbStore
-from pts.sinks.server_store import ServerStore
 from pts.sinks.store import HistoryStore
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
-
-
-@pytest.fixture(params=["chdb", "clickhouse-connect"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
-    if request.param == "chdb":
-        opened: HistoryStore = ChdbStore(tmp_path / "chdb")
-    else:
-        client = clickhouse_connect.get_client(
-            interface="chdb", path=str(tmp_path / "chdb"), tz_mode="aware"
-        )
-        opened = ServerStore(client)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def batch(build_id: str = "b1", recorded_at: datetime = T0, outcome: Outcome = Outcome.FAILED):

@@ -4,31 +4,12 @@ from __future__ import annotations
 
 import http.server
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import clickhouse_connect
 import pytest
 
 from pts.core.errors import QueryRejected, StoreError
-from pts.sinks.chdb_store import ChdbStore
-from pts.sinks.server_store import ServerStore
 from pts.sinks.store import QUERY_TIMEOUT_S, HistoryStore
-
-
-@pytest.fixture(params=["chdb", "clickhouse-connect"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
-    if request.param == "chdb":
-        opened: HistoryStore = ChdbStore(tmp_path / "chdb")
-    else:
-        client = clickhouse_connect.get_client(
-            interface="chdb", path=str(tmp_path / "chdb"), tz_mode="aware"
-        )
-        opened = ServerStore(client)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 @pytest.fixture
