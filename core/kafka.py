@@ -162,10 +162,6 @@ class CheckedProducer:
                 self._producer.poll(0.1)
         self._producer.poll(0)
 
-    def poll(self) -> None:
-        """Serve delivery reports without waiting."""
-        self._producer.poll(0)
-
     def take_failures(self) -> list[str]:
         """The delivery failures since the last call (served first), and forget them."""
         self._producer.poll(0)

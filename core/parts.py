@@ -49,6 +49,8 @@ def split_request(request: SubsetRequest, limit: int = PART_BYTES) -> list[Subse
 
 def join_request(parts: Sequence[SubsetRequest]) -> SubsetRequest:
     """The whole request from all its parts (in any order)."""
+    if len(parts) == 1 and parts[0].parts == 1:
+        return parts[0]  # the common case: nothing to join, nothing to copy
     ordered = sorted(parts, key=lambda p: p.part)
     candidates = tuple(c for p in ordered for c in p.candidates)
     return replace(ordered[0], candidates=candidates, part=0, parts=1)
@@ -72,6 +74,8 @@ def split_response(response: SubsetResponse, limit: int = PART_BYTES) -> list[Su
 
 def join_response(parts: Sequence[SubsetResponse]) -> SubsetResponse:
     """The whole answer from all its parts (in any order)."""
+    if len(parts) == 1 and parts[0].parts == 1:
+        return parts[0]
     ordered = sorted(parts, key=lambda p: p.part)
     ranked: tuple[RankedTest, ...] = tuple(t for p in ordered for t in p.ranked)
     return replace(ordered[0], ranked=ranked, part=0, parts=1, candidates=len(ranked))
@@ -97,9 +101,3 @@ class PartsWaiting:
             return None
         del self._parts[request_id]
         return [received[i] for i in sorted(received)]  # type: ignore[misc]
-
-    def drop(self, request_id: str) -> None:
-        self._parts.pop(request_id, None)
-
-    def __len__(self) -> int:
-        return len(self._parts)

@@ -1,1 +1,0 @@
-"""Plain Kafka consumers, such as the history loader."""

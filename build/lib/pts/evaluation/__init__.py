@@ -1,1 +1,0 @@
-"""Replaying CI histories to measure selection quality beside baselines."""

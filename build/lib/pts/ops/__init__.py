@@ -1,1 +1,0 @@
-"""Running pts: the broker script, topic declarations, the demo and replays."""

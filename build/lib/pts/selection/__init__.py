@@ -1,1 +1,0 @@
-"""Choosing tests: features from history and change, River models, ranking and cutting a subset."""
