@@ -45,7 +45,9 @@ def test_no_look_ahead_observe_rank_learn_per_cycle() -> None:
     history = toy_history([_tests(set()), _tests({"t1"}), _tests({"t2"})])
     calls: list[tuple[str, str]] = []
     evaluate(history, {"recorder": lambda: Recorder(calls)})
-    assert calls == [(step, f"b{i}") for i in range(3) for step in ("observe", "rank", "learn")]
+    # Ranked twice, for a confidence target (APFD) and for a time target, before learning.
+    steps = ("observe", "rank", "rank", "learn")
+    assert calls == [(step, f"b{i}") for i in range(3) for step in steps]
 
 
 def test_scores_failing_cycles_and_counts_small_ones_left_out() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pts.evaluation.metrics import apfd, apfdc, caught_within
+from pts.selection.metrics import apfd, apfdc, caught_within
 
 ORDER = ["a", "b", "c", "d", "e"]
 TIMES = {"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0, "e": 10.0}  # total 20 s

@@ -1,5 +1,8 @@
 """How well an order of tests reveals a cycle's failures: APFD, APFDc, and recall within a budget.
 
+The selector scores its candidate rankers with these on every failing build (progressive
+validation), and `pts eval` scores whole histories with them.
+
 Every function takes the order the tests would run in and the set of tests that fail in the
 cycle; `failing` must be a non-empty subset of `order` (the metrics are undefined otherwise).
 Each failing test is taken to reveal its own fault, with all fault severities equal to 1.
