@@ -18,6 +18,7 @@ from pts.evaluation.baselines import BASELINES, RandomOrder
 from pts.evaluation.harness import EvaluationReport, evaluate
 from pts.evaluation.importers import load_history
 from pts.evaluation.report import format_table, plot
+from pts.selection.candidates import SCORER_NAMES
 from pts.selection.models import ModelKind
 from pts.selection.ranker import Ranker
 from pts.selection.selector import Selector
@@ -26,6 +27,9 @@ SELECTOR = "selector"
 # Learned selectors by name: the default (logistic regression) and the other River learners.
 SELECTORS = {SELECTOR: "logistic", "selector-forest": "forest", "selector-tree": "tree"}
 BASELINE_NAMES = tuple(BASELINES)
+# The selector pinned to one of its candidate scorers, instead of its champion: `pts:bayes`.
+CANDIDATE_PREFIX = "pts:"
+CANDIDATE_NAMES = tuple(f"{CANDIDATE_PREFIX}{name}" for name in SCORER_NAMES)
 
 
 def choose_rankers(
@@ -33,9 +37,9 @@ def choose_rankers(
 ) -> dict[str, Callable[[], Ranker] | list[Callable[[], Ranker]]]:
     """The rankers to run by name (the baselines and the selector when `names` is empty)."""
     wanted = list(dict.fromkeys(names or [*BASELINE_NAMES, SELECTOR]))
-    unknown = [n for n in wanted if n not in (*BASELINE_NAMES, *SELECTORS)]
+    unknown = [n for n in wanted if n not in (*BASELINE_NAMES, *SELECTORS, *CANDIDATE_NAMES)]
     if unknown:
-        known = ", ".join((*BASELINE_NAMES, *SELECTORS))
+        known = ", ".join((*BASELINE_NAMES, *SELECTORS, *CANDIDATE_NAMES))
         raise ConfigError(f"--ranker {unknown[0]!r} is not one of {known}")
     made: dict[str, Callable[[], Ranker] | list[Callable[[], Ranker]]] = {}
     for name in wanted:
@@ -43,6 +47,8 @@ def choose_rankers(
             made[name] = [_random(seed) for seed in range(seeds)]
         elif name in SELECTORS:
             made[name] = _selector(SELECTORS[name])
+        elif name in CANDIDATE_NAMES:
+            made[name] = _pinned(name.removeprefix(CANDIDATE_PREFIX))
         else:
             made[name] = BASELINES[name]
     return made
@@ -54,6 +60,10 @@ def _random(seed: int) -> Callable[[], Ranker]:
 
 def _selector(kind: ModelKind) -> Callable[[], Ranker]:
     return lambda: Selector(model_kind=kind)
+
+
+def _pinned(scorer: str) -> Callable[[], Ranker]:
+    return lambda: Selector(scorer=scorer)
 
 
 def run_evaluation(

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from pts.core.events import Build, TestResult
 
 FAILURE_DECAY = 0.1  # weight of the newest run in the decayed failure rate
 DURATION_DECAY = 0.3  # weight of the newest run in the expected duration
+EVIDENCE_DECAY = 0.98  # what one run weighs one run later in the posterior (half-life ~34 runs)
+PRIOR_RUNS = 2.0  # how many runs' worth the project's base rate weighs in a test's posterior
+MIN_DURATION_S = 0.001  # pytest writes time="0.000" for fast tests: they still cost something
 
 
 @dataclass(slots=True)
@@ -28,6 +31,24 @@ class TestStats:
     last_failure: int = -1  # build index of the most recent failure
     last_run: int = -1
     duration_s: float = 0.0
+    recent_failures: float = 0.0  # failures, each weighing EVIDENCE_DECAY ** (runs since)
+    recent_runs: float = 0.0  # runs, weighed the same way
+
+    def __setstate__(self, state: list | tuple) -> None:
+        # Checkpoints from before the posterior have fewer fields: the new ones start at 0.
+        names = [f.name for f in fields(self)]
+        values = list(state) + [0.0] * (len(names) - len(state))
+        for name, value in zip(names, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def __getstate__(self) -> list:
+        return [getattr(self, f.name) for f in fields(self)]
+
+    def posterior(self, base_rate: float) -> float:
+        """The chance this test fails next, from its recent runs and the project's base rate:
+        (recent failures + PRIOR_RUNS * base) / (recent runs + PRIOR_RUNS). Two failures in two
+        runs give about 0.5 whatever the base; one failure in many runs, about the base."""
+        return (self.recent_failures + PRIOR_RUNS * base_rate) / (self.recent_runs + PRIOR_RUNS)
 
 
 class ProjectHistory:
@@ -39,11 +60,29 @@ class ProjectHistory:
         self.file_changes: dict[str, int] = defaultdict(int)  # builds in which a file changed
         self.co_failures: dict[str, dict[str, int]] = defaultdict(dict)  # file -> test -> n
         self._durations_sorted: list[float] | None = None
+        self.runs = 0
+        self.failures = 0
+
+    def __setstate__(self, state: dict) -> None:
+        state.setdefault("runs", sum(s.runs for s in state["tests"].values()))
+        state.setdefault("failures", sum(s.failures for s in state["tests"].values()))
+        self.__dict__.update(state)
+
+    @property
+    def base_rate(self) -> float:
+        """The share of the project's results that failed, smoothed (1 in 2 with none yet)."""
+        return (self.failures + 1) / (self.runs + 2)
+
+    def posterior(self, test_id: str) -> float:
+        """A test's failure chance (`TestStats.posterior`); the base rate for an unseen test."""
+        stats = self.tests.get(test_id)
+        base = self.base_rate
+        return stats.posterior(base) if stats is not None else base
 
     def expected_duration(self, test_id: str) -> float:
         stats = self.tests.get(test_id)
         if stats is not None and stats.runs:
-            return max(stats.duration_s, 0.0)
+            return max(stats.duration_s, MIN_DURATION_S)
         return self.typical_duration()
 
     def typical_duration(self) -> float:
@@ -51,7 +90,7 @@ class ProjectHistory:
         if self._durations_sorted is None:
             self._durations_sorted = sorted(s.duration_s for s in self.tests.values() if s.runs)
         known = self._durations_sorted
-        return known[len(known) // 2] if known else 1.0
+        return max(known[len(known) // 2], MIN_DURATION_S) if known else 1.0
 
     def start_build(self, build: Build | None) -> int:
         """Count a build whose results are about to be learned; returns its index."""
@@ -82,6 +121,10 @@ class ProjectHistory:
             stats.failure_rate = (1 - FAILURE_DECAY) * stats.failure_rate + FAILURE_DECAY * failed
             stats.last_failed = failed
             stats.last_run = build_index
+            stats.recent_failures = EVIDENCE_DECAY * stats.recent_failures + failed
+            stats.recent_runs = EVIDENCE_DECAY * stats.recent_runs + 1
+            self.runs += 1
+            self.failures += failed
             if failed:
                 stats.failures += 1
                 stats.last_failure = build_index

@@ -42,9 +42,12 @@ def prior_probability(x: dict[str, float]) -> float:
 
     It mirrors the recent-failure baseline (a test that failed k builds ago: about 1 / 2k), as
     failing tests tend to fail again; a file that changed with its failures before, or a change
-    to the test itself, count the same way. Everything else gets a small base chance.
+    to the test itself, count the same way; and the test's own decayed failure share, shrunk to
+    the project's (`TestStats.posterior`), so that two failures in two runs count.
     """
-    signal = max(0.5 * x["failure_recency"], 0.5 * x["co_failure"], 0.2 * x["test_changed"])
+    signal = max(
+        0.5 * x["failure_recency"], 0.5 * x["co_failure"], 0.2 * x["test_changed"], x["posterior"]
+    )
     return BASE_CHANCE + (1 - BASE_CHANCE) * signal
 
 

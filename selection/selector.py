@@ -16,9 +16,10 @@ from pts.core.events import (
     RankedTest,
     SubsetRequest,
     SubsetResponse,
-    TargetKind,
     TestResultBatch,
 )
+from pts.selection.candidates import BY_NAME, SCORER_NAMES, Evidence, cost_floor
+from pts.selection.champions import Champions, Decision, best_across
 from pts.selection.features import ChangeView, features, view_change
 from pts.selection.history import ProjectHistory
 from pts.selection.models import FailureModel, ModelKind
@@ -40,7 +41,13 @@ class _BuildState:
 class ProjectSelector:
     """One project's history, model and the builds awaiting results."""
 
-    def __init__(self, project: str, model_kind: ModelKind = "logistic", seed: int = 0) -> None:
+    def __init__(
+        self,
+        project: str,
+        model_kind: ModelKind = "logistic",
+        seed: int = 0,
+        champions: dict[str, str] | None = None,
+    ) -> None:
         self.project = project
         self.history = ProjectHistory()
         self.model = FailureModel(model_kind, seed)
@@ -48,11 +55,16 @@ class ProjectSelector:
         self.learned_batches: OrderedDict[tuple[str, str, int], None] = OrderedDict()
         self.auc = RunningAUC()
         self.results_learned = 0
+        self.champions = Champions(serving=dict(champions)) if champions else Champions()
+        self.decisions: list[Decision] = []  # changes of champion not yet taken
 
     def __setstate__(self, state: dict) -> None:
         # Checkpoints written before the windowed AUC held River's ROCAUC: start a new window.
         if not isinstance(state.get("auc"), RunningAUC):
             state["auc"] = RunningAUC()
+        # Checkpoints from before champions: the model serves until the records say otherwise.
+        state.setdefault("champions", Champions())
+        state.setdefault("decisions", [])
         self.__dict__.update(state)
 
     @property
@@ -95,26 +107,40 @@ class ProjectSelector:
         return state
 
     def rank(self, request: SubsetRequest) -> SubsetResponse:
+        """The champion for the request's target orders the candidates; every test's chance
+        is the learned model's, so the cut of a confidence target adds up calibrated chances."""
         change = self._change(self._build_state(request.build_id))
-        scored = [self._score(test_id, change) for test_id in dict.fromkeys(request.candidates)]
-        time_bound = request.target.kind is not TargetKind.CONFIDENCE
-        floor = _cost_floor([test for test, _ in scored])
-        scored.sort(key=lambda pair: _order_key(*pair, time_bound, floor))
-        return respond(request, [test for test, _ in scored], self.model_name)
+        evidence = [self._evidence(t, change) for t in dict.fromkeys(request.candidates)]
+        for e in evidence:
+            e.learned = self.model.predict_proba(e.x)
+        candidate = BY_NAME[self.champions.champion(request.target.kind)]
+        ranked = [
+            RankedTest(
+                test_id=e.test_id,
+                failure_probability=round(e.learned, 6),
+                expected_duration_s=round(e.duration_s, 6),
+                reason=_reason(e.x),
+            )
+            for e in candidate.order(evidence, cost_floor(evidence))
+        ]
+        return respond(request, ranked, f"{candidate.name}@{self.results_learned}")
 
-    def _score(self, test_id: str, change: ChangeView) -> tuple[RankedTest, Closeness]:
-        """The ranked test, and how closely it relates to the change (to break ties)."""
-        x = features(test_id, change, self.history)
-        test = RankedTest(
+    def _evidence(self, test_id: str, change: ChangeView) -> Evidence:
+        return Evidence(
             test_id=test_id,
-            failure_probability=round(self.model.predict_proba(x), 6),
-            expected_duration_s=round(self.history.expected_duration(test_id), 6),
-            reason=_reason(x),
+            x=features(test_id, change, self.history),
+            stats=self.history.tests.get(test_id),
+            duration_s=self.history.expected_duration(test_id),
         )
-        return test, (x["subject_changed"], x["name_similarity"], x["directory_similarity"])
+
+    def take_decisions(self) -> list[Decision]:
+        """The changes of champion since the last call."""
+        decisions, self.decisions = self.decisions, []
+        return decisions
 
     def learn(self, batch: TestResultBatch) -> bool:
-        """Predict, then learn, each result of the batch; False when it was already learned."""
+        """Validate the candidates on, then learn, each result of the batch; False when it was
+        already learned."""
         return self._learn(batch, None) is not None
 
     def learn_and_predict(self, batch: TestResultBatch) -> PredictionBatch | None:
@@ -138,14 +164,20 @@ class ProjectSelector:
         if state.index is None:
             state.index = self.history.start_build(state.build)
         ran = [r for r in batch.results if r.ran]
-        for result in ran:
-            x = features(result.test_id, change, self.history)
-            probability = self.model.predict_proba(x)
-            self.auc.update(result.failed, probability)
-            self.model.learn(x, result.failed)
+        # Everything is predicted from what was known before the batch (progressive
+        # validation): the candidates are scored on it before anything of it is learned.
+        evidence = [self._evidence(r.test_id, change) for r in ran]
+        for e in evidence:
+            e.learned = self.model.predict_proba(e.x)
+        failing = {r.test_id for r in ran if r.failed}
+        if failing:
+            self.decisions += self.champions.validate(_unique(evidence), failing)
+        for result, e in zip(ran, evidence, strict=True):
+            self.auc.update(result.failed, e.learned)
+            self.model.learn(e.x, result.failed)
             if predictions is not None:
                 predictions.append(
-                    Prediction(result.test_id, probability, result.failed, result.variant)
+                    Prediction(result.test_id, e.learned, result.failed, result.variant)
                 )
         self.history.update(state.index, state.build, ran)
         self.results_learned += len(ran)
@@ -160,34 +192,9 @@ class ProjectSelector:
         )
 
 
-# The subject of the test changed; name and directory similarity to the changed code.
-Closeness = tuple[float, ...]
-MIN_COST_S = 0.1  # below this, a test's run time is noise next to the runner's own overhead
-
-
-def _cost_floor(ranked: list[RankedTest]) -> float:
-    """The least cost a test is charged in a time-bound order: the median expected duration.
-
-    Density (chance per second) is the right order when chances are exact; they are estimates,
-    and dividing by a tiny duration turns their noise into large scores. With the floor a test
-    shorter than a typical one is ranked by its chance alone: cheapness cannot buy more than
-    that, while long tests still pay their full time.
-    """
-    durations = sorted(t.expected_duration_s for t in ranked)
-    median = durations[len(durations) // 2] if durations else 0.0
-    return max(MIN_COST_S, median)
-
-
-def _order_key(
-    test: RankedTest, closeness: Closeness, time_bound: bool, floor: float
-) -> tuple[int, float, Closeness, str]:
-    """New and changed tests first; then by failure chance, per second when time is the limit;
-    equal chances (new tests of a project without history, say) by closeness to the change."""
-    first = 0 if test.reason in ("new", "changed") else 1
-    score = test.failure_probability
-    if time_bound:
-        score /= max(test.expected_duration_s, floor)
-    return (first, -score, tuple(-c for c in closeness), test.test_id)
+def _unique(evidence: list[Evidence]) -> list[Evidence]:
+    """One entry per test: a test that ran in several variants is one candidate of the build."""
+    return list({e.test_id: e for e in evidence}.values())
 
 
 def _reason(x: dict[str, float]) -> str:
@@ -209,15 +216,27 @@ class Selector:
 
     name = "pts"
 
-    def __init__(self, model_kind: ModelKind = "logistic", seed: int = 0) -> None:
+    def __init__(
+        self, model_kind: ModelKind = "logistic", seed: int = 0, scorer: str | None = None
+    ) -> None:
+        """`scorer` pins every project to one candidate scorer (`candidates.SCORERS`) instead
+        of its champion: how `pts eval` scores each candidate on its own."""
+        if scorer is not None and scorer not in SCORER_NAMES:
+            raise ValueError(f"unknown scorer {scorer!r}; choose one of {SCORER_NAMES}")
         self.model_kind = model_kind
         self.seed = seed
+        self.scorer = scorer
         self.projects: dict[str, ProjectSelector] = {}
 
     def project(self, project: str) -> ProjectSelector:
         selector = self.projects.get(project)
         if selector is None:
-            selector = self.projects[project] = ProjectSelector(project, self.model_kind, self.seed)
+            # A new project starts on what does best across the projects known so far.
+            start = best_across(p.champions for p in self.projects.values())
+            selector = ProjectSelector(project, self.model_kind, self.seed, start)
+            if self.scorer is not None:
+                selector.champions.pin(self.scorer)
+            self.projects[project] = selector
         return selector
 
     def observe_build(self, build: Build) -> str | None:

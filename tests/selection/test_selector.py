@@ -6,10 +6,13 @@ import pickle
 
 import pytest
 
-from pts.core.events import RankedTest, SubsetRequest, Target, TargetKind, TestResultBatch
+from pts.core.events import SubsetRequest, Target, TargetKind, TestResultBatch
 from pts.evaluation.synthetic import generate
+from pts.selection.candidates import BY_NAME, Evidence, cost_floor
+from pts.selection.features import FEATURE_NAMES
+from pts.selection.history import TestStats
 from pts.selection.models import FailureModel
-from pts.selection.selector import COLD_START, ProjectSelector, Selector, _cost_floor, _order_key
+from pts.selection.selector import COLD_START, ProjectSelector, Selector
 
 from .helpers import PROJECT, batch, build, request
 
@@ -32,13 +35,14 @@ class _SpyModel(FailureModel):
         super().learn(x, failed)
 
 
-def test_each_result_is_predicted_then_learned_from_the_state_before_it() -> None:
+def test_a_batch_is_predicted_from_the_state_before_it_then_learned() -> None:
     selector = ProjectSelector(PROJECT)
     spy = selector.model = _SpyModel()
     selector.observe_build(build("b0"))
     assert selector.learn(batch("b0", {A: (True, 1.0), B: (False, 1.0)}))
-    # The features of the first build say "never run": the history is updated only afterwards.
-    assert spy.calls == [("predict", 1.0), ("learn", 1.0), ("predict", 1.0), ("learn", 1.0)]
+    # The features of the first build say "never run": the history is updated only afterwards;
+    # every result is predicted before any is learned, so the candidates can be validated.
+    assert spy.calls == [("predict", 1.0), ("predict", 1.0), ("learn", 1.0), ("learn", 1.0)]
     assert selector.history.tests[A].failures == 1
     assert selector.results_learned == 2 and selector.model_name == "logistic@2"
 
@@ -129,19 +133,20 @@ def test_changed_tests_come_first() -> None:
 
 
 def test_time_targets_rank_by_density_confidence_targets_by_chance() -> None:
-    slow = RankedTest("slow", 0.4, 10.0, "model")
-    quick = RankedTest("quick", 0.2, 1.0, "model")
-    cheap = RankedTest("cheap", 0.01, 0.5, "model")
-    ranked = [slow, quick, cheap]
-    floor = _cost_floor(ranked)
+    x = dict.fromkeys(FEATURE_NAMES, 0.0)
+    stats = TestStats(first_seen=0, runs=1)
+    slow = Evidence("slow", x, stats, 10.0, learned=0.4)
+    quick = Evidence("quick", x, stats, 1.0, learned=0.2)
+    cheap = Evidence("cheap", x, stats, 0.5, learned=0.01)
+    evidence = [slow, quick, cheap]
+    floor = cost_floor(evidence)
     assert floor == 1.0  # the median duration
 
-    def order(time_bound: bool) -> list[str]:
-        by_key = sorted(ranked, key=lambda t: _order_key(t, (), time_bound, floor))
-        return [t.test_id for t in by_key]
+    def order(candidate: str) -> list[str]:
+        return [e.test_id for e in BY_NAME[candidate].order(evidence, floor)]
 
-    assert order(True) == ["quick", "slow", "cheap"]  # 0.2/s, 0.04/s, 0.01/s (floored at 1 s)
-    assert order(False) == ["slow", "quick", "cheap"]
+    assert order("learned/s") == ["quick", "slow", "cheap"]  # 0.2/s, 0.04/s, 0.01/s (>= 1 s)
+    assert order("learned") == ["slow", "quick", "cheap"]
 
 
 def test_rank_uses_the_target_kind() -> None:

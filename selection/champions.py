@@ -1,0 +1,157 @@
+"""Which candidate serves a project: progressive validation on every failing build.
+
+Before a build's results are learned, every candidate (`candidates.CANDIDATES`) orders them
+from what was known before; each order is scored against the true failures, by APFD (the
+question a confidence target asks: how early do failures come, test by test) and by APFDc
+(the question a time budget asks: how early, second by second). A candidate's record on a
+metric is the mean of its last scores (a running mean over the first `WINDOW` failing builds,
+then an exponential one of that span), so it follows a project whose failures change nature.
+
+The champion on a metric serves every request whose target implies that metric. A challenger
+takes over when, on the same recent failing builds (at least `MIN_SCORED` of them), it beat the
+champion on average by more than `LEAD_IN_ERRORS` standard errors of the paired differences: a
+lead that chance would give does not make the answers flap, and no margin is tuned to a file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pts.core.events import TargetKind
+from pts.selection.candidates import BY_NAME, CANDIDATES, Evidence, cost_floor
+from pts.selection.metrics import apfd, apfdc
+
+WINDOW = 100  # failing builds a record mostly rests on
+MIN_SCORED = 5  # failing builds a challenger must have been scored on to take over
+LEAD_IN_ERRORS = 2.0  # a lead of two standard errors: about 1 in 40 by chance alone
+METRICS = ("apfd", "apfdc")
+# Until a project has a record (and no other project has one): the model, whose prior is the
+# recent-failure rule until it has seen enough failures to learn from, in each metric's order.
+DEFAULT_CHAMPIONS = {"apfd": "learned", "apfdc": "learned/s"}
+
+
+def metric_of(target: TargetKind) -> str:
+    """The metric a target asks to be good at: confidence, APFD; a time budget, APFDc."""
+    return "apfd" if target is TargetKind.CONFIDENCE else "apfdc"
+
+
+@dataclass(slots=True)
+class Record:
+    scored: int = 0
+    mean: float = 0.0
+
+    def add(self, value: float) -> None:
+        self.scored += 1
+        self.mean += (value - self.mean) / min(self.scored, WINDOW)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A change of champion on a metric, and the records that decided it."""
+
+    metric: str
+    previous: str
+    champion: str
+    records: dict[str, float]  # candidate -> record on the metric, at the decision
+    scored: int  # failing builds the new champion's record rests on
+
+
+@dataclass
+class Champions:
+    """Per metric: every candidate's record, and the candidate that serves."""
+
+    serving: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CHAMPIONS))
+    records: dict[str, dict[str, Record]] = field(
+        default_factory=lambda: {m: {c.name: Record() for c in CANDIDATES} for m in METRICS}
+    )
+    builds_scored: int = 0
+    pinned: bool = False
+    # The scores of the last WINDOW failing builds: metric -> candidate -> score, per build.
+    recent: deque[dict[str, dict[str, float]]] = field(default_factory=lambda: deque(maxlen=WINDOW))
+
+    def champion(self, target: TargetKind) -> str:
+        return self.serving[metric_of(target)]
+
+    def pin(self, scorer: str) -> None:
+        """Serve `scorer` for good, in the order each metric implies (for evaluation)."""
+        self.serving = {"apfd": scorer, "apfdc": f"{scorer}/s"}
+        self.pinned = True
+
+    def validate(self, evidence: Sequence[Evidence], failing: set[str]) -> list[Decision]:
+        """Score every candidate's order of `evidence` (what was known before the build)
+        against the build's `failing` tests; the champions that change as a result."""
+        if not failing or len(evidence) < 2:
+            return []
+        floor = cost_floor(evidence)
+        durations = {e.test_id: e.duration_s for e in evidence}
+        scores: dict[str, dict[str, float]] = {metric: {} for metric in METRICS}
+        for candidate in CANDIDATES:
+            order = [e.test_id for e in candidate.order(evidence, floor)]
+            scores["apfd"][candidate.name] = apfd(order, failing)
+            scores["apfdc"][candidate.name] = apfdc(order, failing, durations)
+        for metric, by_candidate in scores.items():
+            for name, score in by_candidate.items():
+                self.records[metric][name].add(score)
+        self.recent.append(scores)
+        self.builds_scored += 1
+        return [d for d in (self._decide(m) for m in METRICS) if d is not None]
+
+    def _decide(self, metric: str) -> Decision | None:
+        if self.pinned or len(self.recent) < MIN_SCORED:
+            return None
+        current = self.serving[metric]
+        builds = [scores[metric] for scores in self.recent]
+        best = max(builds[0], key=lambda name: (sum(b[name] for b in builds), name == current))
+        if best == current or current not in builds[0]:
+            return None
+        if _paired_lead(builds, best, current) <= LEAD_IN_ERRORS:
+            return None
+        self.serving[metric] = best
+        return Decision(
+            metric=metric,
+            previous=current,
+            champion=best,
+            records={name: round(r.mean, 6) for name, r in self.records[metric].items()},
+            scored=len(builds),
+        )
+
+    def standings(self, metric: str) -> list[tuple[str, Record]]:
+        """Every candidate's record on `metric`, best first."""
+        return sorted(self.records[metric].items(), key=lambda item: -item[1].mean)
+
+
+def _paired_lead(builds: list[dict[str, float]], challenger: str, champion: str) -> float:
+    """By how many standard errors the challenger's mean score beat the champion's, on the
+    same builds; infinite when it was better on every build by the same amount.
+
+    >>> round(_paired_lead([{"a": 0.9, "b": 0.5}, {"a": 0.8, "b": 0.6}], "a", "b"), 6)
+    3.0
+    """
+    differences = [b[challenger] - b[champion] for b in builds]
+    n = len(differences)
+    mean = sum(differences) / n
+    variance = sum((d - mean) ** 2 for d in differences) / (n - 1) if n > 1 else 0.0
+    if variance <= 1e-18:
+        return math.inf if mean > 0 else 0.0
+    return mean / math.sqrt(variance / n)
+
+
+def best_across(projects: Iterable[Champions]) -> dict[str, str]:
+    """Per metric, the candidate with the best record over every project's failing builds
+    (each record weighted by the builds it rests on): where a new project starts."""
+    chosen = {}
+    for metric in METRICS:
+        total: dict[str, float] = {}
+        weight: dict[str, int] = {}
+        for champions in projects:
+            for name, record in champions.records[metric].items():
+                total[name] = total.get(name, 0.0) + record.mean * record.scored
+                weight[name] = weight.get(name, 0) + record.scored
+        scored = [name for name in total if weight[name] > 0 and name in BY_NAME]
+        chosen[metric] = (
+            max(scored, key=lambda n: total[n] / weight[n]) if scored else DEFAULT_CHAMPIONS[metric]
+        )
+    return chosen

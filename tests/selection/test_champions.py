@@ -1,0 +1,76 @@
+"""Champions and challengers: progressive validation decides which candidate serves."""
+
+from __future__ import annotations
+
+from pts.core.events import Build, Outcome, SubsetRequest, Target, TestResult, TestResultBatch
+from pts.selection.candidates import CANDIDATES
+from pts.selection.champions import DEFAULT_CHAMPIONS, MIN_SCORED, Champions, best_across
+from pts.selection.selector import Selector
+
+PROJECT = "shop"
+TESTS = [f"org/x/T{i}Test.java" for i in range(10)]
+
+
+def _build(selector: Selector, index: int, failing: set[str], durations: dict[str, float]) -> None:
+    build = Build(PROJECT, f"b{index}", f"c{index}")
+    selector.observe_build(build)
+    results = tuple(
+        TestResult(t, "s", t, Outcome.FAILED if t in failing else Outcome.PASSED, durations[t])
+        for t in TESTS
+    )
+    selector.learn(TestResultBatch(PROJECT, f"b{index}", "r", results))
+
+
+def test_a_project_starts_on_the_model_in_each_metrics_order() -> None:
+    assert Champions().serving == DEFAULT_CHAMPIONS == {"apfd": "learned", "apfdc": "learned/s"}
+
+
+def test_a_rule_that_wins_build_after_build_takes_over_and_the_decision_is_kept() -> None:
+    # The slowest test fails every other build, another in between: the model, which starts
+    # out serving, is beaten on the same builds by the plain failure rate, which takes over.
+    selector = Selector()
+    durations = {t: 1.0 + i for i, t in enumerate(TESTS)}
+    for i in range(40):
+        _build(selector, i, {TESTS[-1]} if i % 2 else {TESTS[i % 3]}, durations)
+    project = selector.projects[PROJECT]
+    decisions = project.take_decisions()
+    assert project.take_decisions() == []  # taken once
+    assert {d.metric for d in decisions} == {"apfd", "apfdc"}
+    assert project.champions.serving == {"apfd": "failure-rate", "apfdc": "failure-rate"}
+    for decision in decisions:
+        assert decision.previous != decision.champion
+        assert decision.scored >= MIN_SCORED
+        assert set(decision.records) == {c.name for c in CANDIDATES}
+        assert decision.records[decision.champion] >= decision.records[decision.previous]
+    answer = selector.rank(
+        SubsetRequest("q", PROJECT, "b40", tuple(TESTS), Target.parse("20%"), "r")
+    )
+    assert answer.model == f"{project.champions.serving['apfdc']}@{project.results_learned}"
+
+
+def test_no_decision_before_enough_failing_builds() -> None:
+    selector = Selector()
+    durations = dict.fromkeys(TESTS, 1.0)
+    for i in range(MIN_SCORED - 1):
+        _build(selector, i, {TESTS[i]}, durations)
+    assert selector.projects[PROJECT].take_decisions() == []
+    assert selector.projects[PROJECT].champions.builds_scored == MIN_SCORED - 1
+
+
+def test_a_new_project_starts_on_what_does_best_across_projects() -> None:
+    known = Champions()
+    for record in known.records["apfdc"].values():
+        record.scored, record.mean = 10, 0.5
+    known.records["apfdc"]["recent-failure/s"].mean = 0.9
+    assert best_across([known])["apfdc"] == "recent-failure/s"
+    assert best_across([])["apfdc"] == DEFAULT_CHAMPIONS["apfdc"]
+
+
+def test_a_pinned_scorer_serves_whatever_the_records_say() -> None:
+    selector = Selector(scorer="failure-rate")
+    durations = {t: 1.0 + i for i, t in enumerate(TESTS)}
+    for i in range(30):
+        _build(selector, i, {TESTS[i % 10]}, durations)
+    project = selector.projects[PROJECT]
+    assert project.champions.serving == {"apfd": "failure-rate", "apfdc": "failure-rate/s"}
+    assert project.take_decisions() == []
