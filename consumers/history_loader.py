@@ -26,7 +26,14 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from pts.core import wire
 from pts.core.dead_letters import DeadLetters
 from pts.core.errors import BrokerUnavailable, ConfigError, DecodeError, StoreError
-from pts.core.events import Build, Commit, PredictionBatch, SubsetResponse, TestResultBatch
+from pts.core.events import (
+    Build,
+    ChampionDecision,
+    Commit,
+    PredictionBatch,
+    SubsetResponse,
+    TestResultBatch,
+)
 from pts.core.kafka import CheckedProducer, client_config
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
@@ -41,6 +48,7 @@ EVENT_TYPES: dict[str, Any] = {
     "TestResultBatch": TestResultBatch,
     "SubsetResponse": SubsetResponse,
     "PredictionBatch": PredictionBatch,
+    "ChampionDecision": ChampionDecision,
 }
 """The kinds the loader stores, by Avro schema name."""
 
@@ -52,6 +60,7 @@ def _inserter(store: HistoryStore, kind: str) -> Callable[[list[Any]], int]:
         "TestResultBatch": store.insert_test_results,
         "SubsetResponse": store.insert_subset_responses,
         "PredictionBatch": store.insert_predictions,
+        "ChampionDecision": store.insert_champion_decisions,
     }[kind]
 
 

@@ -176,6 +176,27 @@ class Prediction:
 
 
 @dataclass(frozen=True, slots=True)
+class ChampionDecision:
+    """A project's serving ranker changed on a metric, and the records that decided it."""
+
+    project: str
+    metric: str  # "apfd" serves confidence targets, "apfdc" time targets
+    previous: str
+    champion: str
+    records: dict[str, float]  # candidate -> its record on the metric at the decision
+    scored: int  # recent failing builds the decision rests on
+    results_learned: int
+    decided_at: datetime = field(default_factory=utc_now)
+
+    def to_record(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Self:
+        return cls(**{f: record[f] for f in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True, slots=True)
 class PredictionBatch:
     """What the model predicted for a learned batch's results, before learning them."""
 

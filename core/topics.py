@@ -74,6 +74,9 @@ TOPICS = (
         max_message_bytes=MAX_MESSAGE_BYTES,
     ),
     TopicSpec(
+        "champion-decisions", "ChampionDecision", "project", frozenset({HISTORY}), 365,
+    ),
+    TopicSpec(
         "dead-letters", "DeadLetter", "the original's key", frozenset({OPERATOR}), 30,
         partitions=1,
     ),

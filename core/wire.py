@@ -40,6 +40,7 @@ SCHEMA_FILES = (
     "subset_response",
     "prediction_batch",
     "dead_letter",
+    "champion_decision",
 )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from pts.core.events import (
     Build,
+    ChampionDecision,
     Prediction,
     PredictionBatch,
     RankedTest,
@@ -19,7 +20,7 @@ from pts.core.events import (
     TestResultBatch,
 )
 from pts.selection.candidates import BY_NAME, SCORER_NAMES, Evidence, cost_floor
-from pts.selection.champions import Champions, Decision, best_across
+from pts.selection.champions import Champions, best_across
 from pts.selection.features import ChangeView, features, view_change
 from pts.selection.history import ProjectHistory
 from pts.selection.models import FailureModel, ModelKind
@@ -56,7 +57,7 @@ class ProjectSelector:
         self.auc = RunningAUC()
         self.results_learned = 0
         self.champions = Champions(serving=dict(champions)) if champions else Champions()
-        self.decisions: list[Decision] = []  # changes of champion not yet taken
+        self.decisions: list[ChampionDecision] = []  # changes of champion not yet taken
 
     def __setstate__(self, state: dict) -> None:
         # Checkpoints written before the windowed AUC held River's ROCAUC: start a new window.
@@ -133,7 +134,7 @@ class ProjectSelector:
             duration_s=self.history.expected_duration(test_id),
         )
 
-    def take_decisions(self) -> list[Decision]:
+    def take_decisions(self) -> list[ChampionDecision]:
         """The changes of champion since the last call."""
         decisions, self.decisions = self.decisions, []
         return decisions
@@ -171,7 +172,18 @@ class ProjectSelector:
             e.learned = self.model.predict_proba(e.x)
         failing = {r.test_id for r in ran if r.failed}
         if failing:
-            self.decisions += self.champions.validate(_unique(evidence), failing)
+            for decision in self.champions.validate(_unique(evidence), failing):
+                self.decisions.append(
+                    ChampionDecision(
+                        project=self.project,
+                        metric=decision.metric,
+                        previous=decision.previous,
+                        champion=decision.champion,
+                        records=decision.records,
+                        scored=decision.scored,
+                        results_learned=self.results_learned,
+                    )
+                )
         for result, e in zip(ran, evidence, strict=True):
             self.auc.update(result.failed, e.learned)
             self.model.learn(e.x, result.failed)
@@ -253,6 +265,11 @@ class Selector:
 
     def learn_and_predict(self, batch: TestResultBatch) -> PredictionBatch | None:
         return self.project(batch.project).learn_and_predict(batch)
+
+    def take_decisions(self, project: str) -> list[ChampionDecision]:
+        """The project's changes of champion since the last call."""
+        selector = self.projects.get(project)
+        return selector.take_decisions() if selector is not None else []
 
     def knows_build(self, project: str, build_id: str) -> bool:
         """Whether the build's changes were observed (read-only: safe from the event loop)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from pts.core.events import (
     Build,
+    ChampionDecision,
     ChangedFile,
     Commit,
     PredictionBatch,
@@ -26,6 +27,7 @@ TEST_RESULTS = "pts.test_results"
 SUBSET_RESPONSES = "pts.subset_responses"
 PREDICTIONS = "pts.predictions"
 STORE_PROBE = "pts.store_probe"
+CHAMPION_DECISIONS = "pts.champion_decisions"
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     BUILDS: (
@@ -47,6 +49,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "probability", "failed", "model", "predicted_at",
     ),
     STORE_PROBE: ("probe", "probed_at"),
+    CHAMPION_DECISIONS: (
+        "project", "metric", "previous", "champion", "records", "scored", "results_learned",
+        "decided_at",
+    ),
 }  # fmt: skip
 
 
@@ -144,3 +150,16 @@ def prediction_rows(batch: PredictionBatch) -> list[Row]:
         }
         for prediction in batch.predictions
     ]
+
+
+def champion_decision_row(decision: ChampionDecision) -> Row:
+    return {
+        "project": decision.project,
+        "metric": decision.metric,
+        "previous": decision.previous,
+        "champion": decision.champion,
+        "records": {name: float(value) for name, value in decision.records.items()},
+        "scored": decision.scored,
+        "results_learned": decision.results_learned,
+        "decided_at": utc(decision.decided_at),
+    }

@@ -23,7 +23,8 @@ def saved_queries() -> dict[str, SavedQuery]:
     """Every saved query by name (the file's stem).
 
     >>> sorted(saved_queries())
-    ['failure-rates', 'flaky-tests', 'model-quality', 'subset-quality', 'time-saved']
+    ['champions', 'failure-rates', 'flaky-tests', 'model-quality', 'model-quality-by-week', \
+'subset-quality', 'time-saved']
     """
     queries = {}
     for path in sorted(QUERIES_DIR.glob("*.sql")):

@@ -132,3 +132,20 @@ CREATE TABLE IF NOT EXISTS pts.store_probe
 )
 ENGINE = ReplacingMergeTree(probed_at)
 ORDER BY probe;
+
+-- Each change of a project's serving ranker on a metric, with every candidate's record at the
+-- decision (progressive validation on its recent failing builds). Key: (project, metric,
+-- results_learned); a decision made again while replaying after a crash replaces its row.
+CREATE TABLE IF NOT EXISTS pts.champion_decisions
+(
+    project         LowCardinality(String),
+    metric          LowCardinality(String),
+    previous        String,
+    champion        String,
+    records         Map(String, Float64),
+    scored          UInt32,
+    results_learned UInt64,
+    decided_at      DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(decided_at)
+ORDER BY (project, metric, results_learned);

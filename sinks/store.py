@@ -13,7 +13,14 @@ from types import TracebackType
 from typing import Any, Self
 
 from pts.core.errors import QueryRejected, StoreError
-from pts.core.events import Build, Commit, PredictionBatch, SubsetResponse, TestResultBatch
+from pts.core.events import (
+    Build,
+    ChampionDecision,
+    Commit,
+    PredictionBatch,
+    SubsetResponse,
+    TestResultBatch,
+)
 from pts.sinks import rows
 from pts.sinks.query_guard import check_ast
 from pts.sinks.rows import Row
@@ -48,7 +55,8 @@ def store_error(backend: str, exc: BaseException) -> StoreError:
 
 
 class HistoryStore(ABC):
-    """Builds, commits, test results, subset answers and predictions, in tables `pts.*`."""
+    """Builds, commits, test results, subset answers, predictions and champion decisions, in
+    tables `pts.*`."""
 
     def create_schema(self) -> None:
         """Apply `schema.sql`; every statement is IF NOT EXISTS, so this is safe to repeat."""
@@ -75,6 +83,10 @@ class HistoryStore(ABC):
         """Insert every prediction of every batch, one row per predicted result."""
         flat = [row for batch in batches for row in rows.prediction_rows(batch)]
         return self._insert_rows(rows.PREDICTIONS, flat)
+
+    def insert_champion_decisions(self, decisions: Sequence[ChampionDecision]) -> int:
+        table = rows.CHAMPION_DECISIONS
+        return self._insert_rows(table, [rows.champion_decision_row(d) for d in decisions])
 
     def probe_write(self) -> None:
         """Write one row to `pts.store_probe`; raises StoreError when the store takes none."""

@@ -1,5 +1,6 @@
-"""Test results: for each result of a batch, predict first, then learn (progressive validation);
-what was predicted goes to the predictions topic, so the model's quality becomes history."""
+"""Test results: for each batch, predict first, then learn (progressive validation); what was
+predicted goes to the predictions topic, so the model's quality becomes history, and a change of
+a project's champion goes to the champion-decisions topic."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import faust
 from faust.types.tuples import Message
 
 from pts.core import wire
-from pts.core.events import TestResultBatch
+from pts.core.events import ChampionDecision, TestResultBatch
 from pts.core.logs import get_logger
 from pts.core.topics import topic_name
 from pts.streams.app import WorkerState
@@ -24,17 +25,20 @@ def register(
     state: WorkerState,
 ) -> None:
     predictions = topic_name(state.settings, "predictions")
+    champion_decisions = topic_name(state.settings, "champion-decisions")
     record_predictions = state.settings.record_predictions
 
-    def learn_and_encode(batch: TestResultBatch) -> bytes | None:
+    def learn_and_encode(batch: TestResultBatch) -> tuple[bytes | None, list[ChampionDecision]]:
         # On the model thread. None when the batch was learned before (a redelivery); empty
         # when predictions are not recorded.
         if not record_predictions:
-            return b"" if state.selector.learn(batch) else None
-        predicted = state.selector.learn_and_predict(batch)
-        if predicted is None:
-            return None
-        return wire.encode("PredictionBatch", predicted.to_record())
+            encoded = b"" if state.selector.learn(batch) else None
+        else:
+            predicted = state.selector.learn_and_predict(batch)
+            encoded = None if predicted is None else wire.encode(
+                "PredictionBatch", predicted.to_record()
+            )  # fmt: skip
+        return encoded, state.selector.take_decisions(batch.project)
 
     async def learn(record: dict[str, Any], message: Message) -> None:
         batch = TestResultBatch.from_record(record)
@@ -47,10 +51,21 @@ def register(
                     build=batch.build_id, report=batch.report,
                     hint="record the build first: pts record build",
                 )  # fmt: skip
-        predicted = await state.run_model(learn_and_encode, batch)
+        predicted, decisions = await state.run_model(learn_and_encode, batch)
         if predicted:
             # What the model said before it learned: the history of its quality.
             state.producer.produce(predictions, batch.project.encode(), predicted)
+        for decision in decisions:
+            state.producer.produce(
+                champion_decisions,
+                decision.project.encode(),
+                wire.encode("ChampionDecision", decision.to_record()),
+            )
+            log.info(
+                "champion_changed", project=decision.project, metric=decision.metric,
+                previous=decision.previous, champion=decision.champion,
+                record=decision.records[decision.champion], scored=decision.scored,
+            )  # fmt: skip
         learned = predicted is not None
         log.info(
             "results_learned" if learned else "results_already_learned",

@@ -14,7 +14,12 @@ Subset answers: b2 ran [a, c] of [a, c, b, d]; b4 was asked twice, and its lates
 Predictions. First week: a 0.9 failed, b 0.2 passed, c 0.4 failed, d 0.3 passed; each failure
 was given a higher chance than each pass, so AUC = 1.0, and the mean chance is 0.45 beside a
 failure rate of 0.5. The week after: a 0.1 failed, b 0.6 passed, so AUC = 0.0. A third week has
-no failure, so it has no AUC.
+no failure, so it has no AUC. By band of chance (calibration): 5-20% holds a 0.1 that failed;
+20-50% holds 0.2, 0.4 and 0.3, one failed; 50-100% holds 0.9, 0.6 and 0.5, one failed. Over all
+seven, 6 of the 12 (failed, passed) pairs rank the failure higher: AUC 0.5.
+
+Champion decisions: on apfdc the model gave way to recent-failure/s after 5 failing builds, and
+took over again after 30.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from pts.core.events import (
+    ChampionDecision,
     Outcome,
     Prediction,
     PredictionBatch,
@@ -98,6 +104,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HistoryStore]:
             predictions("w3", T0 + timedelta(days=14), {"t::b": (0.5, False)}),
         ]
     )  # fmt: skip
+    opened.insert_champion_decisions(
+        [
+            ChampionDecision("shop", "apfdc", "learned/s", "recent-failure/s",
+                             {"learned/s": 0.6, "recent-failure/s": 0.8}, 5, 100, T0),
+            ChampionDecision("shop", "apfdc", "recent-failure/s", "learned/s",
+                             {"learned/s": 0.9, "recent-failure/s": 0.7}, 30, 900,
+                             T0 + timedelta(days=1)),
+        ]
+    )  # fmt: skip
     try:
         yield opened
     finally:
@@ -158,7 +173,7 @@ def test_subset_quality_uses_each_builds_latest_answer(store: HistoryStore) -> N
 
 
 def test_model_quality_per_week(store: HistoryStore) -> None:
-    rows = run(store, "model-quality")
+    rows = run(store, "model-quality-by-week")
     assert [(r["results"], r["failures"], r["roc_auc"]) for r in rows] == [
         (4, 2, 1.0),
         (2, 1, 0.0),
@@ -167,3 +182,26 @@ def test_model_quality_per_week(store: HistoryStore) -> None:
     assert rows[0]["mean_predicted"] == pytest.approx(0.45)
     assert rows[0]["failure_rate"] == pytest.approx(0.5)
     assert [r["week"] for r in rows] == [date(2024, 5, 6), date(2024, 5, 13), date(2024, 5, 20)]
+
+
+def test_model_quality_is_a_calibration_table(store: HistoryStore) -> None:
+    rows = run(store, "model-quality")
+    assert [(r["band"], r["results"], r["failures"]) for r in rows] == [
+        ("5-20%", 1, 1),
+        ("20-50%", 3, 1),
+        ("50-100%", 3, 1),
+    ]
+    assert [r["mean_predicted"] for r in rows] == pytest.approx([0.1, 0.3, 2 / 3], abs=1e-6)
+    assert [r["failure_rate"] for r in rows] == pytest.approx([1.0, 1 / 3, 1 / 3], abs=1e-6)
+    assert [r["roc_auc"] for r in rows] == pytest.approx([0.5] * 3, abs=1e-4)
+
+
+def test_champions_lists_each_decision_with_both_records(store: HistoryStore) -> None:
+    rows = run(store, "champions")
+    assert [(r["previous"], r["champion"], r["champion_record"], r["previous_record"])
+            for r in rows] == [
+        ("learned/s", "recent-failure/s", 0.8, 0.6),
+        ("recent-failure/s", "learned/s", 0.9, 0.7),
+    ]  # fmt: skip
+    assert [r["scored"] for r in rows] == [5, 30] and rows[0]["metric"] == "apfdc"
+    assert run(store, "champions", "other") == []
