@@ -228,7 +228,7 @@ def subset(
         f"pts: {response.subset_size} of {_count(len(response.ranked), 'test')}, "
         f"{_share(response.expected_share_of_time)} of the expected time, "
         f"{_share(response.expected_share_of_failures)} of the expected failures "
-        f"(model {response.model})",
+        f"(ranker {response.model})",
         err=True,
     )
     _warn_if_no_candidate_is_known(project, response)

@@ -118,6 +118,26 @@ class Champions:
             scored=len(builds),
         )
 
+    def summary(self) -> dict[str, dict]:
+        """Per target family, the champion, its record and the challengers' (best first):
+        what `/health` and `pts status` show."""
+        summary = {}
+        for family, metric in (("confidence", "apfd"), ("time", "apfdc")):
+            champion = self.serving[metric]
+            record = self.records[metric][champion]
+            summary[family] = {
+                "metric": metric,
+                "champion": champion,
+                "record": round(record.mean, 4) if record.scored else None,
+                "scored": self.builds_scored,
+                "challengers": {
+                    name: round(r.mean, 4)
+                    for name, r in self.standings(metric)
+                    if name != champion and r.scored
+                },
+            }
+        return summary
+
     def standings(self, metric: str) -> list[tuple[str, Record]]:
         """Every candidate's record on `metric`, best first."""
         return sorted(self.records[metric].items(), key=lambda item: -item[1].mean)

@@ -48,14 +48,21 @@ def worker_answering(settings: Settings) -> str | None:
 
 
 def status_lines(health: dict[str, Any], lag: dict[str, Any]) -> list[str]:
-    """The report: the worker, its lag per reader, then one line per project.
+    """The report: the worker, its lag per reader, then per project its figures and the
+    rankers serving it, with their records and the best challengers'.
 
-    >>> status_lines(
+    >>> serving = {"metric": "apfdc", "champion": "bayes/s", "record": 0.91, "scored": 30,
+    ...            "challengers": {"learned/s": 0.9}}
+    >>> for line in status_lines(
     ...     {"worker": "w", "projects": {"shop": {"results_learned": 9, "model": "logistic@9",
-    ...      "roc_auc": None}}},
-    ...     {"model": {"builds": 0, "test-results": 2}, "history": {"builds": 0}})
-    ['worker w: 1 project', 'model lag: 2 messages (test-results 2)', 'history lag: caught up', \
-'  shop: 9 results learned, model logistic@9, ROC AUC -']
+    ...      "roc_auc": None, "champions": {"time": serving}}}},
+    ...     {"model": {"builds": 0, "test-results": 2}, "history": {"builds": 0}}):
+    ...     print(line)
+    worker w: 1 project
+    model lag: 2 messages (test-results 2)
+    history lag: caught up
+      shop: 9 results learned, model logistic@9, ROC AUC -
+        time targets: bayes/s (APFDc 0.91 over 30 failing builds); challengers learned/s 0.9
     """
     projects = health.get("projects", {})
     plural = "" if len(projects) == 1 else "s"
@@ -70,7 +77,24 @@ def status_lines(health: dict[str, Any], lag: dict[str, Any]) -> list[str]:
             f"  {name}: {project['results_learned']} results learned, model {project['model']}, "
             f"ROC AUC {'-' if auc is None else auc}"
         )
+        for family, serving in project.get("champions", {}).items():
+            lines.append(f"    {family} targets: {_serving_line(serving)}")
     return lines
+
+
+def _serving_line(serving: dict[str, Any]) -> str:
+    """The champion on one target family, its record and the best three challengers'."""
+    metric = {"apfd": "APFD", "apfdc": "APFDc"}.get(serving["metric"], serving["metric"])
+    if serving.get("record") is None:
+        return f"{serving['champion']} (no failing build scored yet)"
+    challengers = list(serving.get("challengers", {}).items())[:3]
+    line = (
+        f"{serving['champion']} ({metric} {serving['record']} over {serving['scored']} "
+        "failing builds)"
+    )
+    if challengers:
+        line += "; challengers " + ", ".join(f"{name} {r}" for name, r in challengers)
+    return line
 
 
 def _lag_line(reader: str, per_topic: dict[str, int]) -> str:

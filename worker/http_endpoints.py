@@ -30,6 +30,7 @@ def register(
                 "results_learned": p.results_learned,
                 "model": p.model_name,
                 "roc_auc": _rounded(p.roc_auc),
+                "champions": p.champions.summary(),
             }
             for name, p in state.selector.projects.items()
         }
