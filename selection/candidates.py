@@ -103,7 +103,7 @@ SCORERS = (
     Scorer("failure-rate", _failure_rate, _shorter),
     Scorer("bayes", _bayes, _shorter),
     Scorer("changes", _changes, _more_recent_failure, changed_first=True),
-    Scorer("learned", _learned, _none, changed_first=True),
+    Scorer("learned", _learned, _none),
 )
 
 

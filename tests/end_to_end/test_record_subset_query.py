@@ -110,7 +110,7 @@ def test_record_learn_subset_and_history(
     assert subset[:2] == ["tests.test_new::test_brand_new", "tests.test_calc::test_add"]
     assert sorted(subset + rest.read_text().split()) == sorted(candidates.split())
     assert "tests.test_io::test_read" in rest.read_text().split()  # expensive, never failed
-    assert "model logistic@6" in answer.stderr  # learned from both builds' 6 results
+X
 
     # Everything landed in ClickHouse, queried through the worker that owns chdb.
     n_results = "SELECT count() AS n FROM pts.test_results WHERE project = 'shop'"

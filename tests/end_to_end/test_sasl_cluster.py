@@ -72,7 +72,7 @@ def test_worker_learns_and_answers_over_sasl(sasl_worker: RunningWorker, tmp_pat
     )
     assert answer.returncode == 0, answer.stderr
     assert answer.stdout.split()[0] == "tests.test_sasl::test_login"  # it failed last time
-    assert "model logistic@2" in answer.stderr  # answered by the worker, after learning both
+    assert "(ranker learned@2)" in answer.stderr  # answered by the worker, after learning both
     assert sasl_worker.get("/health")["projects"]["secure"]["results_learned"] == 2
 
 
