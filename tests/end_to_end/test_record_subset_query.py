@@ -110,7 +110,9 @@ def test_record_learn_subset_and_history(
     assert subset[:2] == ["tests.test_new::test_brand_new", "tests.test_calc::test_add"]
     assert sorted(subset + rest.read_text().split()) == sorted(candidates.split())
     assert "tests.test_io::test_read" in rest.read_text().split()  # expensive, never failed
-X
+    # The champion for a time target, at first the model in its per-second order, after
+    # learning both builds' 6 results.
+    assert "(ranker learned/s@6)" in answer.stderr
 
     # Everything landed in ClickHouse, queried through the worker that owns chdb.
     n_results = "SELECT count() AS n FROM pts.test_results WHERE project = 'shop'"
