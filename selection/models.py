@@ -22,6 +22,12 @@ from river.base import Classifier
 ModelKind = Literal["logistic", "forest", "tree"]
 MODEL_KINDS: tuple[ModelKind, ...] = ("logistic", "forest", "tree")
 MAX_POSITIVE_WEIGHT = 50.0
+# Evidence that can only raise a test's chance: a change to the test or its subject, a name or
+# directory like the changed code's, failing before with these files. A few failures that no
+# change explains must not teach the model that such a change makes failure less likely, so
+# their weights are kept at or above 0 (a projected gradient step).
+NON_NEGATIVE = ("test_changed", "subject_changed", "name_similarity", "directory_similarity",
+                "co_failure")  # fmt: skip
 PRIOR_STRENGTH = 10  # failures seen after which the model and the prior weigh the same
 BASE_CHANCE = 0.005  # prior chance of a test with no failure and no change signal
 
@@ -88,6 +94,10 @@ class FailureModel:
             self.negatives += 1
         if self.kind == "logistic":
             self.classifier.learn_one(x, failed, w=self.positive_weight if failed else 1.0)
+            weights = self.classifier._weights  # River keeps them here; .weights is a copy
+            for name in NON_NEGATIVE:
+                if weights.get(name, 0.0) < 0.0:
+                    weights[name] = 0.0
         else:
             for _ in range(self._repeats() if failed else 1):
                 self.classifier.learn_one(x, failed)

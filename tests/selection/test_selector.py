@@ -6,12 +6,12 @@ import pickle
 
 import pytest
 
-from pts.core.events import SubsetRequest, Target, TargetKind, TestResultBatch
+from pts.core.events import Outcome, SubsetRequest, Target, TargetKind, TestResult, TestResultBatch
 from pts.evaluation.synthetic import generate
 from pts.selection.candidates import BY_NAME, Evidence, cost_floor
 from pts.selection.features import FEATURE_NAMES
 from pts.selection.history import TestStats
-from pts.selection.models import FailureModel
+from pts.selection.models import NON_NEGATIVE, FailureModel
 from pts.selection.selector import COLD_START, ProjectSelector, Selector
 
 from .helpers import PROJECT, batch, build, request
@@ -201,3 +201,31 @@ def test_the_running_auc_is_the_exact_auc_of_the_predictions() -> None:
     # River's rolling AUC credits tied chances (tests with no history share one) slightly
     # differently from the half credit counted here and by ClickHouse's arrayAUC.
     assert selector.projects[PROJECT].roc_auc == pytest.approx(exact, abs=1e-3)
+
+
+def test_zero_durations_do_not_make_a_time_budget_meaningless() -> None:
+    # pytest writes time="0.000" for fast tests: with every duration 0 a 20% budget would be
+    # met by nothing at all, or by everything. Each test costs at least 1 ms, so it is a
+    # fifth of the tests.
+    selector = Selector()
+    tests = [f"t::test_{i}" for i in range(10)]
+    selector.observe_build(build("b0"))
+    results = tuple(TestResult(t, "t", t, Outcome.PASSED, 0.0) for t in tests)
+    selector.learn(TestResultBatch(PROJECT, "b0", "r", results))
+    answer = selector.rank(
+        SubsetRequest("q", PROJECT, "b1", tuple(tests), Target.parse("20%"), "r")
+    )
+    assert answer.subset_size == 2
+    assert answer.expected_share_of_time == pytest.approx(0.2)
+
+
+def test_change_signals_never_learn_a_negative_weight() -> None:
+    # Failures no change explains, while a test's subject keeps changing and it passes.
+    model = FailureModel()
+    for i in range(200):
+        x = dict.fromkeys(FEATURE_NAMES, 0.0)
+        x["subject_changed"] = x["name_similarity"] = float(i % 2)
+        model.learn(x, failed=i % 2 == 0)
+    weights = model.classifier.weights
+    assert all(weights.get(name, 0.0) >= 0.0 for name in NON_NEGATIVE)
+    assert weights["subject_changed"] == 0.0  # the data gave every reason to go negative
