@@ -15,6 +15,7 @@ FAILURE_DECAY = 0.1  # weight of the newest run in the decayed failure rate
 DURATION_DECAY = 0.3  # weight of the newest run in the expected duration
 EVIDENCE_DECAY = 0.98  # what one run weighs one run later in the posterior (half-life ~34 runs)
 PRIOR_RUNS = 2.0  # how many runs' worth the project's base rate weighs in a test's posterior
+BASE_PRIOR = (0.01, 10.0)  # a project's base rate before its results: 1%, worth 10 results
 MIN_DURATION_S = 0.001  # pytest writes time="0.000" for fast tests: they still cost something
 
 
@@ -70,8 +71,10 @@ class ProjectHistory:
 
     @property
     def base_rate(self) -> float:
-        """The share of the project's results that failed, smoothed (1 in 2 with none yet)."""
-        return (self.failures + 1) / (self.runs + 2)
+        """The share of the project's results that failed, smoothed toward 1% (a typical
+        share in CI) so that a project's first results do not make every test look likely."""
+        share, weight = BASE_PRIOR
+        return (self.failures + share * weight) / (self.runs + weight)
 
     def posterior(self, test_id: str) -> float:
         """A test's failure chance (`TestStats.posterior`); the base rate for an unseen test."""

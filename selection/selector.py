@@ -19,6 +19,7 @@ from pts.core.events import (
     SubsetResponse,
     TestResultBatch,
 )
+from pts.selection.calibration import Calibration
 from pts.selection.candidates import BY_NAME, SCORER_NAMES, Evidence, cost_floor
 from pts.selection.champions import Champions, best_across
 from pts.selection.features import ChangeView, features, view_change
@@ -57,6 +58,7 @@ class ProjectSelector:
         self.auc = RunningAUC()
         self.results_learned = 0
         self.champions = Champions(serving=dict(champions)) if champions else Champions()
+        self.calibration = Calibration()
         self.decisions: list[ChampionDecision] = []  # changes of champion not yet taken
 
     def __setstate__(self, state: dict) -> None:
@@ -65,6 +67,7 @@ class ProjectSelector:
             state["auc"] = RunningAUC()
         # Checkpoints from before champions: the model serves until the records say otherwise.
         state.setdefault("champions", Champions())
+        state.setdefault("calibration", Calibration())
         state.setdefault("decisions", [])
         self.__dict__.update(state)
 
@@ -109,7 +112,7 @@ class ProjectSelector:
 
     def rank(self, request: SubsetRequest) -> SubsetResponse:
         """The champion for the request's target orders the candidates; every test's chance
-        is the learned model's, so the cut of a confidence target adds up calibrated chances."""
+        is the model's, calibrated, so the cut of a confidence target adds up true chances."""
         change = self._change(self._build_state(request.build_id))
         evidence = [self._evidence(t, change) for t in dict.fromkeys(request.candidates)]
         for e in evidence:
@@ -118,7 +121,7 @@ class ProjectSelector:
         ranked = [
             RankedTest(
                 test_id=e.test_id,
-                failure_probability=round(e.learned, 6),
+                failure_probability=round(self.calibration.chance(e.learned), 6),
                 expected_duration_s=round(e.duration_s, 6),
                 reason=_reason(e.x),
             )
@@ -184,12 +187,14 @@ class ProjectSelector:
                         results_learned=self.results_learned,
                     )
                 )
-        for result, e in zip(ran, evidence, strict=True):
-            self.auc.update(result.failed, e.learned)
+        served = [self.calibration.chance(e.learned) for e in evidence]
+        for result, e, chance in zip(ran, evidence, served, strict=True):
+            self.auc.update(result.failed, chance)
             self.model.learn(e.x, result.failed)
+            self.calibration.learn(e.learned, result.failed)
             if predictions is not None:
                 predictions.append(
-                    Prediction(result.test_id, e.learned, result.failed, result.variant)
+                    Prediction(result.test_id, chance, result.failed, result.variant)
                 )
         self.history.update(state.index, state.build, ran)
         self.results_learned += len(ran)

@@ -51,6 +51,7 @@ def test_auc_is_scored_with_the_prediction_made_before_learning() -> None:
     selector = ProjectSelector(PROJECT)
     selector.learn(batch("b0", {A: (False, 1.0), B: (False, 1.0)}))
     before = selector.model.predict_proba  # the model about to see the next batch
+    calibrated = selector.calibration.chance  # and its calibration then
     seen: list[float] = []
 
     class _Metric:
@@ -61,9 +62,9 @@ def test_auc_is_scored_with_the_prediction_made_before_learning() -> None:
     from pts.selection.features import features
 
     change = selector._change(selector._build_state("b1"))
-    expected = before(features(A, change, selector.history))
+    expected = calibrated(before(features(A, change, selector.history)))
     selector.learn(batch("b1", {A: (True, 1.0)}))
-    assert seen == [expected]
+    assert seen == [expected]  # the chance served, as recorded in pts.predictions
 
 
 def test_learning_returns_what_was_predicted_before_each_result() -> None:
