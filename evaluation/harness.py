@@ -45,8 +45,9 @@ __all__ = [
 PROGRESS_EVERY_S = 5.0
 # Within a third of the test time is the published yardstick (Meta's predictive test selection).
 BUDGETS = (0.1, 0.2, 0.33, 0.5)
-# APFD scores the order asked for with a confidence target, the time figures the order asked
-# for with a time target: a selector may order differently for each, as the two questions differ.
+# Each figure scores the order asked for with the target it answers: APFD a confidence target,
+# APFDc (and the plot's curve) the whole time, caught@b and recall@b a budget of b of the time.
+# A selector may order differently for each, as the questions differ.
 CONFIDENCE_TARGET = Target(TargetKind.CONFIDENCE, 1.0)
 TIME_TARGET = Target(TargetKind.SHARE_OF_TIME, 1.0)
 
@@ -74,16 +75,14 @@ def evaluate(
         scored += score
         left_out += bool(failing) and not score
         for name, instances in replicas.items():
-            by_confidence: list[list[str]] = []
-            by_time: list[list[str]] = []
+            asked: list[dict[str | float, list[str]]] = []
             for ranker in instances:
-                first, second, complete = _replay(history, index, cycle, candidates, ranker)
-                by_confidence.append(first)
-                by_time.append(second)
+                by_target, complete = _replay(history, index, cycle, candidates, ranker, budgets)
+                asked.append(by_target)
                 incomplete[name] += not complete
-            orders[name].append(by_time[0])
+            orders[name].append(asked[0]["time"])
             if score:
-                scores[name].append(_score(index, cycle, by_confidence, by_time, points))
+                scores[name].append(_score(index, cycle, asked, points))
         if time.monotonic() - last_log >= PROGRESS_EVERY_S:
             last_log = time.monotonic()
             log.info(
@@ -140,16 +139,24 @@ def _instantiate(rankers: Mapping[str, RankerSpec] | Sequence[Ranker]) -> dict[s
 
 
 def _replay(
-    history: History, index: int, cycle: Cycle, candidates: list[str], ranker: Ranker
-) -> tuple[list[str], list[str], bool]:
-    """Observe, rank for a confidence and for a time target, then learn one cycle; the two
-    orders of the candidates and whether every candidate was ranked in both."""
+    history: History,
+    index: int,
+    cycle: Cycle,
+    candidates: list[str],
+    ranker: Ranker,
+    budgets: Sequence[float],
+) -> tuple[dict[str | float, list[str]], bool]:
+    """Observe, rank for every target a figure answers, then learn one cycle; the orders by
+    target ("confidence", "time", or a budget) and whether every candidate was always ranked."""
     build = cycle.build
     ranker.observe_build(build)
-    orders, complete = [], True
-    for kind, target in (("confidence", CONFIDENCE_TARGET), ("time", TIME_TARGET)):
+    targets: dict[str | float, Target] = {"confidence": CONFIDENCE_TARGET, "time": TIME_TARGET}
+    targets.update({round(b, 4): Target(TargetKind.SHARE_OF_TIME, b) for b in budgets})
+    orders: dict[str | float, list[str]] = {}
+    complete = True
+    for key, target in targets.items():
         request = SubsetRequest(
-            request_id=f"eval-{history.name}-{index}-{kind}",
+            request_id=f"eval-{history.name}-{index}-{key}",
             project=build.project,
             build_id=build.build_id,
             candidates=tuple(candidates),
@@ -157,8 +164,7 @@ def _replay(
             reply_topic="eval",
             requested_at=build.started_at,
         )
-        order, whole = _order(ranker.rank(request), candidates)
-        orders.append(order)
+        orders[key], whole = _order(ranker.rank(request), candidates)
         complete = complete and whole
     ranker.learn(
         TestResultBatch(
@@ -169,7 +175,7 @@ def _replay(
             recorded_at=build.started_at,
         )
     )
-    return orders[0], orders[1], complete
+    return orders, complete
 
 
 def _order(response: SubsetResponse, candidates: list[str]) -> tuple[list[str], bool]:
@@ -184,21 +190,22 @@ def _order(response: SubsetResponse, candidates: list[str]) -> tuple[list[str], 
 
 
 def _score(
-    index: int,
-    cycle: Cycle,
-    by_confidence: list[list[str]],
-    by_time: list[list[str]],
-    points: list[float],
+    index: int, cycle: Cycle, asked: list[dict[str | float, list[str]]], points: list[float]
 ) -> CycleScore:
+    """A failing cycle's figures, each from the order asked for with its target (a budget not
+    asked for, such as the plot's, from the order for the whole time); means over replicas."""
     failing, durations = cycle.failing, cycle.durations
-    within = {b: [caught_within(o, failing, durations, b) for o in by_time] for b in points}
+    within = {
+        b: [caught_within(o.get(b, o["time"]), failing, durations, b) for o in asked]
+        for b in points
+    }
     return CycleScore(
         index=index,
         build_id=cycle.build.build_id,
-        candidates=len(by_time[0]),
+        candidates=len(asked[0]["time"]),
         failing=len(failing),
-        apfd=statistics.fmean(apfd(o, failing) for o in by_confidence),
-        apfdc=statistics.fmean(apfdc(o, failing, durations) for o in by_time),
+        apfd=statistics.fmean(apfd(o["confidence"], failing) for o in asked),
+        apfdc=statistics.fmean(apfdc(o["time"], failing, durations) for o in asked),
         caught={b: statistics.fmean(float(c) for c, _ in r) for b, r in within.items()},
         recall={b: statistics.fmean(s for _, s in r) for b, r in within.items()},
     )

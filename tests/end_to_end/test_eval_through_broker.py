@@ -22,6 +22,7 @@ def test_broker_mode_gives_the_in_process_rankings(pts_worker: RunningWorker) ->
         kafka_bootstrap=env["PTS_KAFKA_BOOTSTRAP"],
         topic_prefix=env["PTS_TOPIC_PREFIX"],
         partitions=3,
+        worker_http_port=int(env["PTS_WORKER_HTTP_PORT"]),
     )
     via_broker = BrokerRanker(settings)
     try:

@@ -152,9 +152,12 @@ def test_record_learn_subset_and_history(
     # What the model predicted before learning each result is history too.
     n_predictions = "SELECT count() AS n FROM pts.predictions WHERE project = 'shop'"
     assert wait_for_rows(pts_worker, n_predictions, 6) == 6
-    quality = run_pts(env, "query", "model-quality", "-p", "shop")
+    quality = run_pts(env, "query", "model-quality-by-week", "-p", "shop")
     [week] = [json.loads(line) for line in quality.stdout.splitlines()]
     assert (week["results"], week["failures"]) == (6, 2)
+    bands = run_pts(env, "query", "model-quality", "-p", "shop")  # the calibration table
+    rows = [json.loads(line) for line in bands.stdout.splitlines()]
+    assert sum(r["results"] for r in rows) == 6 and sum(r["failures"] for r in rows) == 2
 
     # Nothing is left behind: the model and the history loader have read every message.
     assert wait_for_no_lag(pts_worker) == {
@@ -165,6 +168,7 @@ def test_record_learn_subset_and_history(
             "test-results": 0,
             "subset-responses": 0,
             "predictions": 0,
+            "champion-decisions": 0,
         },
     }
     status = run_pts(env, "status")
@@ -197,7 +201,7 @@ def test_unknown_project_gets_the_cold_start_answer(pts_worker: RunningWorker) -
     )
     assert answer.returncode == 0, answer.stderr
     assert answer.stdout.split() == ["a", "b"]  # the first half of the list, as given
-    assert "model cold-start" in answer.stderr
+    assert "(ranker cold-start)" in answer.stderr
 
 
 def test_restart_restores_the_model_without_learning_twice(pts_worker: RunningWorker) -> None:

@@ -45,8 +45,9 @@ def test_no_look_ahead_observe_rank_learn_per_cycle() -> None:
     history = toy_history([_tests(set()), _tests({"t1"}), _tests({"t2"})])
     calls: list[tuple[str, str]] = []
     evaluate(history, {"recorder": lambda: Recorder(calls)})
-    # Ranked twice, for a confidence target (APFD) and for a time target, before learning.
-    steps = ("observe", "rank", "rank", "learn")
+    # Ranked for each target a figure answers (a confidence, the whole time, and each of the
+    # four budgets), before learning.
+    steps = ("observe", *["rank"] * 6, "learn")
     assert calls == [(step, f"b{i}") for i in range(3) for step in steps]
 
 

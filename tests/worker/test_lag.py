@@ -37,6 +37,7 @@ def test_lag_counts_what_each_reader_has_not_processed(kafka_bootstrap: str) -> 
         "test-results": 2,
         "subset-responses": 0,
         "predictions": 0,
+        "champion-decisions": 0,
     }
 
     # The model processed offsets 0 and 1 of each partition: the first two builds.
