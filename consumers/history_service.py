@@ -2,7 +2,8 @@
 
 chdb allows one process per data directory, so in embedded mode the worker process owns
 it: the loader writes there and analysts query through the worker (`pts query`, `/query`).
-The store serialises its own calls, so the loader's inserts and the queries may share it.
+The store serialises its own calls per session: the loader's inserts and the queries share it, and
+a running query does not hold up inserts.
 
 A ClickHouse server that is away when the worker starts does not stop it: selection goes on,
 the thread connects with backoff, and `/health` and `/query` say the history is not there yet.
