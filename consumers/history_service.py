@@ -60,9 +60,13 @@ class HistoryService:
             try:
                 self.store = open_store(self.settings)
             except StoreError as exc:
+                was = self._health.error
                 wait_s = self._health.failed(str(exc))
-                log.warning("history_store_unreachable", error=str(exc), retry_in_s=wait_s)
+                if was != self._health.error:  # once per failure, not per retry
+                    log.warning("history_store_unreachable", error=str(exc), retry_in_s=wait_s)
                 self.stop.wait(wait_s)
+        if self.store is not None and self._health.state == "retrying":
+            log.warning("history_store_reachable", tries=self._health.batches_failed + 1)
         return self.store
 
     def _run(self) -> None:
