@@ -1,9 +1,10 @@
 """Whether an analyst's query holds up history inserts: one heavy `/query`-style query (a
 cross join of the builds table with itself, which runs to the query time limit) on a
 `ChdbStore`, and, meanwhile, the history loader's inserts (one test-result batch each) on the
-same store. Prints how many inserts finished while the query ran and the slowest insert.
+same store. Prints how many inserts finished while the query ran and the slowest insert,
+beside the baseline of one lock for both sessions (how the store was before).
 
-    .venv/bin/python -m bench.query_stall [--builds 2000] [--runs 3]
+    .venv/bin/python -m bench.query_stall [--builds 3000] [--runs 3]
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from bench.common import machine_line, median, progress, table
+from bench.common import machine_line, median, progress, table, write_result
 from pts.core.errors import StoreError
 from pts.core.events import Build, Outcome, TestResult, TestResultBatch
 from pts.sinks.chdb_store import ChdbStore
@@ -24,8 +25,10 @@ HEAVY = (
 )
 
 
-def one_run(builds: int) -> dict[str, float]:
+def one_run(builds: int, one_lock: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder, ChdbStore(folder) as store:
+        if one_lock:  # the baseline: queries and inserts serialised, as before
+            store._reading = store._writing = threading.RLock()  # re-entrant: close takes both
         now = datetime.now(UTC)
         store.insert_builds([Build("bench", str(i), f"c{i}", now) for i in range(builds)])
         outcome: list[str] = []
@@ -61,23 +64,29 @@ def one_run(builds: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--builds", type=int, default=2000)
+    parser.add_argument("--builds", type=int, default=3000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    runs = [one_run(args.builds) for _ in range(args.runs)]
+    runs = {
+        name: [one_run(args.builds, one_lock) for _ in range(args.runs)]
+        for name, one_lock in (("one lock (before)", True), ("a lock per session", False))
+    }
     print(machine_line())
     print(
         table(
-            ["query ran (s)", "inserts finished meanwhile", "slowest insert (s)"],
+            ["store", "query ran (s)", "inserts finished meanwhile", "slowest insert (s)"],
             [
                 [
-                    round(median([r["query_s"] for r in runs]), 1),
-                    int(median([r["inserts_during_query"] for r in runs])),
-                    round(median([r["slowest_insert_s"] for r in runs]), 2),
+                    name,
+                    round(median([r["query_s"] for r in measured]), 1),
+                    int(median([r["inserts_during_query"] for r in measured])),
+                    round(median([r["slowest_insert_s"] for r in measured]), 2),
                 ]
+                for name, measured in runs.items()
             ],
         )
     )
+    write_result("query_stall", {"builds": args.builds, "runs": runs})
 
 
 if __name__ == "__main__":
