@@ -1,5 +1,7 @@
 """Whether the broker answers, as the worker sees it: checked on a timer, logged once when it
-goes away and once when it is back (not at every failed try), and shown on `/health`."""
+goes away and once when it is back (not at every failed try), and shown on `/health`.
+Two checks in a row must fail before it counts as away: one slow answer on a busy machine is
+no outage."""
 
 from __future__ import annotations
 
@@ -17,12 +19,13 @@ from pts.core.topics import topic_name
 log = get_logger(__name__)
 
 CHECK_EVERY_S = 5.0
+FAILED_CHECKS_TO_BE_AWAY = 2
 
 
 class BrokerWatch:
     """One metadata request per check; `reachable` flips only on a change of answer."""
 
-    def __init__(self, settings: Settings, timeout_s: float = CHECK_EVERY_S / 2) -> None:
+    def __init__(self, settings: Settings, timeout_s: float = CHECK_EVERY_S * 0.8) -> None:
         """`timeout_s`: how long a check waits, shorter than the timer so checks never overlap."""
         self.bootstrap = settings.kafka_bootstrap
         self.timeout_s = timeout_s
@@ -53,7 +56,7 @@ class BrokerWatch:
 
     def _went_away(self, error: str) -> None:
         self.failed_checks += 1
-        if not self.reachable:
+        if not self.reachable or self.failed_checks < FAILED_CHECKS_TO_BE_AWAY:
             return
         self.reachable, self.error, self.since = False, error, datetime.now(UTC)
         self._lost_at = time.monotonic()
@@ -61,6 +64,7 @@ class BrokerWatch:
 
     def _answered(self) -> None:
         if self.reachable:
+            self.failed_checks = 0
             return
         away_s = time.monotonic() - self._lost_at if self._lost_at is not None else None
         log.warning(

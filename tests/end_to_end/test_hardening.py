@@ -229,14 +229,15 @@ def test_a_broker_outage_costs_a_few_log_lines_and_the_worker_carries_on(tmp_pat
             quiet = len(log.read_text().splitlines())
 
             subprocess.run([str(BROKER_SCRIPT), "stop"], env=broker_env, check=True)
-            time.sleep(10)  # the outage (the client libraries retry many times a second)
+            time.sleep(12)  # the outage (the client libraries retry many times a second)
             outage = log.read_text().splitlines()[quiet:]
             subprocess.run([str(BROKER_SCRIPT), "start"], env=broker_env, check=True)
 
-            events = [json.loads(line).get("event", "") for line in outage if line.startswith("{")]
-            assert len(outage) <= 40, "\n".join(outage[:60])  # about 800 before collapsing
-            assert "broker_unreachable" in events, "\n".join(outage)
+            assert len(outage) <= 40, "\n".join(outage[:60])  # about 900 before collapsing
             assert wait_until(lambda: "broker_reachable_again" in log.read_text(), 120)
+            events = [json.loads(line).get("event") for line in log.read_text().splitlines()
+                      if line.startswith("{")]  # fmt: skip
+            assert events.index("broker_unreachable") < events.index("broker_reachable_again")
             assert wait_until(lambda: worker.get("/health")["status"] == "ok", 120)
             assert run_pts(env, "record", "tests", "-p", "shop", "-b", "2", report).returncode == 0
             assert wait_until(lambda: learned(worker, "shop") > before, 120), log.read_text()
