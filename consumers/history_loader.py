@@ -185,9 +185,9 @@ class HistoryLoader:
             try:
                 stats = self.run_once()
             except (StoreError, BrokerUnavailable) as exc:
-                was = self.health.error
+                failing = self.health.state == "retrying"
                 wait_s = self.health.failed(str(exc))
-                if was != self.health.error:  # once per failure, not per retry
+                if not failing:  # once when it starts failing; /health has the latest error
                     log.warning("history_loader_batch_failed", error=str(exc), retry_in_s=wait_s)
                 stop.wait(wait_s)
                 continue

@@ -60,9 +60,9 @@ class HistoryService:
             try:
                 self.store = open_store(self.settings)
             except StoreError as exc:
-                was = self._health.error
+                failing = self._health.state == "retrying"
                 wait_s = self._health.failed(str(exc))
-                if was != self._health.error:  # once per failure, not per retry
+                if not failing:  # once when it starts failing; /health has the latest error
                     log.warning("history_store_unreachable", error=str(exc), retry_in_s=wait_s)
                 self.stop.wait(wait_s)
         if self.store is not None and self._health.state == "retrying":
