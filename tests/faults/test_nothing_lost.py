@@ -193,5 +193,7 @@ def test_nothing_acknowledged_is_lost_or_doubled(tmp_path: Path) -> None:
             assert wait_until(lambda: stored(env) == total, 90), (stored(env), total)
             time.sleep(2)
             assert (learned(worker), stored(env)) == (total, total)  # and nothing more
+            logged = (tmp_path / "worker.log").read_text().splitlines()
+            assert len(logged) <= 100, "\n".join(logged[:150])  # each fault costs a few lines
         finally:
             worker.stop()
