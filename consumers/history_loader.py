@@ -194,10 +194,18 @@ class HistoryLoader:
             try:
                 stats = self.run_once()
             except (StoreError, BrokerUnavailable) as exc:
+                failing = self.health.state == "retrying"
                 wait_s = self.health.failed(str(exc))
-                log.warning("history_loader_batch_failed", error=str(exc), retry_in_s=wait_s)
+                if not failing:  # once when it starts failing; /health has the latest error
+                    log.warning("history_loader_batch_failed", error=str(exc), retry_in_s=wait_s)
                 stop.wait(wait_s)
                 continue
+            if self.health.state == "retrying":
+                log.warning(
+                    "history_loader_resumed",
+                    failing_since=self.health.as_dict()["failing_since"],
+                    batches_failed=self.health.batches_failed,
+                )
             self.health.succeeded()
             total.add(stats)
             since_progress.add(stats)

@@ -2,7 +2,8 @@
 
 chdb allows one process per data directory, so in embedded mode the worker process owns
 it: the loader writes there and analysts query through the worker (`pts query`, `/query`).
-The store serialises its own calls, so the loader's inserts and the queries may share it.
+The store serialises its own calls per session: the loader's inserts and the queries share it, and
+a running query does not hold up inserts.
 
 A ClickHouse server that is away when the worker starts does not stop it: selection goes on,
 the thread connects with backoff, and `/health` and `/query` say the history is not there yet.
@@ -59,9 +60,13 @@ class HistoryService:
             try:
                 self.store = open_store(self.settings)
             except StoreError as exc:
+                failing = self._health.state == "retrying"
                 wait_s = self._health.failed(str(exc))
-                log.warning("history_store_unreachable", error=str(exc), retry_in_s=wait_s)
+                if not failing:  # once when it starts failing; /health has the latest error
+                    log.warning("history_store_unreachable", error=str(exc), retry_in_s=wait_s)
                 self.stop.wait(wait_s)
+        if self.store is not None and self._health.state == "retrying":
+            log.warning("history_store_reachable", tries=self._health.batches_failed + 1)
         return self.store
 
     def _run(self) -> None:

@@ -1,9 +1,17 @@
-"""structlog JSON logs on stderr: the event name first, then bound ids (project, build, request)."""
+"""structlog JSON logs on stderr: the event name first, then bound ids (project, build, request).
+
+Other libraries' records (faust, aiokafka) go through `CollapsingHandler`, so a client that
+retries a lost broker many times a second costs a few lines, not a flood.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import TextIO
 
 import structlog
 
@@ -40,9 +48,123 @@ def configure(level: str = "info") -> None:
     )
 
 
-def stdlib_logging_config(level: str = "warning") -> dict:
+SUPPRESSED_EVENT = "log_lines_suppressed"
+_MAX_WINDOWS = 1000  # distinct lines tracked at once; more and the quiet ones are let go early
+
+
+@dataclass
+class _Window:
+    opened: float
+    suppressed: int = 0
+
+
+class CollapsingHandler(logging.StreamHandler):
+    """Writes a record, then drops the records of the same logger, level and message template
+    for `window_s` seconds; when the window closes it writes one `log_lines_suppressed` line
+    with how many it dropped. A flood of reconnect errors costs two lines a window per kind.
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> handler = CollapsingHandler(out, window_s=60)
+    >>> for port in range(100):
+    ...     _ = handler.handle(logging.makeLogRecord(
+    ...         {"name": "aiokafka", "msg": "Unable to connect to %s", "args": (port,)}))
+    >>> handler.close()
+    >>> print(out.getvalue().strip())
+    Unable to connect to 0
+    log_lines_suppressed
+    >>> handler.pending
+    {}
+    """
+
+    def __init__(self, stream: TextIO | None = None, window_s: float = 60.0) -> None:
+        super().__init__(stream)
+        self.window_s = window_s
+        self._windows: dict[tuple[str, int, str], _Window] = {}
+        self._windows_lock = threading.Lock()
+        self._sweeper: threading.Thread | None = None
+        self._closed = threading.Event()
+
+    @property
+    def pending(self) -> dict[tuple[str, int, str], int]:
+        """Lines dropped so far in the open windows, by (logger, level, template)."""
+        with self._windows_lock:
+            return {key: w.suppressed for key, w in self._windows.items() if w.suppressed}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        key = (record.name, record.levelno, str(record.msg))
+        now = time.monotonic()
+        with self._windows_lock:
+            window = self._windows.get(key)
+            if window is not None and now - window.opened < self.window_s:
+                window.suppressed += 1
+                self._start_sweeper()
+                return
+            summaries = self._close_windows(now, also=key)
+            self._windows[key] = _Window(now)
+        for summary in summaries:
+            super().emit(summary)
+        super().emit(record)
+
+    def sweep(self, now: float | None = None) -> None:
+        """Write the summaries of the windows that have closed by `now` (all, when None)."""
+        with self._windows_lock:
+            summaries = self._close_windows(
+                time.monotonic() if now is None else now, every=now is None
+            )
+        for summary in summaries:
+            super().emit(summary)
+
+    def close(self) -> None:
+        self._closed.set()
+        self.sweep()
+        super().close()
+
+    def _close_windows(
+        self, now: float, also: tuple[str, int, str] | None = None, every: bool = False
+    ) -> list[logging.LogRecord]:
+        crowded = len(self._windows) >= _MAX_WINDOWS
+        summaries = []
+        for key, window in list(self._windows.items()):
+            if every or key == also or crowded or now - window.opened >= self.window_s:
+                del self._windows[key]
+                if window.suppressed:
+                    summaries.append(_summary(key, window.suppressed, now - window.opened))
+        return summaries
+
+    def _start_sweeper(self) -> None:
+        # A thread, so that the last window of a flood that has stopped is still reported.
+        if self._sweeper is None:
+            self._sweeper = threading.Thread(target=self._sweep_until_closed, daemon=True,
+                                             name="pts-log-sweeper")  # fmt: skip
+            self._sweeper.start()
+
+    def _sweep_until_closed(self) -> None:
+        while not self._closed.wait(min(self.window_s, 5.0)):
+            self.sweep(time.monotonic())
+
+
+def _summary(key: tuple[str, int, str], suppressed: int, over_s: float) -> logging.LogRecord:
+    name, level, template = key
+    record = logging.makeLogRecord(
+        {"name": name, "levelno": level, "levelname": logging.getLevelName(level),
+         "msg": SUPPRESSED_EVENT}
+    )  # fmt: skip
+    record.pts_fields = {"similar_to": template, "suppressed": suppressed,
+                         "over_s": round(over_s, 1)}  # fmt: skip
+    return record
+
+
+def _record_fields(_logger: object, _method: str, event_dict: dict) -> dict:
+    """Fields a pts handler attached to a library's record (a suppression summary's count)."""
+    record = event_dict.get("_record")
+    event_dict.update(getattr(record, "pts_fields", None) or {})
+    return event_dict
+
+
+def stdlib_logging_config(level: str = "warning", window_s: float = 60.0) -> dict:
     """A logging.config dict that renders other libraries' log records (faust, aiokafka) as
-    the same JSON lines on stderr."""
+    the same JSON lines on stderr, repeats collapsed for `window_s` (`CollapsingHandler`)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -59,14 +181,16 @@ def stdlib_logging_config(level: str = "warning") -> dict:
                     structlog.stdlib.add_logger_name,
                     structlog.processors.TimeStamper(fmt="iso", utc=True),
                     structlog.processors.format_exc_info,
+                    _record_fields,
                 ],
             }
         },
         "handlers": {
             "stderr": {
-                "class": "logging.StreamHandler",
+                "()": CollapsingHandler,
                 "formatter": "json",
                 "stream": "ext://sys.stderr",
+                "window_s": window_s,
             }
         },
         "root": {"handlers": ["stderr"], "level": level.upper()},

@@ -26,10 +26,13 @@ WINDOW = 10_000
 
 
 class RunningAUC:
+    _unread = 0  # updates since River last took its buffer (a default for older checkpoints)
+
     def __init__(self, window: int = WINDOW) -> None:
         self._metric = metrics.RollingROCAUC(window_size=window)
         self._labels: deque[bool] = deque(maxlen=window)
         self._failures = 0
+        self._unread = 0
 
     def update(self, failed: bool, chance: float) -> None:
         if len(self._labels) == self._labels.maxlen and self._labels[0]:
@@ -37,6 +40,13 @@ class RunningAUC:
         self._labels.append(failed)
         self._failures += failed
         self._metric.update(failed, chance)
+        # River (0.26) buffers updates in Python until the metric is read, and nothing reads
+        # it unless /health is asked: read it once a window, so memory and checkpoints stay
+        # bounded by the window, not by the project's whole history.
+        self._unread += 1
+        if self._unread >= len(self._labels):
+            self._metric.get()
+            self._unread = 0
 
     def get(self) -> float | None:
         """ROC AUC over the window; None unless it holds both a failure and a pass."""

@@ -3,10 +3,14 @@
 chdb runs one embedded server per process, bound to one data directory: while a store is open,
 another directory cannot be opened in this process, and no other process can open this one.
 The store holds two sessions on it: one writes, one reads with `readonly = 1` and `final = 1`.
+Each session has its own lock, so an analyst's query (up to its time limit) never holds up the
+history loader's inserts: chdb runs queries of different sessions at once and releases the GIL
+while it works (its `Session` docs: one session per thread, for concurrency).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -37,7 +41,8 @@ class ChdbStore(HistoryStore):
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
+        self._writing = threading.Lock()
+        self._reading = threading.Lock()
         self._writer: chdb_session.Session | None = None
         self._reader: chdb_session.Session | None = None
         self.path.mkdir(parents=True, exist_ok=True)
@@ -95,20 +100,29 @@ class ChdbStore(HistoryStore):
         fmt: str = "CSV",
         params: dict[str, Any] | None = None,
     ) -> bytes:
-        with self._lock:
-            if target is None or self._writer is None:
+        with self._reading if target is self._reader else self._writing:
+            if target is None or target not in (self._writer, self._reader):
                 raise StoreError(f"the chdb store at {self.path} is closed")
             try:
                 return target.query(sql, fmt, params=params or None).bytes()
             except Exception as exc:  # chdb raises ChdbError, RuntimeError or ValueError
+                _drain(target, fmt)
                 raise store_error("chdb", exc) from exc
 
     def close(self) -> None:
-        with self._lock:
+        with self._writing, self._reading:  # always in this order: no deadlock with _run
             for session in (self._reader, self._writer):
                 if session is not None:
                     session.cleanup()
             self._reader = self._writer = None
+
+
+def _drain(session: chdb_session.Session, fmt: str) -> None:
+    """Take what a failed query left behind. chdb (4.4) keeps the header a query had written
+    before it failed (a time limit, say) and puts it before the next result of that session,
+    which would then read as rows: a throw-away query in the same format takes it."""
+    with contextlib.suppress(Exception):  # the session's own error is raised already
+        session.query("SELECT 1", fmt)
 
 
 def _literal(value: Any) -> str:

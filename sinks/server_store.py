@@ -81,6 +81,10 @@ class ServerStore(HistoryStore):
                 database=address.database,
                 secure=address.secure,
                 tz_mode="aware",
+                # No session: the loader's inserts and the analysts' queries share this client
+                # from two threads, and one session takes one query at a time ("session is
+                # locked"). Every setting goes with its own request, so none is needed.
+                autogenerate_session_id=False,
             )
         except Exception as exc:
             raise StoreError(

@@ -14,12 +14,17 @@ from pts.consumers.history_service import HistoryService
 from pts.core.errors import PtsError
 from pts.core.settings import Settings
 from pts.streams.app import WorkerState
+from pts.worker.broker_watch import BrokerWatch
 from pts.worker.http_client import PARAM_PREFIX
 from pts.worker.lag import measure_lag
 
 
 def register(
-    app: faust.App, settings: Settings, state: WorkerState, history: HistoryService | None = None
+    app: faust.App,
+    settings: Settings,
+    state: WorkerState,
+    history: HistoryService | None = None,
+    broker: BrokerWatch | None = None,
 ) -> None:
     """Serve the endpoints; `/query` only when the worker loads history."""
 
@@ -41,6 +46,10 @@ def register(
         if history is not None:
             body["history"] = history.health()
             if body["history"]["state"] not in ("starting", "running"):
+                body["status"] = "degraded"
+        if broker is not None:
+            body["broker"] = broker.as_dict()
+            if not broker.reachable:
                 body["status"] = "degraded"
         body["projects"] = await state.run_model(projects)
         return web.json(body)

@@ -4,6 +4,7 @@ checkpoints on a timer, run."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 
@@ -21,6 +22,7 @@ from pts.streams import builds, checkpoints, subsets, test_results
 from pts.streams.app import SESSION_TIMEOUT_S, WorkerState, create_app, raw_topic
 from pts.streams.kafka_security import broker_credentials
 from pts.worker import http_endpoints
+from pts.worker.broker_watch import CHECK_EVERY_S, BrokerWatch
 from pts.worker.startup_checks import (
     check_http_address,
     check_http_exposure,
@@ -87,15 +89,20 @@ def build_worker_app(
     settings: Settings, state: WorkerState, history: HistoryService | None = None
 ) -> faust.App:
     app = create_app(settings)
+    broker = BrokerWatch(settings)
     builds.register(app, raw_topic(app, settings, "builds"), state)
     test_results.register(app, raw_topic(app, settings, "test-results"), state)
     subsets.register(app, raw_topic(app, settings, "subset-requests"), state)
-    http_endpoints.register(app, settings, state, history)
+    http_endpoints.register(app, settings, state, history, broker)
 
     @app.timer(10.0)
     async def save_checkpoint() -> None:
         await state.run_model(state.checkpoint)
         state.report_delivery_failures()
+
+    @app.timer(CHECK_EVERY_S)
+    async def watch_broker() -> None:
+        await asyncio.get_running_loop().run_in_executor(None, broker.check)
 
     return app
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
 import struct
+import sys
 import threading
 import time
 import uuid
@@ -27,6 +30,7 @@ from pts.core.events import (
     TestResultBatch,
     to_record,
 )
+from pts.core.logs import configure
 from pts.core.settings import Settings
 from pts.core.topics import ensure_topics, topic_name
 from pts.sinks.chdb_store import ChdbStore
@@ -246,11 +250,15 @@ class AwayAtFirst:
 
 
 def test_an_insert_that_fails_while_the_store_is_away_is_retried_and_nothing_is_lost(
-    store: ChdbStore, kafka_bootstrap: str, topics: dict[str, str], open_loader: Any
-) -> None:
+    store: ChdbStore, kafka_bootstrap: str, topics: dict[str, str], open_loader: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     produce(kafka_bootstrap, topics["TestResultBatch"],
             [encoded("TestResultBatch", results(f"b{i}")) for i in range(3)])  # fmt: skip
-    away = AwayAtFirst(store)
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    configure("info")
+    away = AwayAtFirst(store, away_s=4)  # retried after 0.5, 1 and 2 s: several failed tries
     loader = open_loader(away)
     stop = threading.Event()
     threading.Timer(30, stop.set).start()  # a safety net; idle exit ends it sooner
@@ -269,6 +277,13 @@ def test_an_insert_that_fails_while_the_store_is_away_is_retried_and_nothing_is_
     assert (total.loaded, total.dead_lettered) == ({"TestResultBatch": 3}, 0)  # none set aside
     assert count(store, "test_results") == 6
     assert loader.health.as_dict()["error"] is None  # back to normal
+    logged = [json.loads(line) for line in err.getvalue().splitlines()]
+    events = [line["event"] for line in logged]
+    # once when it starts failing and once when it is back, not at every try
+    assert events.count("history_loader_batch_failed") == 1
+    assert events.count("history_loader_resumed") == 1
+    resumed = logged[events.index("history_loader_resumed")]
+    assert resumed["batches_failed"] >= 2 and resumed["failing_since"]
 
 
 def test_an_event_the_store_refuses_is_dead_lettered_and_the_rest_loaded(

@@ -7,8 +7,10 @@ import json
 import os
 import pickle
 import socket
+import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,15 @@ from confluent_kafka import Consumer, Producer
 
 from pts.core import wire
 from pts.core.events import SubsetRequest, Target
-from tests.conftest import RunningWorker, run_pts, running_worker
+from tests.conftest import (
+    BROKER_SCRIPT,
+    FIXTURES_JUNIT,
+    RunningWorker,
+    run_pts,
+    running_broker,
+    running_worker,
+    start_worker,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -184,3 +194,52 @@ def test_selection_goes_on_while_a_clickhouse_server_is_away(
         health = worker.get("/health")
         assert health["status"] == "degraded"
         assert health["history"]["state"] == "retrying" and health["history"]["error"]
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def learned(worker: RunningWorker, project: str) -> int:
+    try:
+        return worker.get("/health")["projects"].get(project, {}).get("results_learned", 0)
+    except OSError:
+        return -1
+
+
+def test_a_broker_outage_costs_a_few_log_lines_and_the_worker_carries_on(tmp_path: Path) -> None:
+    broker_dir = tmp_path / "broker"
+    with running_broker(broker_dir) as bootstrap:
+        env = fresh_env({**os.environ, "PTS_KAFKA_BOOTSTRAP": bootstrap, "PTS_PARTITIONS": "2",
+                         "PTS_LOG_LEVEL": "warning"}, tmp_path)  # fmt: skip
+        broker_env = {**os.environ, "PTS_BROKER_DIR": str(broker_dir),
+                      "PTS_BROKER_PORT": bootstrap.rsplit(":", 1)[1]}  # fmt: skip
+        log = tmp_path / "worker.log"
+        worker = start_worker(env, log)
+        try:
+            report = str(FIXTURES_JUNIT / "pytest.xml")
+            assert run_pts(env, "record", "tests", "-p", "shop", "-b", "1", report).returncode == 0
+            assert wait_until(lambda: learned(worker, "shop") > 0, 90)
+            before = learned(worker, "shop")
+            quiet = len(log.read_text().splitlines())
+
+            subprocess.run([str(BROKER_SCRIPT), "stop"], env=broker_env, check=True)
+            time.sleep(12)  # the outage (the client libraries retry many times a second)
+            outage = log.read_text().splitlines()[quiet:]
+            subprocess.run([str(BROKER_SCRIPT), "start"], env=broker_env, check=True)
+
+            assert len(outage) <= 40, "\n".join(outage[:60])  # about 900 before collapsing
+            assert wait_until(lambda: "broker_reachable_again" in log.read_text(), 120)
+            events = [json.loads(line).get("event") for line in log.read_text().splitlines()
+                      if line.startswith("{")]  # fmt: skip
+            assert events.index("broker_unreachable") < events.index("broker_reachable_again")
+            assert wait_until(lambda: worker.get("/health")["status"] == "ok", 120)
+            assert run_pts(env, "record", "tests", "-p", "shop", "-b", "2", report).returncode == 0
+            assert wait_until(lambda: learned(worker, "shop") > before, 120), log.read_text()
+        finally:
+            worker.stop()

@@ -1,6 +1,13 @@
-"""The fault suite: while CI events flow, the worker is paused, killed and restarted, and the
-broker is paused; afterwards every result that `pts record` had acknowledged is learned once
-and stored once. A broker of its own, so that pausing it disturbs no other test."""
+"""The fault suite: while CI events flow, the worker is paused, killed and restarted, the
+broker is paused, and the history store is starved (it refuses every write for a while);
+afterwards every result that `pts record` had acknowledged is learned once and stored once. A
+broker of its own, so that pausing it disturbs no other test.
+
+The store is starved for real: the chdb directories of the worker's store are made immutable
+(`chattr +i`, which stops root too), so ClickHouse cannot create a part and every insert fails
+with "Operation not permitted" while reads still answer, as on a disk gone read-only. Where
+that is not permitted (not root, or a filesystem without the flag) the phase is skipped with a
+warning, not faked."""
 
 from __future__ import annotations
 
@@ -12,7 +19,9 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -96,6 +105,44 @@ def stored(env: dict[str, str]) -> int:
     return json.loads(result.stdout)["n"] if result.returncode == 0 else -1
 
 
+def history_state(worker: RunningWorker) -> str:
+    try:
+        return worker.get("/health").get("history", {}).get("state", "")
+    except OSError:
+        return ""
+
+
+def _chattr(flag: str, folders: list[Path]) -> bool:
+    done = subprocess.run(["chattr", flag, *map(str, folders)], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+def can_freeze(tmp_path: Path) -> bool:
+    probe = tmp_path / "freeze-probe"
+    probe.mkdir()
+    try:
+        if not _chattr("+i", [probe]):
+            return False
+        try:
+            (probe / "new").mkdir()
+            return False  # the flag is set but does not hold
+        except OSError:
+            return True
+    finally:
+        _chattr("-i", [probe])
+
+
+@contextmanager
+def frozen(store_dir: Path) -> Iterator[None]:
+    """Every folder of a chdb store immutable: no new part, so no insert, until the end."""
+    folders = [Path(root) for root, _, _ in os.walk(store_dir)]
+    assert _chattr("+i", folders), f"chattr +i failed on {store_dir}"
+    try:
+        yield
+    finally:
+        _chattr("-i", folders)
+
+
 def test_nothing_acknowledged_is_lost_or_doubled(tmp_path: Path) -> None:
     with running_broker(tmp_path / "broker") as bootstrap:
         suffix = uuid.uuid4().hex[:8]
@@ -125,6 +172,17 @@ def test_nothing_acknowledged_is_lost_or_doubled(tmp_path: Path) -> None:
             time.sleep(4)
             signal_tree(broker_pid, signal.SIGCONT)
             time.sleep(3)
+
+            if can_freeze(tmp_path):  # the store refuses writes, then takes them again
+                assert wait_until(lambda: history_state(worker) == "running", 90)
+                with frozen(tmp_path / "data" / "chdb" / "store"):
+                    assert wait_until(lambda: history_state(worker) == "retrying", 60)
+                    time.sleep(4)
+                assert wait_until(lambda: history_state(worker) == "running", 90)
+                time.sleep(2)
+            else:
+                warnings.warn("chattr +i is not permitted here: the store was not starved",
+                              stacklevel=1)  # fmt: skip
         finally:
             traffic.stop.set()
             traffic.thread.join(timeout=60)
@@ -135,5 +193,7 @@ def test_nothing_acknowledged_is_lost_or_doubled(tmp_path: Path) -> None:
             assert wait_until(lambda: stored(env) == total, 90), (stored(env), total)
             time.sleep(2)
             assert (learned(worker), stored(env)) == (total, total)  # and nothing more
+            logged = (tmp_path / "worker.log").read_text().splitlines()
+            assert len(logged) <= 100, "\n".join(logged[:150])  # each fault costs a few lines
         finally:
             worker.stop()
