@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from confluent_kafka import KafkaException
 
+from pts.client.runners.base import Runner
 from pts.client.test_lists import check_format, format_tests
 from pts.core.errors import ConfigError, PtsError, ReportError
 from pts.core.events import SubsetResponse, Target
@@ -35,6 +36,15 @@ Project = Annotated[
 BuildId = Annotated[str, typer.Option("--build", "-b", help="CI build id, unique in the project.")]
 DryRun = Annotated[
     bool, typer.Option("--dry-run", help="Print one JSON line per event; publish nothing.")
+]
+RunnerName = Annotated[
+    str | None,
+    typer.Option(
+        "--runner",
+        help="The test runner: ids it can run, its candidate listing, its subset format "
+        "(pytest, maven, gradle, go, jest, vitest, cypress, playwright, rspec, minitest, bazel, "
+        "dotnet, ctest, robot).",
+    ),
 ]
 
 
@@ -109,6 +119,7 @@ def record_tests(
         str, typer.Option(help="'case' (suite::name) or 'suite' (one result per suite).")
     ] = "case",
     dry_run: DryRun = False,
+    runner: RunnerName = None,
 ) -> None:
     """Publish the test results of JUnit XML reports, one message per report or slice.
 
@@ -118,14 +129,16 @@ def record_tests(
     from pts.client.junit_reports import parse_report, report_digest, slice_results
     from pts.client.publisher import batches_of, print_dry_run, publish
     from pts.client.report_files import find_reports, report_name
+    from pts.client.runners import runner as runner_named
 
     if level not in ("case", "suite"):
         raise typer.BadParameter("--level must be 'case' or 'suite'")
-    found = find_reports(reports)
+    profile = runner_named(runner)
+    found = find_reports(reports, profile.report_suffixes)
     batches, bad, empty, good = [], list(found.missing), [], 0
     for report in found.paths:
         try:
-            results = parse_report(report, level=level)
+            results = parse_report(report, level=level, runner=profile)
             digest = report_digest(report)
         except ReportError as exc:
             bad.append(exc)
@@ -152,22 +165,42 @@ def record_tests(
         raise ConfigError(f"{len(bad)} bad reports, not published: {'; '.join(map(str, bad))}")
 
 
-def _read_candidates(source: Path | None) -> list[str]:
-    """Test ids, one per line; blank lines and `#` comments are skipped."""
+def _read_candidates(source: Path | None, profile: Runner) -> list[str]:
+    """Test ids as the runner lists them (one per line without --runner); blank lines and
+    `#` comments are skipped, and lines that are no id are warned of once."""
     try:
         text = sys.stdin.read() if source is None or str(source) == "-" else source.read_text()
     except OSError as exc:
         raise ConfigError(f"cannot read the candidate tests from {source}: {exc.strerror}") from exc
-    lines = (line.strip() for line in text.splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
+    found = profile.candidates(text)
+    if found.unrecognized:
+        typer.echo(
+            f"pts: warning: left out {_count(len(found.unrecognized), 'candidate line')} that "
+            f"{'is' if len(found.unrecognized) == 1 else 'are'} no {profile.name} test id "
+            f"(e.g. {found.unrecognized[0]!r}); expected `{profile.lists_with}` output, "
+            f"ids like {profile.example!r}",
+            err=True,
+        )
+    return found.ids
 
 
-def _print_all(tests: list[str], rest: Path | None, reason: str, fmt: str) -> None:
+Formatter = Callable[[Sequence[str]], str]
+
+
+def _formatter(profile: Runner, fmt: str | None) -> Formatter:
+    """How the subset and the rest are printed: --format if given, else the runner's way."""
+    if fmt is not None or profile.name == "junit":
+        check_format(fmt or "lines")
+        return lambda tests: format_tests(tests, fmt or "lines")
+    return lambda tests: profile.format(tests) if tests else ""
+
+
+def _print_all(tests: list[str], rest: Path | None, reason: str, output: Formatter) -> None:
     """The answer when pts cannot give one: run everything, so a build is never blocked."""
     log.warning("subset_fallback_to_all", reason=reason)
     typer.echo(f"pts: warning: {reason}; running all {_count(len(tests), 'test')}", err=True)
     if tests:
-        typer.echo(format_tests(tests, fmt))
+        typer.echo(output(tests))
     if rest is not None:
         try:
             rest.write_text("")
@@ -193,9 +226,10 @@ def subset(
         typer.Option(
             "--format",
             help="lines (one id per line), comma, maven (-Dtest=...) or gradle (--tests ...); "
-            "for the subset and --rest.",
+            "for the subset and --rest. Default: the --runner's own form, else lines.",
         ),
-    ] = "lines",
+    ] = None,
+    runner: RunnerName = None,
 ) -> None:
     """Print the subset of the candidate tests to run, first things first.
 
@@ -203,19 +237,22 @@ def subset(
     setting, a --rest file that cannot be written), every candidate is printed, with a
     warning on stderr, and the exit code is 0: pts never blocks a build.
     """
+    from pts.client.runners import runner as runner_named
+
     parsed_target = Target.parse(target)
-    check_format(fmt)  # a usage error, before anything else
-    tests = _read_candidates(candidates)
+    profile = runner_named(runner)  # usage errors, before anything else
+    output = _formatter(profile, fmt)
+    tests = _read_candidates(candidates, profile)
     try:
         response = _ask_for_subset(project, build, tests, parsed_target, timeout)
         if rest is not None:
-            left_out = format_tests(response.rest, fmt)
+            left_out = output(response.rest)
             rest.write_text(left_out + "\n" if left_out else "")
     except (PtsError, OSError, KafkaException) as exc:
-        _print_all(tests, rest, _reason(exc), fmt)
+        _print_all(tests, rest, _reason(exc), output)
         return
     if response.subset:
-        typer.echo(format_tests(response.subset, fmt))
+        typer.echo(output(response.subset))
     if explain:
         for position, test in enumerate(response.ranked, 1):
             marker = "run " if position <= response.subset_size else "skip"
@@ -231,7 +268,7 @@ def subset(
         f"(model {response.model})",
         err=True,
     )
-    _warn_if_no_candidate_is_known(project, response)
+    _warn_if_no_candidate_is_known(project, response, profile)
 
 
 def _ask_for_subset(
@@ -255,7 +292,7 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
-def _warn_if_no_candidate_is_known(project: str, response: SubsetResponse) -> None:
+def _warn_if_no_candidate_is_known(project: str, response: SubsetResponse, profile: Runner) -> None:
     """Candidates that never match a recorded test id are all "new": the likely cause is a
     different id format (a file path instead of the recorded suite::name, say). A project the
     worker does not know at all is likely a typo."""
@@ -274,7 +311,8 @@ def _warn_if_no_candidate_is_known(project: str, response: SubsetResponse) -> No
             f"pts: warning: none of the {_count(len(response.ranked), 'candidate')} (e.g. "
             f"{response.ranked[0].test_id!r}) has a recorded result in project {project}, "
             f"which has {learned} results learned; candidates must use the ids "
-            "`pts record tests` records (suite::name, or the suite with --level suite)",
+            f"`pts record tests{' --runner ' + profile.name if profile.name != 'junit' else ''}` "
+            f"records, like {profile.example!r}",
             err=True,
         )
 
