@@ -19,6 +19,7 @@ from pts.core.events import (
     TargetKind,
     TestResultBatch,
 )
+from pts.core.flavors import of_flavor
 from pts.selection.features import ChangeView, features, view_change
 from pts.selection.history import ProjectHistory
 from pts.selection.models import FailureModel, ModelKind
@@ -27,6 +28,7 @@ from pts.selection.subsets import respond
 
 BUILDS_KEPT = 2000  # builds whose changes are remembered until their results arrive
 BATCHES_KEPT = 20000  # batch keys remembered so that a redelivered batch is not learned twice
+KNOWN_TESTS_RECENT_BUILDS = 50  # a zero-input subset's candidates ran within these builds
 COLD_START = "cold-start"
 
 
@@ -116,6 +118,16 @@ class ProjectSelector:
     def learn(self, batch: TestResultBatch) -> bool:
         """Predict, then learn, each result of the batch; False when it was already learned."""
         return self._learn(batch, None) is not None
+
+    def known_tests(self, flavor: str, recent: int = KNOWN_TESTS_RECENT_BUILDS) -> list[str]:
+        """The tests of this flavor that ran in the last `recent` builds learned, in id order:
+        the candidates of a subset asked for without a list."""
+        since = self.history.builds_learned - recent
+        return sorted(
+            test_id
+            for test_id, stats in self.history.tests.items()
+            if stats.last_run >= since and of_flavor(test_id, flavor)
+        )
 
     def learn_and_predict(self, batch: TestResultBatch) -> PredictionBatch | None:
         """`learn`, returning what was predicted for each result before it was learned;
@@ -234,6 +246,10 @@ class Selector:
 
     def learn_and_predict(self, batch: TestResultBatch) -> PredictionBatch | None:
         return self.project(batch.project).learn_and_predict(batch)
+
+    def known_tests(self, project: str, flavor: str = "") -> list[str]:
+        selector = self.projects.get(project)
+        return selector.known_tests(flavor) if selector is not None else []
 
     def knows_build(self, project: str, build_id: str) -> bool:
         """Whether the build's changes were observed (read-only: safe from the event loop)."""
