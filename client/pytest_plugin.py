@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import shutil
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +23,7 @@ import pytest
 
 from pts.core.events import Outcome, TestResult
 
-PLUGIN = "pts"
+PLUGIN = "pts-session"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,7 +74,8 @@ class PtsSession:
         self.flavors: list[str] = config.getoption("pts_flavor")
         self.observe: bool = config.getoption("pts_observe")
         self.results: dict[str, list[pytest.TestReport]] = {}
-        self.notes: list[str] = []
+        self.answer: dict[str, Any] | None = None
+        self.recorded: str | None = None
         worker_input = getattr(config, "workerinput", None)
         self.is_xdist_worker = worker_input is not None
         self.answer_file = Path(worker_input["pts_answer"]) if worker_input else None
@@ -94,35 +96,45 @@ class PtsSession:
         if not self.target or not items:
             return
         answer = self._shared_answer([item.nodeid for item in items])
-        if "error" in answer:
-            self.notes.append(
-                f"pts: could not choose a subset ({answer['error']}); "
-                f"running all {len(items)} tests"
-            )
+        if "error" in answer or answer.get("observe"):
             return
         order = {test: i for i, test in enumerate(answer["ranked"])}
         chosen = set(answer["subset"])
         kept = sorted((i for i in items if i.nodeid in chosen), key=lambda i: order[i.nodeid])
-        rest = [i for i in items if i.nodeid not in chosen]
-        if answer.get("observe"):
-            self.notes.append(
-                f"pts: observing: running all {len(items)} tests; the subset would have been "
-                f"{len(kept)}"
-            )
-            return
         if not kept:  # nothing chosen: run everything rather than nothing
             return
+        rest = [i for i in items if i.nodeid not in chosen]
         if rest:
             config.hook.pytest_deselected(items=rest)
         items[:] = kept
-        self.notes.append(
-            f"pts: running {len(kept)} of {len(items) + len(rest)} tests ({answer['summary']})"
+
+    def _note(self) -> str | None:
+        """What the terminal says about the subset (under xdist, from the workers' answer)."""
+        answer = self.answer
+        if answer is None and self.answer_file is not None and self.answer_file.exists():
+            answer = json.loads(self.answer_file.read_text() or "null")
+        if answer is None:
+            return None
+        if "error" in answer:
+            return (
+                f"pts: could not choose a subset ({answer['error']}); "
+                f"running all {answer['candidates']} tests"
+            )
+        if answer.get("observe"):
+            return (
+                f"pts: observing: running all {len(answer['ranked'])} tests; the subset would "
+                f"have been {len(answer['subset'])}"
+            )
+        return (
+            f"pts: running {len(answer['subset'])} of {len(answer['ranked'])} tests "
+            f"({answer['summary']})"
         )
 
     def _shared_answer(self, candidates: list[str]) -> dict[str, Any]:
         """The answer for these candidates; under xdist, one answer for every worker."""
         if self.answer_file is None:
-            return self._ask(candidates)
+            self.answer = self._ask(candidates)
+            return self.answer
         with self.answer_file.open("a+") as shared:
             fcntl.flock(shared, fcntl.LOCK_EX)
             shared.seek(0)
@@ -156,7 +168,7 @@ class PtsSession:
             finally:
                 client.close()
         except Exception as exc:  # noqa: BLE001 - whatever it is, the tests still run
-            return {"error": str(exc) or type(exc).__name__}
+            return {"error": str(exc) or type(exc).__name__, "candidates": len(candidates)}
         return {
             "ranked": [by_request.get(t.test_id, t.test_id) for t in response.ranked],
             "subset": [by_request.get(t, t) for t in response.subset],
@@ -170,21 +182,29 @@ class PtsSession:
             self.results.setdefault(report.nodeid, []).append(report)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        for note in self.notes:
-            terminalreporter.write_line(note)
+        if self.is_xdist_worker:
+            return
+        for note in (self._note(), self._record_once()):
+            if note:
+                terminalreporter.write_line(note)
+
+    def _record_once(self) -> str | None:
+        if self.results and self.recorded is None:
+            try:
+                count = self._record()
+                self.recorded = f"pts: recorded {count} test results of build {self.build}"
+            except Exception as exc:  # noqa: BLE001 - recording never fails the tests
+                self.recorded = f"pts: warning: the results were not recorded: {exc}"
+        return self.recorded
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if not self.is_xdist_worker and self.answer_file is not None:
+            shutil.rmtree(self.answer_file.parent, ignore_errors=True)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.is_xdist_worker or not self.results:
-            return
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        try:
-            recorded = self._record()
-            note = f"pts: recorded {recorded} test results of build {self.build}"
-        except Exception as exc:  # noqa: BLE001 - recording never fails the tests
-            note = f"pts: warning: the results were not recorded: {exc}"
-        if reporter is not None:
-            reporter.write_line(note)
+        if not self.is_xdist_worker:
+            self._record_once()  # also when no terminal reports (-p no:terminal)
 
     def _record(self) -> int:
         from pts.client.junit_reports import slice_results
