@@ -57,9 +57,19 @@ def pytest_configure(config: pytest.Config) -> None:
     wanted = config.getoption("pts_target") or config.getoption("pts_record")
     if not wanted:
         return
+    from pts.core.errors import ConfigError
+    from pts.core.events import Target
+    from pts.core.flavors import parse_flavors
+
     for option in ("pts_project", "pts_build"):
         if not config.getoption(option):
             raise pytest.UsageError(f"--{option.replace('_', '-')} is needed with --pts-target")
+    try:  # usage errors stop the session before it starts, as pts subset's do
+        parse_flavors(config.getoption("pts_flavor"))
+        if config.getoption("pts_target"):
+            Target.parse(config.getoption("pts_target"))
+    except ConfigError as exc:
+        raise pytest.UsageError(f"pts: {exc}") from exc
     config.pluginmanager.register(PtsSession(config), PLUGIN)
 
 

@@ -11,6 +11,8 @@ the subset's order (the likeliest failures first).
 [['a', 'd'], ['b', 'c', 'e']]
 >>> split_into_bins([("a", 1.0)], 3)  # more shards than tests: some run nothing
 [['a'], [], []]
+>>> split_into_bins([("a", 0.0), ("b", 0.0), ("c", 0.0)], 2)  # no time known: by count
+[['a', 'c'], ['b']]
 """
 
 from __future__ import annotations
@@ -33,12 +35,13 @@ def split_into_bins(tests: Sequence[tuple[str, float]], count: int) -> list[list
     if count < 1:
         raise ConfigError(f"a subset is split into at least 1 bin, not {count}")
     rank = {test: i for i, (test, _) in enumerate(tests)}
-    heap = [(0.0, index) for index in range(count)]
+    # The least loaded bin by time, then by tests: tests of no known time spread evenly.
+    heap = [(0.0, 0, index) for index in range(count)]
     bins: list[list[str]] = [[] for _ in range(count)]
     for test, seconds in sorted(tests, key=lambda t: (-t[1], rank[t[0]])):
-        total, index = heapq.heappop(heap)
+        total, size, index = heapq.heappop(heap)
         bins[index].append(test)
-        heapq.heappush(heap, (total + max(seconds, 0.0), index))
+        heapq.heappush(heap, (total + max(seconds, 0.0), size + 1, index))
     return [sorted(b, key=rank.__getitem__) for b in bins]
 
 
@@ -64,7 +67,7 @@ def subset_file(
             "split": split,
             "runner": runner,
             "output": fmt,
-            "tests": [[test, round(seconds, 3)] for test, seconds in tests],
+            "tests": [[test, round(seconds, 6)] for test, seconds in tests],
         },
         indent=1,
     )
