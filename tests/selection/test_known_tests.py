@@ -1,5 +1,5 @@
-"""The candidates of a subset asked for without a list: the tests that ran recently, of the
-flavor asked for."""
+"""Known tests (the candidates of a subset asked for without a list), and what a runner's
+unit of several cases costs."""
 
 from __future__ import annotations
 
@@ -29,3 +29,16 @@ def test_known_tests_are_the_recent_ones_of_the_flavor() -> None:
     # t::old last ran 3 builds ago: out of a window of 2
     assert selector.project(PROJECT).known_tests("", recent=2) == ["t::a"]
     assert selector.known_tests("no-such-project") == []
+
+
+def test_a_unit_of_several_cases_costs_their_sum() -> None:
+    """A spec file (or class) recorded with --runner is one id with a result per case."""
+    from dataclasses import replace
+
+    selector = Selector()
+    selector.observe_build(build("b1"))
+    cases = batch("b1", {"src/a.test.js": (False, 1.5)})
+    spec = cases.results[0]
+    three = tuple(replace(spec, variant=f"case {i}") for i in range(3))
+    selector.learn(replace(cases, results=three))
+    assert selector.project(PROJECT).history.expected_duration("src/a.test.js") == 4.5
