@@ -141,11 +141,10 @@ def record_tests(
     from pts.client.publisher import batches_of, print_dry_run, publish
     from pts.client.report_files import find_reports, report_name
     from pts.client.runners import runner as runner_named
+    from pts.core.flavors import flavored, parse_flavors
 
     if level not in ("case", "suite"):
         raise typer.BadParameter("--level must be 'case' or 'suite'")
-    from pts.core.flavors import flavored, parse_flavors
-
     profile = runner_named(runner)
     flavor_key = parse_flavors(flavor or [])
     found = find_reports(reports, profile.report_suffixes)
