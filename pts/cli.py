@@ -266,7 +266,7 @@ def subset(
         bool,
         typer.Option(
             "--known-tests",
-            help="Read no candidates: the project's tests seen recently (of this flavor) are.",
+            help="Read no candidates; use the project's tests seen recently (of this flavor).",
         ),
     ] = False,
 ) -> None:
