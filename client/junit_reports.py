@@ -27,6 +27,10 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
+from pts.client.runners import ReportCase, Runner
+from pts.client.runners import runner as named_runner
+from pts.client.runners.dotnet import nunit_cases
+from pts.client.runners.go import GoTest, read_go_test_json
 from pts.core.errors import ReportError
 from pts.core.events import Outcome, TestResult
 
@@ -36,16 +40,50 @@ SLICE_MAX_RESULTS = 5000
 SLICE_MAX_BYTES = 2 * 1024 * 1024  # well inside the test-results topic's 8 MiB messages
 _OUTCOMES = (("failure", Outcome.FAILED), ("error", Outcome.ERROR), ("skipped", Outcome.SKIPPED))
 _CHUNK = 1 << 20
+PLAIN = named_runner(None)
 
 
-def parse_report(path: Path, level: Literal["case", "suite"] = "case") -> list[TestResult]:
-    """The results in a JUnit XML report, one per test case (or per suite), in report order."""
+def parse_report(
+    path: Path, level: Literal["case", "suite"] = "case", runner: Runner = PLAIN
+) -> list[TestResult]:
+    """The results in a report, one per test case (or per suite), in report order, named as
+    `runner` names them. A JUnit XML report, an NUnit 3 result file, or (for Go) the output
+    of `go test -json`."""
+    if isinstance(runner, GoTest) and path.suffix == ".json":
+        return _results(read_go_test_json(path), runner, level)
     root, lines = _read(path)
+    if root.tag == "test-run":
+        return _results(nunit_cases(root, lines, path), runner, level)
     if root.tag not in ("testsuites", "testsuite"):
         tag = root.tag.rpartition("}")[2]
         raise ReportError(str(path), lines[root], f"not a JUnit report: root element is <{tag}>")
-    cases = _with_variants(_cases(path, root, _Suite("", "", ""), lines))
-    return cases if level == "case" else _by_suite(cases)
+    return _results(_cases(path, root, _Suite("", "", "", ""), lines), runner, level)
+
+
+def _results(
+    cases: list[tuple[ReportCase, _Suite]] | list[ReportCase], runner: Runner, level: str
+) -> list[TestResult]:
+    pairs = [c if isinstance(c, tuple) else (c, _Suite(c.suite, "", c.suite, "")) for c in cases]
+    named = [(_named(case, runner), suite) for case, suite in pairs]
+    results = _with_variants(named)
+    return results if level == "case" else _by_suite(results)
+
+
+def _named(case: ReportCase, runner: Runner) -> TestResult:
+    if not (case.classname or case.suite or case.file):
+        raise ReportError(
+            str(case.report), case.line, f"testcase {case.name!r} has no classname, suite or file"
+        )
+    identity = runner.identify(case)
+    return TestResult(
+        test_id=identity.test_id,
+        suite=identity.suite,
+        name=identity.name,
+        outcome=case.outcome,
+        duration_s=case.duration_s,
+        message=truncated(case.message, MAX_MESSAGE),
+        variant=identity.variant,
+    )
 
 
 def report_digest(path: Path) -> str:
@@ -126,30 +164,41 @@ class _Suite:
     name: str
     hostname: str
     path: str  # the nesting of suite names, outermost first
+    file: str  # the nearest enclosing suite's file attribute (Cypress names the spec there)
 
 
 def _cases(
     path: Path, element: Element, suite: _Suite, lines: dict[Element, int]
-) -> list[tuple[TestResult, _Suite]]:
+) -> list[tuple[ReportCase, _Suite]]:
     if element.tag == "testsuite":
         name = element.get("name") or suite.name
-        suite = _Suite(name, element.get("hostname") or "", f"{suite.path}/{name}")
+        suite = _Suite(
+            name,
+            element.get("hostname") or "",
+            f"{suite.path}/{name}",
+            element.get("file") or element.get("filepath") or suite.file,
+        )
     results = []
+    spec = suite.file
     for child in element:
         if child.tag == "testcase":
-            results.append((_case(path, child, suite.name, lines[child]), suite))
+            results.append((_case(path, child, suite, lines[child]), suite))
         elif child.tag == "testsuite":
-            results.extend(_cases(path, child, suite, lines))
+            # mocha-junit-reporter (Cypress) names the spec only on a "Root Suite" that comes
+            # before the spec's suites, as their sibling.
+            spec = child.get("file") or spec
+            results.extend(_cases(path, child, replace(suite, file=spec), lines))
     return results
 
 
 def _with_variants(cases: list[tuple[TestResult, _Suite]]) -> list[TestResult]:
-    """Every occurrence, in report order; the repeats of a test get distinct variants."""
-    occurrences: dict[str, list[int]] = {}
+    """Every occurrence, in report order; the repeats of a test (the same id and variant) get
+    distinct variants."""
+    occurrences: dict[tuple[str, str], list[int]] = {}
     for index, (result, _) in enumerate(cases):
-        occurrences.setdefault(result.test_id, []).append(index)
-    variants = [""] * len(cases)
-    for indexes in occurrences.values():
+        occurrences.setdefault((result.test_id, result.variant), []).append(index)
+    variants = [result.variant for result, _ in cases]
+    for (_, base), indexes in occurrences.items():
         if len(indexes) == 1:
             continue
         suites = [cases[i][1] for i in indexes]
@@ -165,16 +214,17 @@ def _with_variants(cases: list[tuple[TestResult, _Suite]]) -> list[TestResult]:
         for i, label in zip(indexes, labels, strict=True):
             seen[label] = seen.get(label, 0) + 1
             if not label:
-                variants[i] = f"#{seen[label]}"
+                repeat = f"#{seen[label]}"
             else:
-                variants[i] = label if seen[label] == 1 else f"{label}#{seen[label]}"
+                repeat = label if seen[label] == 1 else f"{label}#{seen[label]}"
+            variants[i] = f"{base} {repeat}" if base else repeat
     return [
-        replace(result, variant=v) if v else result
+        replace(result, variant=v) if v != result.variant else result
         for (result, _), v in zip(cases, variants, strict=True)
     ]
 
 
-def _case(path: Path, case: Element, suite: str, line: int) -> TestResult:
+def _case(path: Path, case: Element, suite: _Suite, line: int) -> ReportCase:
     name = case.get("name")
     if not name:
         raise ReportError(str(path), line, "<testcase> has no name attribute")
@@ -183,22 +233,22 @@ def _case(path: Path, case: Element, suite: str, line: int) -> TestResult:
             raise ReportError(
                 str(path), line, f"testcase {attribute} {case.get(attribute)!r} holds a line break"
             )
-    suite = case.get("classname") or suite or case.get("file") or ""
-    if not suite:
-        raise ReportError(str(path), line, f"testcase {name!r} has no classname, suite or file")
     outcome, message = Outcome.PASSED, ""
     for tag, candidate in _OUTCOMES:
         found = case.find(tag)
         if found is not None:
             outcome, message = candidate, _message(found)
             break
-    return TestResult(
-        test_id=f"{suite}::{name}",
-        suite=suite,
+    return ReportCase(
         name=name,
+        classname=case.get("classname") or "",
+        file=case.get("file") or suite.file,
+        suite=suite.name,
+        report=path,
         outcome=outcome,
         duration_s=_duration(path, case.get("time"), line),
         message=message,
+        line=line,
     )
 
 

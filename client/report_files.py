@@ -18,13 +18,13 @@ class FoundReports:
     missing: list[ReportError] = field(default_factory=list)
 
 
-def find_reports(arguments: list[str]) -> FoundReports:
+def find_reports(arguments: list[str], suffixes: tuple[str, ...] = (".xml",)) -> FoundReports:
     """Every report the arguments name, each once, in the order given (a directory's and a
     glob's in sorted order); an argument that names none is a `ReportError`."""
     found = FoundReports()
     seen: set[Path] = set()
     for argument in arguments:
-        paths = _expand(argument)
+        paths = _expand(argument, suffixes)
         if isinstance(paths, ReportError):
             found.missing.append(paths)
             continue
@@ -35,11 +35,12 @@ def find_reports(arguments: list[str]) -> FoundReports:
     return found
 
 
-def _expand(argument: str) -> list[Path] | ReportError:
+def _expand(argument: str, suffixes: tuple[str, ...]) -> list[Path] | ReportError:
     path = Path(argument)
     if path.is_dir():
-        inside = sorted(p for p in path.rglob("*.xml") if p.is_file())
-        return inside or ReportError(argument, None, "a directory without *.xml reports")
+        inside = sorted(p for p in path.rglob("*") if p.suffix in suffixes and p.is_file())
+        kinds = " or ".join(f"*{suffix}" for suffix in suffixes)
+        return inside or ReportError(argument, None, f"a directory without {kinds} reports")
     if path.exists():
         return [path]
     if _GLOB_CHARS & set(argument):

@@ -10,6 +10,9 @@ org.x.BarTest
 '-Dtest=org.x.FooTest#testA,org.x.BarTest'
 >>> format_tests(tests, "gradle")
 '--tests org.x.FooTest.testA --tests org.x.BarTest'
+>>> format_tests(["com.acme.BarTest::add(int, int)[1]", "com.acme.BarTest::add(int, int)[2]"],
+...              "gradle")
+'--tests com.acme.BarTest.add'
 >>> format_tests(tests, "comma")
 'org.x.FooTest::testA,org.x.BarTest'
 >>> format_tests([], "maven")  # nothing to select: no -Dtest= that would select nothing
@@ -18,6 +21,7 @@ org.x.BarTest
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from pts.core.errors import ConfigError
@@ -29,8 +33,10 @@ def _maven(tests: Sequence[str]) -> str:
 
 
 def _gradle(tests: Sequence[str]) -> str:
-    # Gradle's --tests filter takes the class, or class.method; quoting is the shell's job.
-    return " ".join(f"--tests {test.replace('::', '.', 1)}" for test in tests)
+    # Gradle's --tests filter takes the class, or class.method: a parameterized run's name
+    # (`add(int, int)[1]`) is cut to its method, so no blank or bracket meets the shell.
+    filters = (re.split(r"[(\[]", test.replace("::", ".", 1), maxsplit=1)[0] for test in tests)
+    return " ".join(f"--tests {f}" for f in dict.fromkeys(filters))
 
 
 FORMATS: dict[str, Callable[[Sequence[str]], str]] = {

@@ -142,6 +142,7 @@ class TestResultBatch:
     slice: int = 0
     slices: int = 1
     report_digest: str = ""  # of the report's bytes; with build, report and slice, the identity
+    flavor: str = ""  # canonical key=value,... (core/flavors.py); the test ids carry it too
 
     @property
     def identity(self) -> tuple[str, str, int]:
@@ -164,6 +165,7 @@ class TestResultBatch:
             slice=record.get("slice", 0),
             slices=record.get("slices", 1),
             report_digest=record.get("report_digest", ""),
+            flavor=record.get("flavor", ""),
         )
 
 
@@ -305,11 +307,17 @@ class SubsetRequest:
     requested_at: datetime = field(default_factory=utc_now)
     part: int = 0  # a large request travels in parts; candidates is this part's share
     parts: int = 1
+    flavor: str = ""  # the candidates carry it as a suffix (core/flavors.py)
+    observe: bool = False  # observation mode: the build runs everything; the subset is recorded
+    known_tests: bool = False  # no candidate list: the project's recent tests of this flavor
 
     def to_record(self) -> dict[str, Any]:
         return {
             "part": self.part,
             "parts": self.parts,
+            "flavor": self.flavor,
+            "observe": self.observe,
+            "known_tests": self.known_tests,
             "request_id": self.request_id,
             "project": self.project,
             "build_id": self.build_id,
@@ -332,6 +340,9 @@ class SubsetRequest:
             requested_at=record["requested_at"],
             part=record.get("part", 0),
             parts=record.get("parts", 1),
+            flavor=record.get("flavor", ""),
+            observe=record.get("observe", False),
+            known_tests=record.get("known_tests", False),
         )
 
 
@@ -357,6 +368,8 @@ class SubsetResponse:
     part: int = 0  # a large answer travels in parts; ranked is this part's share
     parts: int = 1
     candidates: int = -1  # in the whole answer; -1: len(ranked), as before parts existed
+    flavor: str = ""
+    observe: bool = False  # the build runs every test; the subset is what it would have run
 
     @property
     def subset(self) -> list[str]:
@@ -381,4 +394,6 @@ class SubsetResponse:
             part=record.get("part", 0),
             parts=record.get("parts", 1),
             candidates=record.get("candidates", -1),
+            flavor=record.get("flavor", ""),
+            observe=record.get("observe", False),
         )

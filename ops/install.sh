@@ -18,3 +18,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e '.[worker,eval,dev]'
   touch "$stamp"
 fi
+# The Jest sample of the runner round-trip tests (tests/fixtures/runners/jest/project): its
+# exact versions from the committed lock file, about 20 s; without npm (or offline) that test
+# is skipped.
+jest_sample=tests/fixtures/runners/jest/project
+if command -v npm >/dev/null && [ ! -x "$jest_sample/node_modules/.bin/jest" ]; then
+  (cd "$jest_sample" && npm ci --no-audit --no-fund --silent) \
+    || echo "install.sh: npm ci of the Jest sample failed; its round-trip test will be skipped" >&2
+fi

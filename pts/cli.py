@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from confluent_kafka import KafkaException
 
+from pts.client.runners.base import Runner
+from pts.client.shards import subset_file
 from pts.client.test_lists import check_format, format_tests
 from pts.core.errors import ConfigError, PtsError, ReportError
 from pts.core.events import SubsetResponse, Target
@@ -35,6 +38,23 @@ Project = Annotated[
 BuildId = Annotated[str, typer.Option("--build", "-b", help="CI build id, unique in the project.")]
 DryRun = Annotated[
     bool, typer.Option("--dry-run", help="Print one JSON line per event; publish nothing.")
+]
+Flavors = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--flavor",
+        metavar="KEY=VALUE",
+        help="The environment the tests run in (repeatable): history is kept per flavor.",
+    ),
+]
+RunnerName = Annotated[
+    str | None,
+    typer.Option(
+        "--runner",
+        help="The test runner: ids it can run, its candidate listing, its subset format "
+        "(pytest, maven, gradle, go, jest, vitest, cypress, playwright, rspec, minitest, bazel, "
+        "dotnet, ctest, robot).",
+    ),
 ]
 
 
@@ -109,6 +129,8 @@ def record_tests(
         str, typer.Option(help="'case' (suite::name) or 'suite' (one result per suite).")
     ] = "case",
     dry_run: DryRun = False,
+    runner: RunnerName = None,
+    flavor: Flavors = None,
 ) -> None:
     """Publish the test results of JUnit XML reports, one message per report or slice.
 
@@ -118,14 +140,18 @@ def record_tests(
     from pts.client.junit_reports import parse_report, report_digest, slice_results
     from pts.client.publisher import batches_of, print_dry_run, publish
     from pts.client.report_files import find_reports, report_name
+    from pts.client.runners import runner as runner_named
+    from pts.core.flavors import flavored, parse_flavors
 
     if level not in ("case", "suite"):
         raise typer.BadParameter("--level must be 'case' or 'suite'")
-    found = find_reports(reports)
+    profile = runner_named(runner)
+    flavor_key = parse_flavors(flavor or [])
+    found = find_reports(reports, profile.report_suffixes)
     batches, bad, empty, good = [], list(found.missing), [], 0
     for report in found.paths:
         try:
-            results = parse_report(report, level=level)
+            results = parse_report(report, level=level, runner=profile)
             digest = report_digest(report)
         except ReportError as exc:
             bad.append(exc)
@@ -133,7 +159,13 @@ def record_tests(
         good += 1
         if not results:
             empty.append(report_name(report))
-        batches += batches_of(project, build, report_name(report), slice_results(results), digest)
+        if flavor_key:
+            results = [replace(r, test_id=flavored(r.test_id, flavor_key)) for r in results]
+        sliced = slice_results(results)
+        batches += [
+            replace(batch, flavor=flavor_key)
+            for batch in batches_of(project, build, report_name(report), sliced, digest)
+        ]
     for name in empty:
         typer.echo(f"pts: warning: {name}: the report holds no test cases", err=True)
     if dry_run:
@@ -152,22 +184,42 @@ def record_tests(
         raise ConfigError(f"{len(bad)} bad reports, not published: {'; '.join(map(str, bad))}")
 
 
-def _read_candidates(source: Path | None) -> list[str]:
-    """Test ids, one per line; blank lines and `#` comments are skipped."""
+def _read_candidates(source: Path | None, profile: Runner) -> list[str]:
+    """Test ids as the runner lists them (one per line without --runner); blank lines and
+    `#` comments are skipped, and lines that are no id are warned of once."""
     try:
         text = sys.stdin.read() if source is None or str(source) == "-" else source.read_text()
     except OSError as exc:
         raise ConfigError(f"cannot read the candidate tests from {source}: {exc.strerror}") from exc
-    lines = (line.strip() for line in text.splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
+    found = profile.candidates(text)
+    if found.unrecognized:
+        typer.echo(
+            f"pts: warning: left out {_count(len(found.unrecognized), 'candidate line')} that "
+            f"{'is' if len(found.unrecognized) == 1 else 'are'} no {profile.name} test id "
+            f"(e.g. {found.unrecognized[0]!r}); expected `{profile.lists_with}` output, "
+            f"ids like {profile.example!r}",
+            err=True,
+        )
+    return found.ids
 
 
-def _print_all(tests: list[str], rest: Path | None, reason: str, fmt: str) -> None:
+Formatter = Callable[[Sequence[str]], str]
+
+
+def _formatter(profile: Runner, fmt: str | None) -> Formatter:
+    """How the subset and the rest are printed: --format if given, else the runner's way."""
+    if fmt is not None or profile.name == "junit":
+        check_format(fmt or "lines")
+        return lambda tests: format_tests(tests, fmt or "lines")
+    return lambda tests: profile.format(tests) if tests else ""
+
+
+def _print_all(tests: list[str], rest: Path | None, reason: str, output: Formatter) -> None:
     """The answer when pts cannot give one: run everything, so a build is never blocked."""
     log.warning("subset_fallback_to_all", reason=reason)
     typer.echo(f"pts: warning: {reason}; running all {_count(len(tests), 'test')}", err=True)
     if tests:
-        typer.echo(format_tests(tests, fmt))
+        typer.echo(output(tests))
     if rest is not None:
         try:
             rest.write_text("")
@@ -189,13 +241,34 @@ def subset(
         bool, typer.Option(help="Print probabilities and durations to stderr.")
     ] = False,
     fmt: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--format",
             help="lines (one id per line), comma, maven (-Dtest=...) or gradle (--tests ...); "
-            "for the subset and --rest.",
+            "for the subset and --rest. Default: the --runner's own form, else lines.",
         ),
-    ] = "lines",
+    ] = None,
+    runner: RunnerName = None,
+    split: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Print the subset file for N parallel shards; each runs `pts split-subset "
+            "--bin i/N FILE`.",
+        ),
+    ] = None,
+    flavor: Flavors = None,
+    observe: Annotated[
+        bool,
+        typer.Option(help="Print every candidate; record the subset pts would have chosen."),
+    ] = False,
+    known_tests: Annotated[
+        bool,
+        typer.Option(
+            "--known-tests",
+            help="Read no candidates; use the project's tests seen recently (of this flavor).",
+        ),
+    ] = False,
 ) -> None:
     """Print the subset of the candidate tests to run, first things first.
 
@@ -203,19 +276,42 @@ def subset(
     setting, a --rest file that cannot be written), every candidate is printed, with a
     warning on stderr, and the exit code is 0: pts never blocks a build.
     """
+    from pts.client.runners import runner as runner_named
+    from pts.core.flavors import flavored, parse_flavors
+
     parsed_target = Target.parse(target)
-    check_format(fmt)  # a usage error, before anything else
-    tests = _read_candidates(candidates)
+    profile = runner_named(runner)  # usage errors, before anything else
+    output = _formatter(profile, fmt)
+    flavor_key = parse_flavors(flavor or [])
+    if known_tests and candidates is not None:
+        raise ConfigError("--known-tests reads no candidates: give either, not both")
+    tests = [] if known_tests else _read_candidates(candidates, profile)
     try:
-        response = _ask_for_subset(project, build, tests, parsed_target, timeout)
+        asked = SubsetAsked(
+            [flavored(test, flavor_key) for test in tests], flavor_key, observe, known_tests
+        )
+        response = _without_flavor(
+            _ask_for_subset(project, build, parsed_target, timeout, asked), flavor_key
+        )
+        chosen = response.subset + response.rest if observe else response.subset
         if rest is not None:
-            left_out = format_tests(response.rest, fmt)
+            left_out = "" if observe else output(response.rest)
             rest.write_text(left_out + "\n" if left_out else "")
     except (PtsError, OSError, KafkaException) as exc:
-        _print_all(tests, rest, _reason(exc), fmt)
+        shown = (
+            output
+            if split is None
+            else lambda all_tests: subset_file(
+                [(test, 1.0) for test in all_tests], split, runner, fmt
+            )
+        )
+        _print_all(tests, rest, _reason(exc), shown)
         return
-    if response.subset:
-        typer.echo(format_tests(response.subset, fmt))
+    if split is not None:
+        seconds = {test.test_id: test.expected_duration_s for test in response.ranked}
+        typer.echo(subset_file([(t, seconds[t]) for t in chosen], split, runner, fmt))
+    elif chosen:
+        typer.echo(output(chosen))
     if explain:
         for position, test in enumerate(response.ranked, 1):
             marker = "run " if position <= response.subset_size else "skip"
@@ -224,27 +320,88 @@ def subset(
                 f"{test.reason:<24} {test.test_id}",
                 err=True,
             )
+    observing = "observing, running every test; would have run " if observe else ""
     typer.echo(
-        f"pts: {response.subset_size} of {_count(len(response.ranked), 'test')}, "
+        f"pts: {observing}{response.subset_size} of {_count(len(response.ranked), 'test')}, "
         f"{_share(response.expected_share_of_time)} of the expected time, "
         f"{_share(response.expected_share_of_failures)} of the expected failures "
         f"(ranker {response.model})",
         err=True,
     )
-    _warn_if_no_candidate_is_known(project, response)
+    _warn_if_no_candidate_is_known(project, response, profile)
+
+
+@dataclass(frozen=True)
+class SubsetAsked:
+    """What `pts subset` asks for, beyond project, build and target."""
+
+    candidates: list[str]
+    flavor: str = ""
+    observe: bool = False
+    known_tests: bool = False
 
 
 def _ask_for_subset(
-    project: str, build: str, tests: list[str], target: Target, timeout: float | None
+    project: str, build: str, target: Target, timeout: float | None, asked: SubsetAsked
 ) -> SubsetResponse:
     from pts.client.subset_client import SubsetClient, new_request
 
-    request = new_request(settings(), project, build, tests, target)
+    request = replace(
+        new_request(settings(), project, build, asked.candidates, target),
+        flavor=asked.flavor,
+        observe=asked.observe,
+        known_tests=asked.known_tests,
+    )
     client = SubsetClient(settings(), timeout)
     try:
         return client.request(request)
     finally:
         client.close()
+
+
+def _without_flavor(response: SubsetResponse, flavor: str) -> SubsetResponse:
+    """The answer with the ids the runner knows."""
+    from pts.core.flavors import unflavored
+
+    if not flavor:
+        return response
+    ranked = tuple(replace(t, test_id=unflavored(t.test_id, flavor)) for t in response.ranked)
+    return replace(response, ranked=ranked)
+
+
+@app.command("split-subset")
+def split_subset(
+    bin_: Annotated[str, typer.Option("--bin", help="This shard's bin: i/N, 1-based.")],
+    subset_path: Annotated[
+        Path, typer.Argument(metavar="FILE", help="The file `pts subset --split N` printed.")
+    ],
+) -> None:
+    """Print one shard's bin of a split subset, in the runner's format; the bins have nearly
+    equal expected time. Needs no broker: every shard computes the same bins from the file."""
+    from pts.client.runners import runner as runner_named
+    from pts.client.shards import parse_bin, read_subset_file, split_into_bins
+
+    index, count = parse_bin(bin_)
+    saved = read_subset_file(subset_path)
+    if saved["split"] != count:
+        raise ConfigError(f"{subset_path} holds a subset split into {saved['split']}, not {count}")
+    seconds = {test: float(s) for test, s in saved["tests"]}
+    bins = split_into_bins([(test, s) for test, s in seconds.items()], count)
+    mine = bins[index - 1]
+    output = _formatter(runner_named(saved["runner"]), saved["output"])
+    if mine:
+        typer.echo(output(mine))
+        typer.echo(
+            f"pts: bin {index}/{count}: {_count(len(mine), 'test')}, "
+            f"{sum(seconds[t] for t in mine):.1f} s expected",
+            err=True,
+        )
+    elif saved["tests"]:
+        typer.echo(
+            f"pts: warning: bin {index}/{count} is empty (the subset has only "
+            f"{_count(len(saved['tests']), 'test')}): this shard has nothing to run",
+            err=True,
+        )
 
 
 def _reason(exc: Exception) -> str:
@@ -255,7 +412,7 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
-def _warn_if_no_candidate_is_known(project: str, response: SubsetResponse) -> None:
+def _warn_if_no_candidate_is_known(project: str, response: SubsetResponse, profile: Runner) -> None:
     """Candidates that never match a recorded test id are all "new": the likely cause is a
     different id format (a file path instead of the recorded suite::name, say). A project the
     worker does not know at all is likely a typo."""
@@ -274,7 +431,8 @@ def _warn_if_no_candidate_is_known(project: str, response: SubsetResponse) -> No
             f"pts: warning: none of the {_count(len(response.ranked), 'candidate')} (e.g. "
             f"{response.ranked[0].test_id!r}) has a recorded result in project {project}, "
             f"which has {learned} results learned; candidates must use the ids "
-            "`pts record tests` records (suite::name, or the suite with --level suite)",
+            f"`pts record tests{' --runner ' + profile.name if profile.name != 'junit' else ''}` "
+            f"records, like {profile.example!r}",
             err=True,
         )
 

@@ -106,20 +106,26 @@ class ProjectHistory:
 
     def update(self, build_index: int, build: Build | None, results: Iterable[TestResult]) -> None:
         changed_paths = {f.path for f in build.changed_files} if build is not None else set()
+        results = [result for result in results if result.ran]
+        # A test id that is a runner's unit (a spec file, a class) holds several cases: the
+        # time it costs is theirs together, so its duration is learned once, from their sum.
+        durations: dict[str, float] = {}
         for result in results:
-            if not result.ran:
-                continue
+            durations[result.test_id] = durations.get(result.test_id, 0.0) + result.duration_s
+        for result in results:
             stats = self.tests.get(result.test_id)
             if stats is None:
                 stats = self.tests[result.test_id] = TestStats(first_seen=build_index)
             failed = result.failed
             if stats.runs and failed != stats.last_failed:
                 stats.transitions += 1
-            stats.duration_s = (
-                result.duration_s
-                if stats.runs == 0
-                else (1 - DURATION_DECAY) * stats.duration_s + DURATION_DECAY * result.duration_s
-            )
+            duration = durations.pop(result.test_id, None)
+            if duration is not None:
+                stats.duration_s = (
+                    duration
+                    if stats.runs == 0
+                    else (1 - DURATION_DECAY) * stats.duration_s + DURATION_DECAY * duration
+                )
             stats.runs += 1
             stats.failure_rate = (1 - FAILURE_DECAY) * stats.failure_rate + FAILURE_DECAY * failed
             stats.last_failed = failed

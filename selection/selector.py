@@ -19,6 +19,7 @@ from pts.core.events import (
     SubsetResponse,
     TestResultBatch,
 )
+from pts.core.flavors import of_flavor
 from pts.selection.calibration import Calibration
 from pts.selection.candidates import BY_NAME, SCORER_NAMES, Evidence, cost_floor
 from pts.selection.champions import Champions, best_across
@@ -30,6 +31,7 @@ from pts.selection.subsets import respond
 
 BUILDS_KEPT = 2000  # builds whose changes are remembered until their results arrive
 BATCHES_KEPT = 20000  # batch keys remembered so that a redelivered batch is not learned twice
+KNOWN_TESTS_RECENT_BUILDS = 50  # a zero-input subset's candidates ran within these builds
 COLD_START = "cold-start"
 
 
@@ -146,6 +148,16 @@ class ProjectSelector:
         """Validate the candidates on, then learn, each result of the batch; False when it was
         already learned."""
         return self._learn(batch, None) is not None
+
+    def known_tests(self, flavor: str, recent: int = KNOWN_TESTS_RECENT_BUILDS) -> list[str]:
+        """The tests of this flavor that ran in the last `recent` builds learned, in id order:
+        the candidates of a subset asked for without a list."""
+        since = self.history.builds_learned - recent
+        return sorted(
+            test_id
+            for test_id, stats in self.history.tests.items()
+            if stats.last_run >= since and of_flavor(test_id, flavor)
+        )
 
     def learn_and_predict(self, batch: TestResultBatch) -> PredictionBatch | None:
         """`learn`, returning what was predicted for each result before it was learned;
@@ -271,6 +283,9 @@ class Selector:
     def learn_and_predict(self, batch: TestResultBatch) -> PredictionBatch | None:
         return self.project(batch.project).learn_and_predict(batch)
 
+    def known_tests(self, project: str, flavor: str = "") -> list[str]:
+        selector = self.projects.get(project)
+        return selector.known_tests(flavor) if selector is not None else []
     def take_decisions(self, project: str) -> list[ChampionDecision]:
         """The project's changes of champion since the last call."""
         selector = self.projects.get(project)

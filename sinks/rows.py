@@ -38,11 +38,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     TEST_RESULTS: (
         "project", "build_id", "report", "report_digest", "slice", "test_id", "suite", "name",
-        "variant", "outcome", "duration_s", "message", "recorded_at",
+        "variant", "outcome", "duration_s", "message", "recorded_at", "flavor",
     ),
     SUBSET_RESPONSES: (
         "request_id", "part", "parts", "project", "build_id", "subset_size", "candidates",
         "expected_share_of_time", "expected_share_of_failures", "model", "answered_at", "ranked",
+        "flavor", "observe",
     ),
     PREDICTIONS: (
         "project", "build_id", "report", "report_digest", "slice", "test_id", "variant",
@@ -109,6 +110,7 @@ def test_result_rows(batch: TestResultBatch) -> list[Row]:
             "duration_s": float(result.duration_s),
             "message": result.message,
             "recorded_at": recorded_at,
+            "flavor": batch.flavor,
         }
         for result in batch.results
     ]
@@ -128,6 +130,8 @@ def subset_response_row(response: SubsetResponse) -> Row:
         "model": response.model,
         "answered_at": utc(response.answered_at),
         "ranked": [test.test_id for test in response.ranked],
+        "flavor": response.flavor,
+        "observe": response.observe,
     }
 
 

@@ -22,9 +22,9 @@ class SavedQuery:
 def saved_queries() -> dict[str, SavedQuery]:
     """Every saved query by name (the file's stem).
 
-    >>> sorted(saved_queries())
-    ['champions', 'failure-rates', 'flaky-tests', 'model-quality', 'model-quality-by-week', \
-'subset-quality', 'time-saved']
+    >>> sorted(saved_queries())  # doctest: +NORMALIZE_WHITESPACE
+    ['champions', 'failure-rates', 'flaky-tests', 'model-quality', 'model-quality-by-week',
+     'observed-builds', 'subset-quality', 'time-saved']
     """
     queries = {}
     for path in sorted(QUERIES_DIR.glob("*.sql")):

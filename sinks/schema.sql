@@ -133,6 +133,16 @@ CREATE TABLE IF NOT EXISTS pts.store_probe
 ENGINE = ReplacingMergeTree(probed_at)
 ORDER BY probe;
 
+-- Flavors and observation mode: the environment a result ran in (its test_id carries it as a
+-- suffix too, so the key needs no change), and whether an answer was only observed (the build
+-- ran every test). A no-op on a store that has them.
+ALTER TABLE pts.test_results
+    ADD COLUMN IF NOT EXISTS flavor String DEFAULT '';
+
+ALTER TABLE pts.subset_responses
+    ADD COLUMN IF NOT EXISTS flavor String DEFAULT '',
+    ADD COLUMN IF NOT EXISTS observe Bool DEFAULT false;
+
 -- Each change of a project's serving ranker on a metric, with every candidate's record at the
 -- decision (progressive validation on its recent failing builds). Key: (project, metric,
 -- results_learned); a decision made again while replaying after a crash replaces its row.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +29,12 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
 
     def rank_and_encode(request: SubsetRequest) -> tuple[SubsetResponse, list[bytes]]:
         # On the model thread: encoding a 10,000-test answer takes tens of milliseconds.
-        response = state.selector.rank(request)
+        if request.known_tests:  # no candidate list: the project's recent tests of the flavor
+            known = state.selector.known_tests(request.project, request.flavor)
+            request = replace(request, candidates=tuple(known))
+        response = replace(
+            state.selector.rank(request), flavor=request.flavor, observe=request.observe
+        )
         parts = split_response(response)
         return response, [wire.encode("SubsetResponse", to_record(part)) for part in parts]
 

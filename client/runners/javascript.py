@@ -1,0 +1,127 @@
+"""Jest, Vitest, Cypress and Playwright: the unit is the spec file, which each takes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from pts.client.runners.base import (
+    Candidates,
+    Identity,
+    ReportCase,
+    Runner,
+    _lines,
+    _unique,
+    relative_path,
+)
+from pts.core.errors import ReportError
+
+_SPEC_FILE = re.compile(r"\.(c|m)?(j|t)sx?$|\.(vue|svelte|feature|rb)$")
+
+
+def _looks_like_file(text: str) -> bool:
+    return bool(_SPEC_FILE.search(text.strip()))
+
+
+class Jest(Runner):
+    """Ids are spec files relative to the working directory (`src/sum.test.js`); each test
+    in the file is a result, its variant the full title.
+
+    jest-junit's default report holds no file at all (the suite is named after the first
+    `describe`), so the file comes from the `file` attribute (`JEST_JUNIT_ADD_FILE_ATTRIBUTE
+    =true`) or a suite named `{filepath}` (`JEST_JUNIT_SUITE_NAME`).
+
+    >>> Jest().identify(ReportCase(" sometimes fails", file="src/flaky.test.js")).test_id
+    'src/flaky.test.js'
+    >>> Jest().candidates("/nowhere/a.test.js\\nsrc/b.test.ts\\n").ids
+    ['/nowhere/a.test.js', 'src/b.test.ts']
+    """
+
+    name = "jest"
+    lists_with = "jest --listTests"
+    example = "src/sum.test.js"
+    takes_with = "spec files, one per line (xargs -d '\\n' jest --runTestsByPath)"
+    needs_file = (
+        "jest-junit wrote no test file: set JEST_JUNIT_ADD_FILE_ATTRIBUTE=true "
+        "(or JEST_JUNIT_SUITE_NAME='{filepath}')"
+    )
+
+    def spec_file(self, case: ReportCase) -> str:
+        for candidate in (case.file, case.suite, case.classname):
+            if candidate and _looks_like_file(candidate):
+                return relative_path(candidate)
+        raise ReportError(str(case.report), case.line, self.needs_file)
+
+    def identify(self, case: ReportCase) -> Identity:
+        spec = self.spec_file(case)
+        title = case.name.strip()
+        return Identity(spec, spec, title, title)
+
+    def candidates(self, text: str) -> Candidates:
+        ids, unrecognized = [], []
+        for line in _lines(text):
+            spec = line.split(" > ", 1)[0].strip()  # `vitest list` prints `file > title`
+            (ids if _looks_like_file(spec) else unrecognized).append(relative_path(spec))
+        return Candidates(_unique(ids), unrecognized)
+
+
+class Vitest(Jest):
+    """As Jest; Vitest's JUnit reporter names the file in the classname. Candidates are
+    `vitest list --filesOnly` (or `vitest list`) lines.
+
+    >>> Vitest().candidates("src/a.test.js > sum > adds\\nsrc/a.test.js > other\\n").ids
+    ['src/a.test.js']
+    """
+
+    name = "vitest"
+    lists_with = "vitest list --filesOnly"
+    takes_with = "spec files, one per line (xargs -d '\\n' vitest run)"
+    needs_file = "the report names no test file (vitest --reporter=junit names it)"
+
+
+class Cypress(Jest):
+    """Ids are spec files: mocha-junit-reporter names the file only on the root suite
+    (`<testsuite name="Root Suite" file=...>`), which every case inherits here.
+
+    >>> Cypress().format(["cypress/e2e/a.cy.js", "cypress/e2e/b.cy.js"])
+    'cypress/e2e/a.cy.js,cypress/e2e/b.cy.js'
+    """
+
+    name = "cypress"
+    lists_with = "find cypress/e2e -name '*.cy.*'"
+    example = "cypress/e2e/login.cy.js"
+    takes_with = '--spec a,b (cypress run --spec "$SPEC")'
+    needs_file = "the report names no spec file (mocha-junit-reporter writes it on Root Suite)"
+
+    def format(self, tests: Sequence[str]) -> str:
+        return ",".join(tests)
+
+
+class Playwright(Jest):
+    """Ids are spec files (the testsuite and classname); a test per project is a repeat,
+    told apart by the project (Playwright writes it as the suite's `hostname`).
+
+    >>> listing = "  [chromium] › example.spec.ts:3:5 › has title\\nTotal: 1 test in 1 file"
+    >>> Playwright().candidates(listing).ids
+    ['example.spec.ts']
+    """
+
+    name = "playwright"
+    lists_with = "playwright test --list"
+    example = "tests/example.spec.ts"
+    takes_with = "spec files, one per line (xargs -d '\\n' playwright test)"
+    needs_file = "the report names no spec file (Playwright's junit reporter names it)"
+
+    def candidates(self, text: str) -> Candidates:
+        ids, unrecognized = [], []
+        for line in _lines(text):
+            fields = [f.strip() for f in re.split(r" › | > ", line)]
+            spec = next(
+                (f.rsplit(":", 2)[0] for f in fields if _looks_like_file(f.split(":", 1)[0])),
+                None,
+            )
+            if spec:
+                ids.append(relative_path(spec))
+            elif not line.startswith(("Total:", "Listing tests:")):
+                unrecognized.append(line)
+        return Candidates(_unique(ids), unrecognized)

@@ -1,0 +1,85 @@
+"""Bazel and CTest."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from pts.client.runners.base import Candidates, Identity, ReportCase, Runner, _lines, _unique
+from pts.core.errors import ReportError
+
+_LABEL = re.compile(r"^(@[\w.-]*)?//[\w./@+-]*(:[\w./@+=,~-]+)?$")
+# bazel-testlogs/<package>/<target>/[shard_1_of_3/][run_1_of_2/][attempt_1/]test.xml
+_TESTLOG = re.compile(
+    r"(?:^|/)bazel-testlogs/(.+?)(?:/(?:shard|run)_\d+_of_\d+|/attempt_\d+)*/test\.xml$"
+)
+_CTEST_LIST = re.compile(r"^Test\s+#\d+:\s+(.+)$")
+
+
+def _regex_escape(name: str) -> str:
+    return re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\1", name)
+
+
+class Bazel(Runner):
+    """Ids are target labels (`//pkg/calc:calc_test`), from where the report lies
+    (`bazel-testlogs/pkg/calc/calc_test/test.xml`, shards and attempts included), never the
+    Java classes inside; each case is a result, its variant `class::name`.
+
+    >>> Bazel().identify(ReportCase("testAdd", "com.acme.CalcTest", report=__import__("pathlib")
+    ...     .Path("bazel-testlogs/pkg/calc/calc_test/shard_1_of_2/test.xml"))).test_id
+    '//pkg/calc:calc_test'
+    """
+
+    name = "bazel"
+    lists_with = "bazel query 'tests(//...)'"
+    example = "//pkg/calc:calc_test"
+    takes_with = "target labels, one per line (xargs -d '\\n' bazel test)"
+
+    def identify(self, case: ReportCase) -> Identity:
+        found = _TESTLOG.search(case.report.as_posix())
+        if not found:
+            raise ReportError(
+                str(case.report), None, "not under bazel-testlogs/<package>/<target>/test.xml"
+            )
+        package, _, target = found.group(1).rpartition("/")
+        label = f"//{package}:{target}"
+        inner = f"{case.classname}::{case.name}" if case.classname else case.name
+        return Identity(label, label, case.name, inner)
+
+    def candidates(self, text: str) -> Candidates:
+        ids, unrecognized = [], []
+        for line in _lines(text):
+            (ids if _LABEL.match(line) else unrecognized).append(line)
+        return Candidates(_unique(ids), unrecognized)
+
+
+class CTest(Runner):
+    """Ids are CTest's test names (`ctest --output-junit`); candidates `ctest -N`; the
+    subset is `-R ^(a|b)$`.
+
+    >>> CTest().candidates("Test project /b\\n  Test #1: calc_add\\n  Test #2: calc.div\\n").ids
+    ['calc_add', 'calc.div']
+    >>> CTest().format(["calc_add", "calc.div"])
+    '-R ^(calc_add|calc\\\\.div)$'
+    """
+
+    name = "ctest"
+    lists_with = "ctest -N"
+    example = "calc_add"
+    takes_with = "-R ^(a|b)$"
+
+    def identify(self, case: ReportCase) -> Identity:
+        return Identity(case.name, case.classname or case.name, case.name)
+
+    def candidates(self, text: str) -> Candidates:
+        ids, unrecognized = [], []
+        for line in _lines(text):
+            listed = _CTEST_LIST.match(line)
+            if listed:
+                ids.append(listed.group(1).strip())
+            elif not line.startswith(("Test project", "Total Tests:")):
+                unrecognized.append(line)
+        return Candidates(_unique(ids), unrecognized)
+
+    def format(self, tests: Sequence[str]) -> str:
+        return f"-R ^({'|'.join(_regex_escape(t) for t in tests)})$"

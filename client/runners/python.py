@@ -1,0 +1,79 @@
+"""pytest and Robot Framework."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from pts.client.runners.base import Candidates, Identity, ReportCase, Runner, _lines, _unique
+
+# `pytest --collect-only -q` ends with a summary ("9 tests collected in 0.01s", "no tests
+# ran", "1 error"); -qq prints "path: count" per file.
+_PYTEST_SUMMARY = re.compile(
+    r"^(=+ .* =+|\d+(/\d+)? tests? (collected|deselected)|no tests (ran|collected)|"
+    r"\d+ errors?\b|[\w./-]+\.py: \d+$)"
+)
+
+
+class Pytest(Runner):
+    """Ids are node ids (`tests/test_calc.py::TestDiv::test_exact[2-1]`), which pytest runs.
+
+    The file comes from the report's `file` attribute (junit_family=legacy or xunit1) or
+    else from the dotted classname: the module is the part before the first capitalised
+    (class) component.
+
+    >>> p = Pytest()
+    >>> p.identify(ReportCase("test_sub", classname="tests.test_ops")).test_id
+    'tests/test_ops.py::test_sub'
+    >>> p.identify(ReportCase("test_x[a b]", "tests.test_ops.TestOps", "tests/test_ops.py")).test_id
+    'tests/test_ops.py::TestOps::test_x[a b]'
+    """
+
+    name = "pytest"
+    lists_with = "pytest --collect-only -q"
+    example = "tests/test_calc.py::test_add"
+    takes_with = "node ids, one per line (pytest @FILE, pytest 8.2+)"
+
+    def identify(self, case: ReportCase) -> Identity:
+        parts = case.classname.split(".") if case.classname else []
+        if case.file.endswith(".py"):
+            path = case.file.removeprefix("./")
+            module = path.removesuffix(".py").replace("/", ".")
+            classes = case.classname.removeprefix(module).strip(".").split(".")
+        else:
+            first_class = next((i for i, p in enumerate(parts) if p[:1].isupper()), len(parts))
+            path = "/".join(parts[:first_class]) + ".py" if first_class else case.suite
+            classes = parts[first_class:]
+        node = "::".join([path, *[c for c in classes if c], case.name])
+        return Identity(node, path, case.name)
+
+    def candidates(self, text: str) -> Candidates:
+        ids, unrecognized = [], []
+        for line in _lines(text):
+            if "::" in line and not line.startswith(("<", "=")):
+                ids.append(line)
+            elif not _PYTEST_SUMMARY.match(line):
+                unrecognized.append(line)
+        return Candidates(_unique(ids), unrecognized)
+
+
+class Robot(Runner):
+    """Ids are `Suite.Sub.Test name` (robot --xunit); the subset is an argument file of
+    `--test` options (`robot --argumentfile FILE`), so names may hold blanks.
+
+    >>> print(Robot().format(["Tests.Calc.Add Numbers", "Tests.Calc.Divide"]))
+    --test Tests.Calc.Add Numbers
+    --test Tests.Calc.Divide
+    """
+
+    name = "robot"
+    lists_with = "one Suite.Test name per line"
+    example = "Tests.Calc.Add Numbers"
+    takes_with = "an argument file of --test options (robot --argumentfile FILE)"
+
+    def identify(self, case: ReportCase) -> Identity:
+        suite = case.classname or case.suite
+        return Identity(f"{suite}.{case.name}", suite, case.name)
+
+    def format(self, tests: Sequence[str]) -> str:
+        return "\n".join(f"--test {test}" for test in tests)
