@@ -286,6 +286,7 @@ class Selector:
     def known_tests(self, project: str, flavor: str = "") -> list[str]:
         selector = self.projects.get(project)
         return selector.known_tests(flavor) if selector is not None else []
+
     def take_decisions(self, project: str) -> list[ChampionDecision]:
         """The project's changes of champion since the last call."""
         selector = self.projects.get(project)
