@@ -229,7 +229,11 @@ def test_a_broker_outage_costs_a_few_log_lines_and_the_worker_carries_on(tmp_pat
             quiet = len(log.read_text().splitlines())
 
             subprocess.run([str(BROKER_SCRIPT), "stop"], env=broker_env, check=True)
-            time.sleep(12)  # the outage (the client libraries retry many times a second)
+            stopped_at = time.monotonic()
+            # The outage lasts until the worker has seen it (two failed checks, later on a
+            # loaded machine) and at least 12 s (the client libraries retry many times a second).
+            assert wait_until(lambda: "broker_unreachable" in log.read_text(), 120)
+            time.sleep(max(0.0, 12 - (time.monotonic() - stopped_at)))
             outage = log.read_text().splitlines()[quiet:]
             subprocess.run([str(BROKER_SCRIPT), "start"], env=broker_env, check=True)
 
