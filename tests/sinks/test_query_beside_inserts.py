@@ -58,9 +58,7 @@ def test_inserts_finish_while_a_long_query_runs(
         for number in range(10):
             result = TestResult(f"s::t{number}", "s", f"t{number}", Outcome.PASSED, 0.1)
             store.insert_test_results([TestResultBatch("shop", "b", f"r{number}", (result,), now)])
-        events.append(
-            "10 inserts done" + (" while the query runs" if query.is_alive() else "")
-        )
+        events.append("10 inserts done" + (" while the query runs" if query.is_alive() else ""))
         query.join(timeout=60)
         assert events == [
             "query running",
