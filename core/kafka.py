@@ -152,11 +152,17 @@ class CheckedProducer:
             return
         self.delivered += 1
 
-    def produce(self, topic: str, key: str | bytes | None, value: bytes) -> None:
+    def produce(
+        self, topic: str, key: str | bytes | None, value: bytes, partition: int | None = None
+    ) -> None:
+        """Queue one message; `partition` overrides the key's partition."""
         self._topics.add(topic)
+        where = {} if partition is None else {"partition": partition}
         while True:
             try:
-                self._producer.produce(topic, key=key, value=value, on_delivery=self._on_delivery)
+                self._producer.produce(
+                    topic, key=key, value=value, on_delivery=self._on_delivery, **where
+                )
                 break
             except BufferError:
                 self._producer.poll(0.1)

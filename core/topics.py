@@ -29,6 +29,7 @@ class Reader(StrEnum):
     HISTORY = "history"  # the history loader (pts.consumers), into ClickHouse
     CLIENT = "client"  # `pts subset`, waiting for its answer
     OPERATOR = "operator"  # `pts dead-letters`
+    STATE = "state"  # the worker that takes a partition over, restoring its projects' models
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,8 @@ class TopicSpec:
     retention_days: int
     max_message_bytes: int | None = None  # None: the broker's default (1 MB)
     partitions: int | None = None  # None: PTS_PARTITIONS, co-partitioned by project
-    replayed: bool = False  # the model re-reads it from its checkpoint after a restart
+    replayed: bool = False  # the model re-reads it from its snapshot's offsets
+    compacted: bool = False  # only the latest message per key is kept
 
     @property
     def co_partitioned(self) -> bool:
@@ -51,12 +53,14 @@ class TopicSpec:
     @property
     def config(self) -> dict[str, str]:
         config = {"retention.ms": str(self.retention_days * DAY_MS)}
+        if self.compacted:
+            config["cleanup.policy"] = "compact"
         if self.max_message_bytes is not None:
             config["max.message.bytes"] = str(self.max_message_bytes)
         return config
 
 
-MODEL, HISTORY, CLIENT, OPERATOR = Reader
+MODEL, HISTORY, CLIENT, OPERATOR, STATE = Reader
 TOPICS = (
     TopicSpec("commits", "Commit", "project", frozenset({HISTORY}), 365),
     TopicSpec("builds", "Build", "project", frozenset({MODEL, HISTORY}), 365, replayed=True),
@@ -75,6 +79,10 @@ TOPICS = (
     ),
     TopicSpec(
         "champion-decisions", "ChampionDecision", "project", frozenset({HISTORY}), 365,
+    ),
+    TopicSpec(
+        "model-snapshots", "ModelSnapshot", "project", frozenset({STATE}), 365,
+        max_message_bytes=MAX_MESSAGE_BYTES, compacted=True,
     ),
     TopicSpec(
         "dead-letters", "DeadLetter", "the original's key", frozenset({OPERATOR}), 30,

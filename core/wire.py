@@ -41,6 +41,7 @@ SCHEMA_FILES = (
     "prediction_batch",
     "dead_letter",
     "champion_decision",
+    "model_snapshot",
 )
 
 

@@ -12,7 +12,7 @@ import asyncio
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
@@ -23,12 +23,13 @@ from confluent_kafka import Consumer, TopicPartition
 from pts.core import wire
 from pts.core.dead_letters import DeadLetters
 from pts.core.errors import PtsError
+from pts.core.events import utc_now
 from pts.core.kafka import MAX_MESSAGE_BYTES, CheckedProducer, client_config
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
 from pts.core.topics import Reader, read_by, topic_name
 from pts.selection.selector import Selector
-from pts.streams import checkpoints
+from pts.streams import checkpoints, snapshots
 from pts.streams.kafka_security import broker_credentials
 
 T = TypeVar("T")
@@ -45,11 +46,17 @@ FEEDS = tuple(spec.stem for spec in read_by(Reader.MODEL) if spec.replayed)
 
 
 class WorkerState:
-    """The selector, the offsets processed, and the model thread."""
+    """The selector, the offsets processed, the partitions owned, and the model thread."""
 
     def __init__(
-        self, settings: Settings, selector: Selector, offsets: dict[tuple[str, int], int]
+        self,
+        settings: Settings,
+        selector: Selector,
+        offsets: dict[tuple[str, int], int],
+        prefetched: dict[int, snapshots.PartitionSnapshot] | None = None,
     ) -> None:
+        """`prefetched`: partitions read from the snapshot topic at start-up, used when nobody
+        snapshotted them since."""
         self.settings = settings
         self.selector = selector
         # Replies, predictions and dead letters: one producer, which keeps retrying through a
@@ -60,10 +67,23 @@ class WorkerState:
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-model")
         self._io_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-watermarks")
         self._decode_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-decode")
+        self._snapshot_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-snapshots")
         self._watermarks: Consumer | None = None
+        self._restorer: Consumer | None = None
         self._progress = asyncio.Condition()
-        self.last_checkpoint = time.monotonic()
-        self._checkpoint_key = checkpoints.checkpoint_key(settings)
+        self._key = checkpoints.checkpoint_key(settings)
+        self._prefetched = dict(prefetched or {})
+        self.partition_of: dict[str, int] = {}  # each owned project's partition
+        self.restored: dict[int, dict[str, int]] = {}  # owned partition -> its marker's offsets
+        self.restored_results: dict[int, int] = {}  # owned partition -> results in its snapshot
+        self._marked: dict[int, dict[str, int]] = {}  # the offsets last marked, per partition
+        self._changed: set[str] = set()  # projects changed since the last snapshot round
+        self._restoring: dict[int, asyncio.Lock] = {}
+        self._snapshotting = asyncio.Lock()
+        self.last_snapshot: dict[str, Any] = {}
+        # Set by the worker process: commit offsets to the group; stop on a fatal error.
+        self.commit: Callable[[dict[tuple[str, int], int]], Awaitable[None]] | None = None
+        self.fatal: Callable[[BaseException], None] | None = None
 
     async def run_model(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._model_thread, fn, *args)
@@ -80,6 +100,175 @@ class WorkerState:
         async with self._progress:
             self.processed[(topic, partition)] = offset
             self._progress.notify_all()
+
+    def changed(self, project: str, partition: int) -> None:
+        """The project's model changed: it goes into the next snapshot round."""
+        self.partition_of[project] = partition
+        self._changed.add(project)
+
+    def in_snapshot(self, topic: str, partition: int, offset: int) -> bool:
+        """Whether the message is already in the restored states of its partition."""
+        stem = topic.removeprefix(f"{self.settings.topic_prefix}.")
+        return offset <= self.restored.get(partition, {}).get(stem, -1)
+
+    async def ensure_restored(self, partition: int) -> None:
+        """Restore the partition's projects from the snapshot topic, once per assignment, before
+        anything of the partition is learned or answered."""
+        if partition in self.restored:
+            return
+        lock = self._restoring.setdefault(partition, asyncio.Lock())
+        async with lock:
+            if partition in self.restored:
+                return
+            started = time.monotonic()
+            loop = asyncio.get_running_loop()
+            try:
+                snapshot = await loop.run_in_executor(
+                    self._snapshot_thread, self._read_partition, partition
+                )
+            except PtsError as exc:
+                log.error("partition_restore_failed", partition=partition, error=str(exc))
+                if self.fatal is not None:
+                    self.fatal(exc)
+                raise
+            await self.run_model(self._install, snapshot)
+            log.info(
+                "partition_restored",
+                seconds=round(time.monotonic() - started, 3),
+                **snapshots.describe(snapshot),
+            )
+
+    def _read_partition(self, partition: int) -> snapshots.PartitionSnapshot:
+        if self._restorer is None:
+            self._restorer = snapshots.restore_consumer(self.settings)
+        prefetched = self._prefetched.pop(partition, None)
+        if prefetched is not None and prefetched.end == snapshots.end_offset(
+            self.settings, self._restorer, partition
+        ):
+            return prefetched
+        return snapshots.read_partition(self.settings, self._restorer, partition, self._key)
+
+    def _install(self, snapshot: snapshots.PartitionSnapshot) -> None:
+        # On the model thread.
+        for name, project in snapshot.projects.items():
+            self.selector.projects[name] = project
+            self.partition_of[name] = snapshot.partition
+        for stem in snapshots.REPLAYED:
+            key = (topic_name(self.settings, stem), snapshot.partition)
+            self.processed[key] = max(self.processed.get(key, -1), snapshot.offsets.get(stem, -1))
+        self._marked[snapshot.partition] = dict(snapshot.offsets)
+        self.restored[snapshot.partition] = dict(snapshot.offsets)
+        self.restored_results[snapshot.partition] = sum(
+            p.results_learned for p in snapshot.projects.values()
+        )
+
+    async def release(self, partitions: set[int]) -> None:
+        """Partitions revoked: snapshot what changed in them, then forget their projects."""
+        owned = partitions & set(self.restored)
+        if not owned:
+            return
+        await self.snapshot(owned)
+        dropped = [name for name, p in self.partition_of.items() if p in owned]
+        await self.run_model(self._drop, dropped, owned)
+        log.info("partitions_released", partitions=sorted(owned), projects=len(dropped))
+
+    def _drop(self, projects: list[str], partitions: set[int]) -> None:
+        # On the model thread.
+        for name in projects:
+            self.selector.projects.pop(name, None)
+            self.partition_of.pop(name, None)
+            self._changed.discard(name)
+        for partition in partitions:
+            self.restored.pop(partition, None)
+            self.restored_results.pop(partition, None)
+            self._marked.pop(partition, None)
+
+    async def snapshot(self, partitions: set[int] | None = None) -> bool:
+        """One snapshot round (see `pts.streams.snapshots`) over the owned `partitions` (all
+        when None); False when the broker did not take it (the next round retries)."""
+        async with self._snapshotting:
+            owned = set(self.restored) if partitions is None else partitions & set(self.restored)
+            # Step 1, in one step on the event loop: offsets and changes agree.
+            offsets = {
+                p: {
+                    stem: self.processed.get((topic_name(self.settings, stem), p), -1)
+                    for stem in snapshots.REPLAYED
+                }
+                for p in owned
+            }
+            changed = [n for n in self._changed if self.partition_of.get(n) in owned]
+            self._changed.difference_update(changed)
+            moved = [p for p in owned if offsets[p] != self._marked.get(p)]
+            if not changed and not moved:
+                return True
+            started = time.monotonic()
+            try:
+                state_bytes = await self._produce_states(changed, offsets)
+                for p in moved:
+                    self.producer.produce(
+                        snapshots.snapshot_topic(self.settings), snapshots.MARKER_KEY,
+                        snapshots.encode_marker(p, offsets[p], self._worker), partition=p,
+                    )  # fmt: skip
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._snapshot_thread, self.producer.flush)
+            except PtsError as exc:
+                self._changed.update(changed)
+                log.error("snapshot_failed", partitions=sorted(owned), error=str(exc))
+                return False
+            for p in moved:
+                self._marked[p] = offsets[p]
+            await self._commit_marked(moved, offsets)
+            self.last_snapshot = {
+                "at": utc_now().isoformat(),
+                "projects": len(changed),
+                "bytes": state_bytes,
+                "seconds": round(time.monotonic() - started, 3),
+            }
+            log.info("snapshot_taken", partitions=sorted(moved), **self.last_snapshot)
+            return True
+
+    async def _produce_states(self, changed: list[str], offsets: dict[int, dict[str, int]]) -> int:
+        loop = asyncio.get_running_loop()
+        topic = snapshots.snapshot_topic(self.settings)
+        total = 0
+        for name in changed:
+            pickled = await self.run_model(self._pickle, name)
+            if pickled is None:
+                continue  # released meanwhile
+            partition = self.partition_of[name]
+            value = await loop.run_in_executor(
+                self._snapshot_thread,
+                partial(snapshots.encode_state, name, partition, offsets[partition], pickled,
+                        self._key, self._worker),
+            )  # fmt: skip
+            total += len(value)
+            self.producer.produce(topic, name.encode(), value, partition=partition)
+        return total
+
+    def _pickle(self, name: str) -> bytes | None:
+        # On the model thread: one project per turn, so learning goes on between turns.
+        project = self.selector.projects.get(name)
+        return None if project is None else checkpoints.pickled(project)
+
+    async def _commit_marked(
+        self, partitions: list[int], offsets: dict[int, dict[str, int]]
+    ) -> None:
+        if self.commit is None or not partitions:
+            return
+        positions = {
+            (topic_name(self.settings, stem), p): offset + 1
+            for p in partitions
+            for stem, offset in offsets[p].items()
+            if offset >= 0
+        }
+        try:
+            await self.commit(positions)
+        except Exception as exc:  # the next owner replays from an earlier marker: no loss
+            log.warning("snapshot_offsets_not_committed", error=repr(exc))
+
+    @property
+    def _worker(self) -> str:
+        return f"{self.settings.worker_id}@{socket.gethostname()}:{os.getpid()}"
 
     def _high_watermarks(self, partition: int, stems: tuple[str, ...]) -> dict[str, int]:
         if self._watermarks is None:
@@ -118,15 +307,6 @@ class WorkerState:
             except TimeoutError:
                 return False
 
-    def checkpoint(self) -> None:
-        """Save the selector; call on the model thread only."""
-        checkpoints.save(
-            self.settings.checkpoint_dir,
-            checkpoints.Checkpoint(self.selector, dict(self.processed)),
-            self._checkpoint_key,
-        )
-        self.last_checkpoint = time.monotonic()
-
     def report_delivery_failures(self) -> None:
         """Log what the producer could not deliver since the last call."""
         failures = self.producer.take_failures()
@@ -141,8 +321,10 @@ class WorkerState:
             log.error("worker_undelivered_at_exit", error=str(exc))
         self._io_thread.shutdown(wait=False)
         self._decode_thread.shutdown(wait=False)
-        if self._watermarks is not None:
-            self._watermarks.close()
+        self._snapshot_thread.shutdown(wait=False)
+        for consumer in (self._watermarks, self._restorer):
+            if consumer is not None:
+                consumer.close()
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -169,11 +351,13 @@ def create_app(settings: Settings) -> faust.App:
     )
 
 
-def raw_topic(app: faust.App, settings: Settings, stem: str) -> faust.TopicT:
+def raw_topic(app: faust.App, settings: Settings, stem: str, acks: bool = True) -> faust.TopicT:
+    """`acks=False`: faust never commits the topic's offsets; the snapshot rounds do."""
     return app.topic(
         topic_name(settings, stem),
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",
         value_serializer="raw",
+        acks=acks,
     )

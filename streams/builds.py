@@ -19,6 +19,7 @@ def register(app: faust.App, builds: faust.TopicT, state: WorkerState) -> None:
     async def observe(record: dict[str, Any], message: Message) -> None:
         build = Build.from_record(record)
         conflict = await state.run_model(state.selector.observe_build, build)
+        state.changed(build.project, message.partition)
         if conflict is not None:
             log.warning(
                 "build_recorded_again", project=build.project, build=build.build_id,

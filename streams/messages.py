@@ -1,5 +1,7 @@
-"""Each message of a stream: decode it, hand it to the agent's handler, and set aside to the
-dead-letter topic, with the reason, whatever does not decode or fails; the stream goes on."""
+"""Each message of a stream: restore its partition's models first if this worker was just
+given it, skip what the restored snapshot already holds, decode it, hand it to the agent's
+handler, and set aside to the dead-letter topic, with the reason, whatever does not decode or
+fails; the stream goes on."""
 
 from __future__ import annotations
 
@@ -25,6 +27,10 @@ async def consume(
 ) -> None:
     async for event in stream.events():
         message = event.message
+        await state.ensure_restored(message.partition)
+        if state.in_snapshot(message.topic, message.partition, message.offset):
+            await state.mark_processed(message.topic, message.partition, message.offset)
+            continue  # learned before the snapshot this partition was restored from
         try:
             record = await state.decode(message.value, schema)
         except DecodeError as exc:

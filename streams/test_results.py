@@ -52,6 +52,7 @@ def register(
                     hint="record the build first: pts record build",
                 )  # fmt: skip
         predicted, decisions = await state.run_model(learn_and_encode, batch)
+        state.changed(batch.project, message.partition)
         if predicted:
             # What the model said before it learned: the history of its quality.
             state.producer.produce(predictions, batch.project.encode(), predicted)

@@ -51,6 +51,11 @@ def register(
             body["broker"] = broker.as_dict()
             if not broker.reachable:
                 body["status"] = "degraded"
+        # The partitions this worker owns, and how many results their snapshots held.
+        body["partitions"] = {
+            str(p): {"restored_results": n} for p, n in state.restored_results.items()
+        }
+        body["last_snapshot"] = state.last_snapshot
         body["projects"] = await state.run_model(projects)
         return web.json(body)
 

@@ -1,6 +1,7 @@
-"""The worker process, assembled: check, restore the checkpoint, rewind the group, register the
-agents (`pts.streams`), start the history loader thread (`pts.consumers`), serve HTTP, save
-checkpoints on a timer, run."""
+"""The worker process, assembled: check; when it is the group's first member, read the model
+snapshots and rewind the group to them (a joining worker restores each partition it is given);
+register the agents (`pts.streams`), start the history loader thread (`pts.consumers`), serve
+HTTP, snapshot the models on a timer, run."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import threading
 
 import faust
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from faust.types import TP
 
 from pts.consumers.history_service import HistoryService, start_in_thread
 from pts.core.errors import ConfigError
@@ -17,16 +19,18 @@ from pts.core.kafka import admin_client, client_config, retry_broker_call
 from pts.core.logs import get_logger, stdlib_logging_config
 from pts.core.settings import Settings
 from pts.core.topics import Reader, ensure_topics, partitions_of, read_by, topic_name
+from pts.core.topics import spec as topic_spec
 from pts.selection.selector import Selector
-from pts.streams import builds, checkpoints, subsets, test_results
+from pts.streams import builds, checkpoints, snapshots, subsets, test_results
 from pts.streams.app import SESSION_TIMEOUT_S, WorkerState, create_app, raw_topic
 from pts.streams.kafka_security import broker_credentials
+from pts.streams.snapshots import PartitionSnapshot
 from pts.worker import http_endpoints
 from pts.worker.broker_watch import CHECK_EVERY_S, BrokerWatch
 from pts.worker.startup_checks import (
     check_http_address,
     check_http_exposure,
-    wait_until_group_is_empty,
+    group_members,
 )
 
 log = get_logger(__name__)
@@ -40,10 +44,10 @@ def _watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int
     return consumer.get_watermark_offsets(partition, timeout=10)
 
 
-def rewind_group(settings: Settings, offsets: Offsets) -> Offsets:
-    """Point the worker's group just after the checkpoint: builds and results are replayed
-    from there (from the start when there is no checkpoint); old requests are skipped.
-    Returns where each partition of the skipped topics now starts."""
+def rewind_group(settings: Settings, markers: dict[int, dict[str, int]]) -> Offsets:
+    """Point the group, which has no member, just after the snapshot markers: builds and results
+    are replayed from there (from the start of a partition that has none); old requests are
+    skipped. Returns where each partition of the skipped topics now starts."""
     consumer = Consumer(client_config(settings, **{"group.id": f"{settings.worker_id}-rewind"}))
     partitions: list[TopicPartition] = []
     skipped: Offsets = {}
@@ -53,7 +57,8 @@ def rewind_group(settings: Settings, offsets: Offsets) -> Offsets:
             for partition in range(partitions_of(settings, spec)):
                 low, high = _watermarks(consumer, TopicPartition(topic, partition))
                 if spec.replayed:
-                    start = max(offsets.get((topic, partition), low - 1) + 1, low)
+                    marked = markers.get(partition, {}).get(spec.stem, low - 1)
+                    start = max(marked + 1, low)
                 else:
                     start = skipped[topic, partition] = high
                 partitions.append(TopicPartition(topic, partition, start))
@@ -68,9 +73,8 @@ def rewind_group(settings: Settings, offsets: Offsets) -> Offsets:
             future.result(timeout=30)
         except KafkaException as exc:
             raise ConfigError(
-                f"cannot rewind consumer group {settings.worker_id} to the checkpoint: "
-                f"{exc.args[0].str() if exc.args else exc} (is another worker with this "
-                "PTS_WORKER_ID running? One worker per group is supported today)"
+                f"cannot rewind consumer group {settings.worker_id} to its snapshots: "
+                f"{exc.args[0].str() if exc.args else exc}"
             ) from exc
     log.info(
         "worker_group_rewound",
@@ -85,20 +89,67 @@ def _processed_before(starts: Offsets) -> Offsets:
     return {key: start - 1 for key, start in starts.items()}
 
 
+def read_all_snapshots(settings: Settings) -> dict[int, PartitionSnapshot]:
+    """Every partition's snapshot; ConfigError, saying how to rebuild, when one is refused."""
+    key = checkpoints.checkpoint_key(settings)
+    consumer = snapshots.restore_consumer(settings)
+    try:
+        spec = topic_spec("model-snapshots")
+        return {
+            partition: snapshots.read_partition(settings, consumer, partition, key)
+            for partition in range(partitions_of(settings, spec))
+        }
+    except checkpoints.StateRefused as exc:
+        raise ConfigError(
+            f"{exc}. To rebuild the models from the topics instead, stop every worker of group "
+            f"{settings.worker_id}, delete topic {snapshots.snapshot_topic(settings)}, and start "
+            "again"
+        ) from None
+    finally:
+        consumer.close()
+
+
 def build_worker_app(
     settings: Settings, state: WorkerState, history: HistoryService | None = None
 ) -> faust.App:
     app = create_app(settings)
     broker = BrokerWatch(settings)
-    builds.register(app, raw_topic(app, settings, "builds"), state)
-    test_results.register(app, raw_topic(app, settings, "test-results"), state)
+    replayed = {topic_name(settings, stem) for stem in snapshots.REPLAYED}
+    # faust commits what it processed of the requests only; the snapshot rounds commit the
+    # replayed topics, so the group's position there is where a complete round stood.
+    builds.register(app, raw_topic(app, settings, "builds", acks=False), state)
+    test_results.register(app, raw_topic(app, settings, "test-results", acks=False), state)
     subsets.register(app, raw_topic(app, settings, "subset-requests"), state)
     http_endpoints.register(app, settings, state, history, broker)
 
-    @app.timer(10.0)
-    async def save_checkpoint() -> None:
-        await state.run_model(state.checkpoint)
+    async def commit(positions: dict[tuple[str, int], int]) -> None:
+        # faust's own commit commits acked messages only; this commits given positions.
+        offsets = {TP(topic, p): offset for (topic, p), offset in positions.items()}
+        if not await app.consumer._commit(offsets):
+            log.warning("snapshot_offsets_not_committed", reason="the group rebalanced")
+
+    state.commit = commit
+    state.fatal = lambda exc: asyncio.ensure_future(app.crash(exc))
+
+    @app.timer(snapshots.SNAPSHOT_EVERY_S)
+    async def take_snapshot() -> None:
+        await state.snapshot()
         state.report_delivery_failures()
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: object) -> None:
+        await state.release({tp.partition for tp in revoked if tp.topic in replayed})
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: object) -> None:
+        # Restore now rather than at the partition's first message, so /health and answers
+        # show the projects at once; the agents still wait for it (`messages.consume`).
+        for partition in {tp.partition for tp in assigned if tp.topic in replayed}:
+            asyncio.ensure_future(state.ensure_restored(partition))
+
+    @app.on_before_shutdown.connect
+    async def on_shutdown(app: faust.App, **kwargs: object) -> None:
+        await state.snapshot()
 
     @app.timer(CHECK_EVERY_S)
     async def watch_broker() -> None:
@@ -112,18 +163,25 @@ def run_worker(settings: Settings, load_history: bool = True) -> None:
     check_http_exposure(settings)
     check_http_address(settings)
     ensure_topics(admin_client(settings), settings)
-    restored = checkpoints.load(settings.checkpoint_dir, checkpoints.checkpoint_key(settings))
-    selector = restored.selector if restored else Selector()
-    offsets = restored.offsets if restored else {}
+    members = group_members(settings)
+    if members:
+        # Joining: the group's positions are the snapshot rounds'; each partition this worker
+        # is given is restored from its snapshot then.
+        prefetched: dict[int, PartitionSnapshot] = {}
+        offsets: Offsets = {}
+        log.info("worker_joining_group", group=settings.worker_id, members=members)
+    else:
+        prefetched = read_all_snapshots(settings)
+        offsets = _processed_before(
+            rewind_group(settings, {p: s.offsets for p, s in prefetched.items()})
+        )
     log.info(
         "worker_starting",
-        restored=restored is not None,
-        projects=len(selector.projects),
+        restored=any(s.marked for s in prefetched.values()),
+        projects=sum(len(s.projects) for s in prefetched.values()),
         bootstrap=settings.kafka_bootstrap,
     )
-    wait_until_group_is_empty(settings)
-    skipped = rewind_group(settings, offsets)
-    state = WorkerState(settings, selector, {**offsets, **_processed_before(skipped)})
+    state = WorkerState(settings, Selector(), offsets, prefetched)
 
     loader_stop = threading.Event()
     history = start_in_thread(settings, loader_stop, SESSION_TIMEOUT_S) if load_history else None
@@ -154,6 +212,5 @@ def _run(
         loader_stop.set()
         if loader_thread is not None:
             loader_thread.join(timeout=30)
-        state.checkpoint()
         state.close()
         log.info("worker_stopped")

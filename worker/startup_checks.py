@@ -1,12 +1,10 @@
 """What the worker checks before it starts: that it can serve HTTP where it is told to, and
-that no other worker of its consumer group is running (checkpoints are local to a worker, so
-a second one would start its projects' models over)."""
+who else is in its consumer group."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-import time
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
@@ -15,7 +13,6 @@ from pts.core.errors import ConfigError
 from pts.core.kafka import admin_client, retry_broker_call, unreachable
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
-from pts.streams.app import SESSION_TIMEOUT_S
 from pts.worker.http_client import worker_answering
 
 log = get_logger(__name__)
@@ -78,30 +75,15 @@ def refuse_if_the_group_answers_there(settings: Settings) -> None:
 
 def _group_taken(settings: Settings, running: str) -> ConfigError:
     return ConfigError(
-        f"consumer group {settings.worker_id} already has a running worker ({running}): pts "
-        "runs one worker per PTS_WORKER_ID today; stop that worker, or give this one another "
-        "PTS_WORKER_ID"
+        f"consumer group {settings.worker_id} already has a running worker ({running}): to "
+        "add a worker to the group, give it its own PTS_WORKER_HTTP_PORT (and PTS_DATA_DIR)"
     )
 
 
-def wait_until_group_is_empty(settings: Settings, timeout_s: float = SESSION_TIMEOUT_S + 5) -> None:
-    """Refuse to start beside another worker of the same group: its projects' models would
-    start over here, as checkpoints are local. A crashed worker's member is waited out (it
-    leaves after the session timeout)."""
-    admin = admin_client(settings)
-    deadline = time.monotonic() + timeout_s
-    announced = False
-    while True:
-        try:
-            members = _group_members(admin, settings.worker_id)
-        except KafkaException as exc:
-            detail = f"did not describe group {settings.worker_id}: {exc}"
-            raise unreachable(settings, detail) from exc
-        if not members:
-            return
-        if time.monotonic() > deadline:
-            raise _group_taken(settings, ", ".join(members))
-        if not announced:
-            log.info("worker_waiting_for_group_to_empty", group=settings.worker_id, members=members)
-            announced = True
-        time.sleep(1.0)
+def group_members(settings: Settings) -> list[str]:
+    """The members of the worker's consumer group now (a crashed worker stays one until its
+    session times out)."""
+    try:
+        return _group_members(admin_client(settings), settings.worker_id)
+    except KafkaException as exc:
+        raise unreachable(settings, f"did not describe group {settings.worker_id}: {exc}") from exc

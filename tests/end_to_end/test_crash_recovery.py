@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -26,32 +25,36 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 60) -> bool:
     return False
 
 
-def test_sigkill_after_a_checkpoint_replays_only_what_followed(pts_worker: RunningWorker) -> None:
+def last_snapshot(worker: RunningWorker) -> str:
+    return worker.get("/health")["last_snapshot"].get("at", "")
+
+
+def test_sigkill_after_a_snapshot_replays_only_what_followed(pts_worker: RunningWorker) -> None:
     env = pts_worker.env
-    checkpoint = Path(env["PTS_DATA_DIR"]) / "checkpoints" / "selector.pkl"
     first = run_pts(
         env, "record", "tests", "-p", "crash", "-b", "1", str(FIXTURES_JUNIT / "surefire.xml")
     )
     assert first.returncode == 0, first.stderr
     assert wait_until(lambda: learned(pts_worker, "crash") == 5)
-    saved_before = checkpoint.stat().st_mtime if checkpoint.exists() else 0.0
-    assert wait_until(
-        lambda: checkpoint.exists() and checkpoint.stat().st_mtime > saved_before, timeout_s=30
-    )  # the 10 s checkpoint now holds build 1
+    saved_before = last_snapshot(pts_worker)
+    # the next 10 s snapshot round holds build 1
+    assert wait_until(lambda: last_snapshot(pts_worker) > saved_before, timeout_s=60)
 
     second = run_pts(
         env, "record", "tests", "-p", "crash", "-b", "2", str(FIXTURES_JUNIT / "gradle.xml")
     )
     assert second.returncode == 0, second.stderr
     assert wait_until(lambda: learned(pts_worker, "crash") == 5 + 5)  # gradle.xml: 4 ran, one twice
-    pts_worker.process.kill()  # SIGKILL: no goodbye, no final checkpoint
+    pts_worker.process.kill()  # SIGKILL: no goodbye, no final snapshot
     pts_worker.process.wait()
 
     restarted = start_worker(env, pts_worker.log)
     try:
-        # Build 2 is replayed from the topic; build 1 comes from the checkpoint, not twice.
+        # Build 2 is replayed from the topic; build 1 comes from the snapshot, not twice.
         assert wait_until(lambda: learned(restarted, "crash") == 10, timeout_s=60)
         time.sleep(2)
-        assert learned(restarted, "crash") == 10
+        health = restarted.get("/health")
+        assert health["projects"]["crash"]["results_learned"] == 10
+        assert sum(p["restored_results"] for p in health["partitions"].values()) >= 5
     finally:
         restarted.stop()
