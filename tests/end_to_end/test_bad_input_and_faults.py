@@ -184,19 +184,6 @@ def test_undecodable_message_goes_to_dead_letters_and_the_worker_goes_on(
     assert "running all" not in answer.stderr  # answered by the worker, not the fallback
 
 
-def test_a_second_worker_in_the_same_group_is_refused(pts_worker: RunningWorker) -> None:
-    """Checkpoints are local to a worker: a second one would restart its projects' models."""
-    env = {**pts_worker.env, "PTS_WORKER_HTTP_PORT": str(free_port())}
-    second = run_pts(env, "worker", timeout=90)
-    assert second.returncode == 2
-    worker_id = pts_worker.env["PTS_WORKER_ID"]
-    assert f"consumer group {worker_id} already has a running worker" in second.stderr
-    # The member is named by its worker id, host and process.
-    assert f"{worker_id}@{socket.gethostname()}:{pts_worker.process.pid}" in second.stderr
-    assert pts_worker.process.poll() is None  # the first one is untouched
-    assert pts_worker.get("/health")["status"] == "ok"
-
-
 def test_a_second_worker_on_the_same_endpoint_is_refused_as_the_group_is_taken(
     pts_worker: RunningWorker,
 ) -> None:

@@ -17,7 +17,8 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from pts.core import wire
-from pts.core.events import SubsetRequest, Target
+from pts.core.events import SubsetRequest, Target, utc_now
+from pts.streams.checkpoints import MARKER
 from tests.conftest import (
     BROKER_SCRIPT,
     FIXTURES_JUNIT,
@@ -106,18 +107,32 @@ class RunsACommand:
         return (os.system, (f"touch {self.marker}",))
 
 
-def test_a_planted_checkpoint_is_refused_and_never_run(
-    pts_env: dict[str, str], tmp_path: Path
+@pytest.mark.parametrize(
+    ("sealed", "refusal"),
+    [
+        (lambda planted: planted, "is not a sealed pts state"),
+        (lambda planted: MARKER + b"\0" * 32 + planted, "does not verify under the checkpoint key"),
+    ],
+    ids=["bare-pickle", "forged-signature"],
+)
+def test_a_planted_snapshot_is_refused_and_never_run(
+    pts_env: dict[str, str], tmp_path: Path, sealed: Callable[[bytes], bytes], refusal: str
 ) -> None:
     env = fresh_env(pts_env, tmp_path)
+    assert run_pts(env, "topics").returncode == 0
     marker = tmp_path / "ran"
-    checkpoints = tmp_path / "data" / "checkpoints"
-    checkpoints.mkdir(parents=True)
-    (checkpoints / "selector.pkl").write_bytes(pickle.dumps(RunsACommand(marker)))
+    planted = sealed(pickle.dumps(RunsACommand(marker)))
+    record = {"project": "shop", "partition": 0, "offsets": {}, "worker": "attacker",
+              "state": planted, "taken_at": utc_now()}  # fmt: skip
+    producer = Producer({"bootstrap.servers": env["PTS_KAFKA_BOOTSTRAP"]})
+    producer.produce(f"{env['PTS_TOPIC_PREFIX']}.model-snapshots", key=b"shop", partition=0,
+                     value=wire.encode("ModelSnapshot", record))  # fmt: skip
+    assert producer.flush(10) == 0
     result = run_pts(env, "worker", timeout=90)
     assert result.returncode == 2 and not marker.exists()
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("pts: error: checkpoint ") and "rebuild the models" in last
+    assert last.startswith("pts: error: snapshot of project 'shop' ") and refusal in last
+    assert "To rebuild the models from the topics" in last
 
 
 def test_answers_go_only_to_the_responses_topic(pts_worker: RunningWorker) -> None:

@@ -1,4 +1,4 @@
-"""Signed checkpoints: what verifies is loaded; anything else is refused before it is read."""
+"""Sealed model states: what verifies is restored; anything else is refused before it is read."""
 
 from __future__ import annotations
 
@@ -8,23 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from pts.core.errors import ConfigError
 from pts.core.settings import Settings
-from pts.selection.selector import Selector
-from pts.streams import checkpoints
-from pts.streams.checkpoints import CHECKPOINT_FILE, Checkpoint, checkpoint_key
+from pts.selection.selector import ProjectSelector
+from pts.streams.checkpoints import MARKER, StateRefused, checkpoint_key, seal, unseal
 
 KEY = b"k" * 32
 
 
-def test_a_saved_checkpoint_loads(tmp_path: Path) -> None:
-    checkpoints.save(tmp_path, Checkpoint(Selector(), {("pts.builds", 0): 7}), KEY)
-    loaded = checkpoints.load(tmp_path, KEY)
-    assert loaded is not None and loaded.offsets == {("pts.builds", 0): 7}
-
-
-def test_no_checkpoint_is_none(tmp_path: Path) -> None:
-    assert checkpoints.load(tmp_path, KEY) is None
+def test_a_sealed_state_unseals() -> None:
+    project = ProjectSelector("shop")
+    project.results_learned = 7
+    restored = unseal(seal(project, KEY), KEY, "state", ProjectSelector)
+    assert restored.project == "shop" and restored.results_learned == 7
 
 
 class RunsACommand:
@@ -37,28 +32,30 @@ class RunsACommand:
 
 def test_a_planted_pickle_is_refused_and_never_run(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
-    (tmp_path / CHECKPOINT_FILE).write_bytes(pickle.dumps(RunsACommand(marker)))
-    with pytest.raises(ConfigError, match="not a signed pts checkpoint"):
-        checkpoints.load(tmp_path, KEY)
+    with pytest.raises(StateRefused, match="not a sealed pts state"):
+        unseal(pickle.dumps(RunsACommand(marker)), KEY, "state", ProjectSelector)
     assert not marker.exists()
 
 
-def test_a_pickle_signed_with_another_key_is_refused_and_never_run(tmp_path: Path) -> None:
+def test_a_pickle_sealed_with_another_key_is_refused_and_never_run(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
-    checkpoints.save(tmp_path, RunsACommand(marker), b"x" * 32)  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="does not verify"):
-        checkpoints.load(tmp_path, KEY)
+    with pytest.raises(StateRefused, match="does not verify.*PTS_CHECKPOINT_KEY"):
+        unseal(seal(RunsACommand(marker), b"x" * 32), KEY, "state", ProjectSelector)
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("cut", [0, 5, 40, -10])
-def test_empty_and_truncated_files_are_one_line_errors(tmp_path: Path, cut: int) -> None:
-    path = checkpoints.save(tmp_path, Checkpoint(Selector()), KEY)
-    path.write_bytes(path.read_bytes()[:cut])
-    with pytest.raises(ConfigError) as refused:
-        checkpoints.load(tmp_path, KEY)
+def test_a_state_of_another_type_is_refused() -> None:
+    with pytest.raises(StateRefused, match="does not hold a ProjectSelector"):
+        unseal(seal({"not": "a selector"}, KEY), KEY, "state", ProjectSelector)
+
+
+@pytest.mark.parametrize("cut", [0, 5, len(MARKER) + 10, -10])
+def test_empty_and_truncated_states_are_one_line_errors(cut: int) -> None:
+    sealed = seal(ProjectSelector("shop"), KEY)
+    with pytest.raises(StateRefused) as refused:
+        unseal(sealed[:cut], KEY, "snapshot of project 'shop'", ProjectSelector)
     message = str(refused.value)
-    assert "\n" not in message and "rebuild the models from the topics" in message
+    assert "\n" not in message and message.startswith("snapshot of project 'shop' ")
 
 
 def test_the_key_is_the_setting_or_a_private_file(tmp_path: Path) -> None:
