@@ -43,6 +43,7 @@ class TopicSpec:
     partitions: int | None = None  # None: PTS_PARTITIONS, co-partitioned by project
     replayed: bool = False  # the model re-reads it from its snapshot's offsets
     compacted: bool = False  # only the latest message per key is kept
+    per_group: bool = False  # one topic per worker group: its name ends with PTS_WORKER_ID
 
     @property
     def co_partitioned(self) -> bool:
@@ -82,7 +83,7 @@ TOPICS = (
     ),
     TopicSpec(
         "model-snapshots", "ModelSnapshot", "project", frozenset({STATE}), 365,
-        max_message_bytes=MAX_MESSAGE_BYTES, compacted=True,
+        max_message_bytes=MAX_MESSAGE_BYTES, compacted=True, per_group=True,
     ),
     TopicSpec(
         "dead-letters", "DeadLetter", "the original's key", frozenset({OPERATOR}), 30,
@@ -115,8 +116,13 @@ def read_by(reader: Reader) -> tuple[TopicSpec, ...]:
 
 
 def topic_name(settings: Settings, stem: str) -> str:
-    """The full name of a topic: prefix and stem, e.g. ``pts.test-results``."""
-    return f"{settings.topic_prefix}.{spec(stem).stem}"
+    """The full name of a topic: prefix and stem, e.g. ``pts.test-results``; a group's own
+    topic ends with the group, e.g. ``pts.model-snapshots.pts-worker``, as Kafka Streams names
+    an application's changelogs."""
+    declared = spec(stem)
+    if declared.per_group:
+        return f"{settings.topic_prefix}.{declared.stem}.{settings.worker_id}"
+    return f"{settings.topic_prefix}.{declared.stem}"
 
 
 def partitions_of(settings: Settings, topic: TopicSpec) -> int:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pts.core.events import TargetKind
-from pts.selection.candidates import BY_NAME, CANDIDATES, Evidence, cost_floor
+from pts.selection.candidates import CANDIDATES, Evidence, cost_floor
 from pts.selection.metrics import apfd, apfdc
 
 WINDOW = 100  # failing builds a record mostly rests on
@@ -157,21 +157,3 @@ def _paired_lead(builds: list[dict[str, float]], challenger: str, champion: str)
     if variance <= 1e-18:
         return math.inf if mean > 0 else 0.0
     return mean / math.sqrt(variance / n)
-
-
-def best_across(projects: Iterable[Champions]) -> dict[str, str]:
-    """Per metric, the candidate with the best record over every project's failing builds
-    (each record weighted by the builds it rests on): where a new project starts."""
-    chosen = {}
-    for metric in METRICS:
-        total: dict[str, float] = {}
-        weight: dict[str, int] = {}
-        for champions in projects:
-            for name, record in champions.records[metric].items():
-                total[name] = total.get(name, 0.0) + record.mean * record.scored
-                weight[name] = weight.get(name, 0) + record.scored
-        scored = [name for name in total if weight[name] > 0 and name in BY_NAME]
-        chosen[metric] = (
-            max(scored, key=lambda n: total[n] / weight[n]) if scored else DEFAULT_CHAMPIONS[metric]
-        )
-    return chosen

@@ -22,7 +22,7 @@ from pts.core.events import (
 from pts.core.flavors import of_flavor
 from pts.selection.calibration import Calibration
 from pts.selection.candidates import BY_NAME, SCORER_NAMES, Evidence, cost_floor
-from pts.selection.champions import Champions, best_across
+from pts.selection.champions import Champions
 from pts.selection.features import ChangeView, features, view_change
 from pts.selection.history import ProjectHistory
 from pts.selection.models import FailureModel, ModelKind
@@ -260,9 +260,10 @@ class Selector:
     def project(self, project: str) -> ProjectSelector:
         selector = self.projects.get(project)
         if selector is None:
-            # A new project starts on what does best across the projects known so far.
-            start = best_across(p.champions for p in self.projects.values())
-            selector = ProjectSelector(project, self.model_kind, self.seed, start)
+            # A new project starts on the default champions, not on what does best across the
+            # projects known here: which projects a worker holds depends on its partitions, and
+            # a project's models must not depend on which worker of a group saw it first.
+            selector = ProjectSelector(project, self.model_kind, self.seed)
             if self.scorer is not None:
                 selector.champions.pin(self.scorer)
             self.projects[project] = selector

@@ -189,13 +189,7 @@ class WorkerState:
         async with self._snapshotting:
             owned = set(self.restored) if partitions is None else partitions & set(self.restored)
             # Step 1, in one step on the event loop: offsets and changes agree.
-            offsets = {
-                p: {
-                    stem: self.processed.get((topic_name(self.settings, stem), p), -1)
-                    for stem in snapshots.REPLAYED
-                }
-                for p in owned
-            }
+            offsets = {p: self._processed_of(p) for p in owned}
             changed = [n for n in self._changed if self.partition_of.get(n) in owned]
             self._changed.difference_update(changed)
             moved = [p for p in owned if offsets[p] != self._marked.get(p)]
@@ -245,6 +239,14 @@ class WorkerState:
             self.producer.produce(topic, name.encode(), value, partition=partition)
         return total
 
+    def _processed_of(self, partition: int) -> dict[str, int]:
+        """The last offset processed of each replayed topic of the partition, where any is."""
+        processed = {
+            stem: self.processed.get((topic_name(self.settings, stem), partition), -1)
+            for stem in snapshots.REPLAYED
+        }
+        return {stem: offset for stem, offset in processed.items() if offset >= 0}
+
     def _pickle(self, name: str) -> bytes | None:
         # On the model thread: one project per turn, so learning goes on between turns.
         project = self.selector.projects.get(name)
@@ -259,8 +261,9 @@ class WorkerState:
             (topic_name(self.settings, stem), p): offset + 1
             for p in partitions
             for stem, offset in offsets[p].items()
-            if offset >= 0
         }
+        if not positions:
+            return
         try:
             await self.commit(positions)
         except Exception as exc:  # the next owner replays from an earlier marker: no loss

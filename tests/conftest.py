@@ -172,11 +172,20 @@ class RunningWorker:
                 self.process.wait()
 
 
-def start_worker(env: dict[str, str], log: Path, timeout_s: float = 90) -> RunningWorker:
-    """Start `pts worker` as a real process and wait until its HTTP endpoint answers."""
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_worker(
+    env: dict[str, str], log: Path, timeout_s: float = 90, args: tuple[str, ...] = ()
+) -> RunningWorker:
+    """Start `pts worker` (with `args`) as a real process and wait until its HTTP endpoint
+    answers."""
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pts.cli", "worker"],
+            [sys.executable, "-m", "pts.cli", "worker", *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -124,8 +124,10 @@ def build_worker_app(
 
     async def commit(positions: dict[tuple[str, int], int]) -> None:
         # faust's own commit commits acked messages only; this commits given positions.
-        offsets = {TP(topic, p): offset for (topic, p), offset in positions.items()}
-        if not await app.consumer._commit(offsets):
+        # faust crashes the worker on a commit that names no partition it holds.
+        held = app.consumer.assignment()
+        offsets = {TP(t, p): offset for (t, p), offset in positions.items() if TP(t, p) in held}
+        if offsets and not await app.consumer._commit(offsets):
             log.warning("snapshot_offsets_not_committed", reason="the group rebalanced")
 
     state.commit = commit

@@ -125,8 +125,8 @@ def test_a_planted_snapshot_is_refused_and_never_run(
     record = {"project": "shop", "partition": 0, "offsets": {}, "worker": "attacker",
               "state": planted, "taken_at": utc_now()}  # fmt: skip
     producer = Producer({"bootstrap.servers": env["PTS_KAFKA_BOOTSTRAP"]})
-    producer.produce(f"{env['PTS_TOPIC_PREFIX']}.model-snapshots", key=b"shop", partition=0,
-                     value=wire.encode("ModelSnapshot", record))  # fmt: skip
+    topic = f"{env['PTS_TOPIC_PREFIX']}.model-snapshots.{env['PTS_WORKER_ID']}"
+    producer.produce(topic, key=b"shop", partition=0, value=wire.encode("ModelSnapshot", record))
     assert producer.flush(10) == 0
     result = run_pts(env, "worker", timeout=90)
     assert result.returncode == 2 and not marker.exists()

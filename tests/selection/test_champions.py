@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pts.core.events import Build, Outcome, SubsetRequest, Target, TestResult, TestResultBatch
 from pts.selection.candidates import CANDIDATES
-from pts.selection.champions import DEFAULT_CHAMPIONS, MIN_SCORED, Champions, best_across
+from pts.selection.champions import DEFAULT_CHAMPIONS, MIN_SCORED, Champions
 from pts.selection.selector import Selector
 
 PROJECT = "shop"
@@ -57,13 +57,14 @@ def test_no_decision_before_enough_failing_builds() -> None:
     assert selector.projects[PROJECT].champions.builds_scored == MIN_SCORED - 1
 
 
-def test_a_new_project_starts_on_what_does_best_across_projects() -> None:
-    known = Champions()
+def test_a_new_project_starts_on_the_default_champions_whatever_else_is_known() -> None:
+    selector = Selector()
+    known = selector.project("known").champions
     for record in known.records["apfdc"].values():
         record.scored, record.mean = 10, 0.5
     known.records["apfdc"]["recent-failure/s"].mean = 0.9
-    assert best_across([known])["apfdc"] == "recent-failure/s"
-    assert best_across([])["apfdc"] == DEFAULT_CHAMPIONS["apfdc"]
+    known.serving["apfdc"] = "recent-failure/s"
+    assert selector.project("new").champions.serving == DEFAULT_CHAMPIONS
 
 
 def test_a_pinned_scorer_serves_whatever_the_records_say() -> None:
