@@ -152,6 +152,7 @@ class HistoryLoader:
         self.health = LoaderHealth()
         self.loaded = LoadStats()  # since start
         self.behind: dict[str, int] = {}  # "topic[partition]" → messages after the committed
+        self.consume_error: str | None = None  # the last, until a message comes again
 
     @property
     def topics(self) -> list[str]:
@@ -163,6 +164,7 @@ class HistoryLoader:
         batch = [m for m in messages if self._usable(m)]
         if not batch:
             return LoadStats()
+        self.consume_error = None
         try:
             stats = self._load(batch)
         except Exception:
@@ -224,6 +226,7 @@ class HistoryLoader:
             "dead_lettered": self.loaded.dead_lettered,
             "messages_behind": sum(self.behind.values()),
             "behind": dict(self.behind),
+            "consume_error": self.consume_error,
         }
 
     def close(self) -> None:
@@ -249,6 +252,7 @@ class HistoryLoader:
         if error.fatal():
             raise KafkaException(error)
         if error.code() != KafkaError._PARTITION_EOF:
+            self.consume_error = error.str()
             log.warning("history_loader_consume_error", topic=message.topic(), error=error.str())
         return False
 
