@@ -1,5 +1,12 @@
 """Results ingested per second by the real worker, beside the in-process learn rate.
 
+Four rates on the same batches, in the same invocation:
+(a) `Selector.learn` in process; (b) a bare River loop: `LogisticRegression.learn_one` on the
+feature dicts the selector computed for those results (precomputed; also with
+`predict_proba_one` before each, as the selector does); (c) `pts worker` with predictions and
+history on (the loader on a thread of the worker); (d) `pts worker --no-history` beside a
+separate `pts loader` (and how soon the loader has stored every result and prediction).
+
 Each run publishes `--batches` batches of `--batch-size` results (a synthetic 1,000-test
 history, build before its results) for a fresh project as fast as the producer goes, and a
 thread polls the worker's /health every 10 ms to see when each batch counts as learned:
@@ -8,7 +15,8 @@ thread polls the worker's /health every 10 ms to see when each batch counts as l
 - freshness: on the idle worker, one new batch published, then /health polled until counted.
 Baselines on the same batches: `Selector.learn` alone, and Avro decode + `Selector.learn`.
 
-    .venv/bin/python -m bench.ingest [--batches 100] [--batch-size 500] [--runs 3]
+    .venv/bin/python -m bench.ingest [--batches 200] [--batch-size 500] [--runs 3]
+        [--workers N] [--projects P] [--modes c,d]
 """
 
 from __future__ import annotations
@@ -17,7 +25,10 @@ import argparse
 import threading
 import time
 from dataclasses import replace
+from itertools import zip_longest
 from typing import Any
+
+from river import linear_model
 
 from bench.common import machine_line, median, percentile, progress, table, write_result
 from bench.stack import Stack, running_stack
@@ -26,6 +37,7 @@ from pts.client.publisher import EventPublisher, batches_of
 from pts.core import wire
 from pts.core.events import Build, TestResultBatch, to_record
 from pts.evaluation.synthetic import generate
+from pts.selection.models import FailureModel
 from pts.selection.selector import Selector
 
 POLL_S = 0.01
@@ -54,25 +66,26 @@ def workload(
 
 
 class Poller(threading.Thread):
-    """Polls /health and keeps (time, results_learned) for one project."""
+    """Polls /health and keeps (time, results_learned) over the projects, on every worker."""
 
-    def __init__(self, stack: Stack, project: str) -> None:
+    def __init__(self, stack: Stack, projects: list[str]) -> None:
         super().__init__(daemon=True)
-        self.stack, self.project = stack, project
+        self.stack, self.projects = stack, projects
         self.samples: list[tuple[float, int]] = []
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.is_set():
-            self.samples.append((time.monotonic(), self.stack.learned(self.project)))
+            self.samples.append((time.monotonic(), self.stack.learned_by(self.projects)))
             time.sleep(POLL_S)
 
     def first_time_at(self, count: int) -> float:
         return next(t for t, n in self.samples if n >= count)
 
 
-def in_process(work: list[tuple[Build, list[TestResultBatch]]]) -> tuple[float, float]:
-    """Results per second of Selector.learn, and of Avro decode + Selector.learn."""
+def in_process(work: list[tuple[Build, list[TestResultBatch]]]) -> dict[str, float]:
+    """Results per second of Selector.learn, of Avro decode + Selector.learn, and of a bare
+    River loop on the feature dicts the selector computed."""
     total = sum(len(b.results) for _, batches in work for b in batches)
     selector = Selector()
     started = time.perf_counter()
@@ -81,6 +94,18 @@ def in_process(work: list[tuple[Build, list[TestResultBatch]]]) -> tuple[float, 
         for batch in batches:
             selector.learn(batch)
     learn_rate = total / (time.perf_counter() - started)
+    learned = features_learned(work)
+    bare = linear_model.LogisticRegression()
+    started = time.perf_counter()
+    for x, failed in learned:
+        bare.learn_one(x, failed)
+    bare_rate = len(learned) / (time.perf_counter() - started)
+    bare = linear_model.LogisticRegression()
+    started = time.perf_counter()
+    for x, failed in learned:
+        bare.predict_proba_one(x)
+        bare.learn_one(x, failed)
+    bare_predict_rate = len(learned) / (time.perf_counter() - started)
     encoded = [(b, [wire.encode("TestResultBatch", to_record(x)) for x in xs]) for b, xs in work]
     selector = Selector()
     started = time.perf_counter()
@@ -89,18 +114,56 @@ def in_process(work: list[tuple[Build, list[TestResultBatch]]]) -> tuple[float, 
         for value in raw:
             _, record = wire.decode(value, expected="TestResultBatch")
             selector.learn(TestResultBatch.from_record(record))
-    return learn_rate, total / (time.perf_counter() - started)
+    return {
+        "learn_rate": learn_rate,
+        "decode_learn_rate": total / (time.perf_counter() - started),
+        "bare_river_rate": bare_rate,
+        "bare_river_predict_rate": bare_predict_rate,
+    }
+
+
+def features_learned(work: list[tuple[Build, list[TestResultBatch]]]) -> list[tuple[dict, bool]]:
+    """The (features, failed) pairs a fresh selector hands its model while learning `work`."""
+    learned: list[tuple[dict, bool]] = []
+    original = FailureModel.learn
+
+    def recording(model: FailureModel, x: dict[str, float], failed: bool) -> None:
+        learned.append((dict(x), failed))
+        original(model, x, failed)
+
+    FailureModel.learn = recording  # type: ignore[method-assign]
+    try:
+        selector = Selector()
+        for build, batches in work:
+            selector.observe_build(build)
+            for batch in batches:
+                selector.learn(batch)
+    finally:
+        FailureModel.learn = original  # type: ignore[method-assign]
+    return learned
+
+
+def interleaved(works: list[list[tuple[Build, list[TestResultBatch]]]]) -> list[Any]:
+    """Cycle by cycle, one project after the other (as CI of several projects would)."""
+    return [cycle for cycles in zip_longest(*works) for cycle in cycles if cycle is not None]
 
 
 def burst(stack: Stack, args: argparse.Namespace, run: int) -> dict[str, Any]:
-    project = f"ingest-{run}"
-    work = workload(project, args.batches, args.batch_size, seed=run)
+    projects = [f"ingest-{run}" if args.projects == 1 else f"ingest-{run}-{k}"
+                for k in range(args.projects)]  # fmt: skip
+    per_project = -(-args.batches // args.projects)
+    works = [workload(p, per_project, args.batch_size, seed=run * 100 + k)
+             for k, p in enumerate(projects)]  # fmt: skip
+    work = interleaved(works)
     total = sum(len(b.results) for _, batches in work for b in batches)
-    progress(f"run {run + 1}/{args.runs}: {total} results in {args.batches} batches")
+    messages = sum(len(batches) for _, batches in work)
+    progress(f"run {run + 1}/{args.runs}: {total} results in {messages} batches")
     publisher = EventPublisher(stack.settings)
-    poller = Poller(stack, project)
+    poller = Poller(stack, projects)
     poller.start()
-    cpu_before = stack.worker_cpu_s()
+    loaded_before = _loaded(stack)
+    cpu_before = stack.all_workers_cpu_s()
+    loader_cpu_before = stack.loader_cpu_s() if stack.loader else 0.0
     published: list[tuple[float, int]] = []  # (publish time, cumulative results)
     cumulative = 0
     started = time.monotonic()
@@ -112,14 +175,22 @@ def burst(stack: Stack, args: argparse.Namespace, run: int) -> dict[str, Any]:
             published.append((time.monotonic(), cumulative))
     publisher.flush()
     flushed = time.monotonic()
-    stack.wait_learned(project, total)
+    while stack.learned_by(projects) < total:
+        time.sleep(0.05)
     time.sleep(2 * POLL_S)
     poller.stop.set()
     poller.join()
     done = poller.first_time_at(total)
-    cpu = stack.worker_cpu_s() - cpu_before
+    cpu = stack.all_workers_cpu_s() - cpu_before
     lags = [poller.first_time_at(count) - at for at, count in published]
     progress(f"run {run + 1}: learned in {done - started:.2f} s, worker CPU {cpu:.2f} s")
+    measured: dict[str, Any] = {}
+    if stack.loader is not None:
+        stored_at = _wait_loaded(stack, loaded_before, messages)
+        loader_cpu = stack.loader_cpu_s() - loader_cpu_before
+        measured = {"loader_rate": total / (stored_at - started), "loader_cpu_s": loader_cpu}
+        progress(f"run {run + 1}: all stored in {stored_at - started:.2f} s, loader CPU "
+                 f"{loader_cpu:.2f} s")  # fmt: skip
 
     fresh = []
     for i in range(args.freshness):
@@ -127,14 +198,15 @@ def burst(stack: Stack, args: argparse.Namespace, run: int) -> dict[str, Any]:
         batch = replace(work[0][1][0], build_id=build.build_id)
         publisher.publish(build=build)
         publisher.flush()
-        before = stack.learned(project)
+        before = stack.learned(build.project)
         sent = time.monotonic()
         publisher.publish(batches=[batch])
         publisher.flush()
-        while stack.learned(project) < before + len(batch.results):
+        while stack.learned(build.project) < before + len(batch.results):
             time.sleep(0.002)
         fresh.append(time.monotonic() - sent)
     return {
+        **measured,
         "results": total,
         "publish_s": flushed - started,
         "learned_s": done - started,
@@ -148,67 +220,95 @@ def burst(stack: Stack, args: argparse.Namespace, run: int) -> dict[str, Any]:
     }
 
 
+def _loaded(stack: Stack) -> dict[str, int]:
+    if stack.loader is None:
+        return {}
+    return {kind: stack.loaded(kind) for kind in ("TestResultBatch", "PredictionBatch")}
+
+
+def _wait_loaded(stack: Stack, before: dict[str, int], messages: int) -> float:
+    """When the loader had stored every batch of results and of predictions of the run."""
+    while any(stack.loaded(kind) - n < messages for kind, n in before.items()):
+        time.sleep(POLL_S)
+    return time.monotonic()
+
+
+MODES = {
+    "c": ("worker, history in process", {}),
+    "d": ("worker --no-history + pts loader", {"worker_args": ("--no-history",), "loader": True}),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3, help="runs; medians over them reported")
     parser.add_argument("--freshness", type=int, default=7, help="single-batch samples per run")
+    parser.add_argument("--workers", type=int, default=1, help="workers in the one group")
     parser.add_argument(
-        "--sizes",
-        type=lambda s: [int(x) for x in s.split(",")],
-        help="batch sizes to try instead of --batch-size (same total results)",
+        "--projects", type=int, default=1, help="projects the batches are spread over"
     )
+    parser.add_argument("--modes", default="c,d", help="which worker set-ups: c, d or both")
     args = parser.parse_args()
-    sizes = args.sizes or [args.batch_size]
-    total = args.batches * args.batch_size
+    modes = [m for m in args.modes.split(",") if m]
     results: dict[str, list[dict[str, Any]]] = {}
-    with running_stack() as stack:
-        for size in sizes:
-            sized = argparse.Namespace(
-                **{**vars(args), "batch_size": size, "batches": -(-total // size)}
-            )
-            results[str(size)] = [burst(stack, sized, run) for run in range(args.runs)]
-    for size in sizes:  # with the broker and worker stopped, so nothing shares the CPU
-        for run, measured in enumerate(results[str(size)]):
-            progress(f"batch size {size}, run {run + 1}: in-process learn")
-            work = workload(f"ingest-{run}", -(-total // size), size, seed=run)
-            measured["learn_rate"], measured["decode_learn_rate"] = in_process(work)
-    rows = []
-    for size, runs in results.items():
-        m = {k: median([r[k] for r in runs]) for k in runs[0] if k != "fresh_s"}
-        rows.append(
-            [
-                size,
-                f"{m['results']:.0f}",
-                f"{m['worker_rate']:,.0f}",
-                f"{m['rate_per_cpu_s']:,.0f}",
-                f"{m['learn_rate']:,.0f}",
-                f"{m['decode_learn_rate']:,.0f}",
-                f"{m['publish_s']:.2f}",
-                f"{m['lag_p50_s']:.2f} / {m['lag_max_s']:.2f}",
-                f"{m['fresh_median_s'] * 1000:.0f}",
-            ]
-        )
+    for mode in modes:
+        progress(f"mode ({mode}): {MODES[mode][0]}, {args.workers} worker(s)")
+        with running_stack(workers=args.workers, **MODES[mode][1]) as stack:
+            results[mode] = [burst(stack, args, run) for run in range(args.runs)]
+    baselines = []
+    for run in range(args.runs):  # with the broker and workers stopped: nothing shares the CPU
+        progress(f"run {run + 1}: in-process learn and bare River")
+        per_project = -(-args.batches // args.projects)
+        works = [workload(f"ingest-{run}-{k}", per_project, args.batch_size, run * 100 + k)
+                 for k in range(args.projects)]  # fmt: skip
+        baselines.append(in_process(interleaved(works)))
+    base = {k: median([b[k] for b in baselines]) for k in baselines[0]}
+    medians = {
+        mode: {k: median([r[k] for r in runs]) for k in runs[0] if k != "fresh_s"}
+        for mode, runs in results.items()
+    }
     print(machine_line())
-    print(f"ingest; median over {args.runs} runs (fresh project per run, 1,000-test suite)")
+    print(
+        f"ingest; median over {args.runs} runs ({args.batches} batches of {args.batch_size}, "
+        f"{args.projects} project(s), {args.workers} worker(s), 1,000-test suite)"
+    )
+    rows = [
+        ["(a) Selector.learn in process", f"{base['learn_rate']:,.0f}", "", "", "", ""],
+        ["(a') Avro decode + Selector.learn", f"{base['decode_learn_rate']:,.0f}", "", "", "", ""],
+        ["(b) bare River learn_one", f"{base['bare_river_rate']:,.0f}", "", "", "", ""],
+        ["(b') bare River predict + learn", f"{base['bare_river_predict_rate']:,.0f}", "", "", "",
+         ""],
+    ]  # fmt: skip
+    for mode, m in medians.items():
+        stored = f"{m['loader_rate']:,.0f}" if "loader_rate" in m else "-"
+        rows.append([
+            f"({mode}) {MODES[mode][0]}", f"{m['worker_rate']:,.0f}", f"{m['rate_per_cpu_s']:,.0f}",
+            stored, f"{m['lag_p50_s']:.2f} / {m['lag_max_s']:.2f}",
+            f"{m['fresh_median_s'] * 1000:.0f}",
+        ])  # fmt: skip
     print(
         table(
             [
-                "batch size",
-                "results",
-                "worker results/s",
+                "set-up",
+                "results/s",
                 "worker results/CPU-s",
-                "Selector.learn results/s",
-                "decode+learn results/s",
-                "publish s",
+                "all stored results/s",
                 "lag p50 / max s",
                 "new result → model ms",
             ],
             rows,
-        )
+        )  # fmt: skip
     )
-    path = write_result("ingest", {"args": vars(args), "batch_sizes": results})
+    ratios = {"(a)/(b)": base["learn_rate"] / base["bare_river_rate"],
+              "(a)/(b')": base["learn_rate"] / base["bare_river_predict_rate"]}  # fmt: skip
+    for mode, m in medians.items():
+        ratios[f"({mode})/(a)"] = m["worker_rate"] / base["learn_rate"]
+    print("ratios: " + ", ".join(f"{name} {value:.2f}" for name, value in ratios.items()))
+    path = write_result(
+        "ingest", {"args": vars(args), "modes": results, "in_process": baselines, "ratios": ratios}
+    )
     print(f"written {path}")
 
 

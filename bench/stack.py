@@ -17,9 +17,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,13 +54,17 @@ class Stack:
     http_port: int
     tmp: Path
     worker: subprocess.Popen[bytes] | None = None
+    worker_args: tuple[str, ...] = ()  # e.g. ("--no-history",)
+    extra_workers: list[tuple[subprocess.Popen[bytes], int]] = field(default_factory=list)
+    loader: subprocess.Popen[bytes] | None = None
+    loader_port: int = 0
 
     def start_worker(self, timeout_s: float = 120) -> float:
         """Start `pts worker`; the seconds until its /health answers."""
         started = time.monotonic()
         with (self.tmp / "worker.log").open("ab") as log:
             self.worker = subprocess.Popen(
-                [str(PTS), "worker"], env=self.env, stdout=log, stderr=log
+                [str(PTS), "worker", *self.worker_args], env=self.env, stdout=log, stderr=log
             )
         while True:
             if self.worker.poll() is not None:
@@ -94,7 +98,55 @@ class Stack:
             return result
 
     def learned(self, project: str) -> int:
-        return int(self.health()["projects"].get(project, {}).get("results_learned", 0))
+        """Results of `project` learned, over every worker of the group."""
+        return self.learned_by((project,))
+
+    def learned_by(self, projects: Collection[str]) -> int:
+        """Results of these projects learned, over every worker of the group."""
+        healths = [self.health(), *(_get(port, "/health") for _, port in self.extra_workers)]
+        return sum(
+            int(h["projects"].get(project, {}).get("results_learned", 0))
+            for h in healths
+            for project in projects
+        )
+
+    def start_extra_workers(self, count: int, timeout_s: float = 120) -> None:
+        """Start `count` more workers in the same group (own HTTP port and data directory)."""
+        for number in range(1, count + 1):
+            port = free_port()
+            env = {**self.env, "PTS_WORKER_HTTP_PORT": str(port),
+                   "PTS_DATA_DIR": str(self.tmp / f"data-{number}")}  # fmt: skip
+            log_path = self.tmp / f"worker-{number}.log"
+            with log_path.open("ab") as log:
+                process = subprocess.Popen(
+                    [str(PTS), "worker", *self.worker_args], env=env, stdout=log, stderr=log
+                )
+            self.extra_workers.append((process, port))
+            _wait_for_health(process, port, log_path, timeout_s)
+
+    def start_loader(self, timeout_s: float = 120) -> None:
+        """Start `pts loader` on the stack's data directory (the worker runs --no-history)."""
+        self.loader_port = free_port()
+        env = {**self.env, "PTS_LOADER_HTTP_PORT": str(self.loader_port)}
+        log_path = self.tmp / "loader.log"
+        with log_path.open("ab") as log:
+            self.loader = subprocess.Popen([str(PTS), "loader"], env=env, stdout=log, stderr=log)
+        _wait_for_health(self.loader, self.loader_port, log_path, timeout_s)
+
+    def loader_health(self) -> dict[str, Any]:
+        return _get(self.loader_port, "/health")
+
+    def loaded(self, kind: str) -> int:
+        """Events of `kind` ("TestResultBatch") the loader stored since it started."""
+        return int(self.loader_health()["loaded"].get(kind, 0))
+
+    def loader_cpu_s(self) -> float:
+        assert self.loader is not None
+        return _cpu_s(self.loader.pid)
+
+    def all_workers_cpu_s(self) -> float:
+        assert self.worker is not None
+        return _cpu_s(self.worker.pid) + sum(_cpu_s(p.pid) for p, _ in self.extra_workers)
 
     def wait_learned(self, project: str, total: int, timeout_s: float = 600) -> float:
         """Poll /health until the project's results_learned reaches `total`; the time waited."""
@@ -113,6 +165,33 @@ class Stack:
         return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def _get(port: int, path: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
+        result: dict[str, Any] = json.load(answer)
+        return result
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_for_health(
+    process: subprocess.Popen[bytes], port: int, log_path: Path, timeout_s: float
+) -> None:
+    started = time.monotonic()
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited: {log_path.read_text()[-2000:]}")
+        try:
+            _get(port, "/health")
+            return
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() - started > timeout_s:
+                raise RuntimeError(f"{process.args}: no /health within {timeout_s} s") from None
+            time.sleep(0.05)
+
+
 def _stop_worker(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -124,8 +203,14 @@ def _stop_worker(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_stack(partitions: int = 6) -> Iterator[Stack]:
-    """Start a broker and a worker; yield them; stop both whatever happens."""
+def running_stack(
+    partitions: int = 6,
+    worker_args: tuple[str, ...] = (),
+    loader: bool = False,
+    workers: int = 1,
+) -> Iterator[Stack]:
+    """Start a broker and a worker (`workers` of them in one group, and a `pts loader` with
+    `loader`); yield them; stop all whatever happens."""
     tmp = Path(tempfile.mkdtemp(prefix="pts-bench-"))
     port = free_port(pair=True)
     broker_env = {
@@ -157,16 +242,27 @@ def running_stack(partitions: int = 6) -> Iterator[Stack]:
             "PTS_LOG_LEVEL": "warning",
         }
         progress("starting pts worker")
-        stack = Stack(settings, env, http_port, tmp)
+        stack = Stack(settings, env, http_port, tmp, worker_args=worker_args)
         stack.start_worker()
+        if workers > 1:
+            progress(f"starting {workers - 1} more workers in the group")
+            stack.start_extra_workers(workers - 1)
+        if loader:
+            progress("starting pts loader")
+            stack.start_loader()
         progress("stack ready")
         yield stack
     except BaseException:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(tmp / "worker.log", RESULTS / f"worker-{time.strftime('%Y%m%dT%H%M%S')}.log")
+        for log in tmp.glob("*.log"):
+            shutil.copy(log, RESULTS / f"{log.stem}-{time.strftime('%Y%m%dT%H%M%S')}.log")
         raise
     finally:
         if stack is not None:
             stack.stop_worker()
+            for process, _ in stack.extra_workers:
+                _stop_worker(process)
+            if stack.loader is not None:
+                _stop_worker(stack.loader)
         subprocess.run([str(BROKER_SCRIPT), "stop"], env=broker_env, check=False)
         shutil.rmtree(tmp, ignore_errors=True)

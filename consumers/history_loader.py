@@ -1,9 +1,10 @@
 """Loads the event topics into the history store, at least once, without duplicates.
 
-One batch at a time: consume up to `batch_size` messages, decode each (a message that does not
-decode goes to the dead-letter topic as a `DeadLetter`), insert each kind's events with one
-store call, wait for the dead letters to be delivered, and only then commit the batch's
-offsets. A crash in between re-delivers the batch; the store's idempotent inserts absorb it.
+One batch at a time: consume up to `batch_size` messages, decode each once (a message that
+does not decode goes to the dead-letter topic as a `DeadLetter`), insert each kind's records,
+as the wire decoded them, with one store call (the store turns them into columns, with no
+event objects in between), wait for the dead letters to be delivered, and only then commit the
+batch's offsets. A crash in between re-delivers the batch; the store's idempotent inserts absorb it.
 An event the store refuses while it answers other statements (a value no column can hold) is
 dead-lettered; when the store itself fails, the consumer rewinds to the batch's first offsets
 and retries, so nothing is skipped.
@@ -16,7 +17,7 @@ import socket
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +39,7 @@ from pts.core.kafka import CheckedProducer, client_config
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
 from pts.core.topics import Reader, read_by, topic_name
+from pts.sinks.rows import Record
 from pts.sinks.store import HistoryStore
 
 log = get_logger(__name__)
@@ -50,18 +52,7 @@ EVENT_TYPES: dict[str, Any] = {
     "PredictionBatch": PredictionBatch,
     "ChampionDecision": ChampionDecision,
 }
-"""The kinds the loader stores, by Avro schema name."""
-
-
-def _inserter(store: HistoryStore, kind: str) -> Callable[[list[Any]], int]:
-    return {
-        "Build": store.insert_builds,
-        "Commit": store.insert_commits,
-        "TestResultBatch": store.insert_test_results,
-        "SubsetResponse": store.insert_subset_responses,
-        "PredictionBatch": store.insert_predictions,
-        "ChampionDecision": store.insert_champion_decisions,
-    }[kind]
+"""The kinds the loader stores, by Avro schema name (the events it stores their records of)."""
 
 
 @dataclass
@@ -159,6 +150,9 @@ class HistoryLoader:
         self._positions: dict[str, int] = {}  # "topic[partition]" → next offset to load
         self._closed = False
         self.health = LoaderHealth()
+        self.loaded = LoadStats()  # since start
+        self.behind: dict[str, int] = {}  # "topic[partition]" → messages after the committed
+        self.consume_error: str | None = None  # the last, until a message comes again
 
     @property
     def topics(self) -> list[str]:
@@ -170,6 +164,7 @@ class HistoryLoader:
         batch = [m for m in messages if self._usable(m)]
         if not batch:
             return LoadStats()
+        self.consume_error = None
         try:
             stats = self._load(batch)
         except Exception:
@@ -187,7 +182,7 @@ class HistoryLoader:
         rewound); a fatal Kafka error raises.
         """
         stop = stop or threading.Event()
-        total, since_progress = LoadStats(), LoadStats()
+        total, since_progress = self.loaded, LoadStats()
         last_message = last_progress = time.monotonic()
         self.health.state = "running"
         while not stop.is_set():
@@ -223,6 +218,17 @@ class HistoryLoader:
         )
         return total
 
+    def progress(self) -> dict[str, Any]:
+        """What was loaded since start, and how far behind the committed offsets are (as of
+        the last batch, from the high watermarks the consumer last fetched)."""
+        return {
+            "loaded": dict(self.loaded.loaded),
+            "dead_lettered": self.loaded.dead_lettered,
+            "messages_behind": sum(self.behind.values()),
+            "behind": dict(self.behind),
+            "consume_error": self.consume_error,
+        }
+
     def close(self) -> None:
         """Leave the group (committed offsets stay) and flush pending dead letters."""
         if self._closed:
@@ -246,17 +252,18 @@ class HistoryLoader:
         if error.fatal():
             raise KafkaException(error)
         if error.code() != KafkaError._PARTITION_EOF:
+            self.consume_error = error.str()
             log.warning("history_loader_consume_error", topic=message.topic(), error=error.str())
         return False
 
     def _load(self, batch: Sequence[Message]) -> LoadStats:
         stats = LoadStats()
-        events: dict[str, list[tuple[Message, Any]]] = defaultdict(list)
+        records: dict[str, list[tuple[Message, Record]]] = defaultdict(list)
         for message in batch:
             kind = self._kind_of_topic[message.topic()]
             try:
                 _, record = wire.decode(message.value(), expected=kind)
-                events[kind].append((message, _from_record(kind, record, message.value())))
+                records[kind].append((message, record))
             except DecodeError as exc:
                 if kind in self._set_aside_by_others:
                     log.warning("history_loader_skipped_undecodable", topic=message.topic(),
@@ -265,21 +272,21 @@ class HistoryLoader:
                     continue
                 self._dead_letter(message, exc.reason)
                 stats.dead_lettered += 1
-        for kind, kind_events in events.items():
-            stored, refused = self._store(kind, kind_events)
+        for kind, kind_records in records.items():
+            stored, refused = self._store(kind, kind_records)
             stats.loaded[kind] += stored
             stats.dead_lettered += refused
         if stats.dead_lettered:
             self._flush_dead_letters()
         return stats
 
-    def _store(self, kind: str, items: list[tuple[Message, Any]]) -> tuple[int, int]:
-        """Insert the events in one call. When the store refuses, halve the batch to find the
+    def _store(self, kind: str, items: list[tuple[Message, Record]]) -> tuple[int, int]:
+        """Insert the records in one call. When the store refuses, halve the batch to find the
         events it refuses (a value a column cannot hold), and dead-letter those, as long as the
         store still answers; when it does not, raise: the batch is retried. Returns (stored,
         dead-lettered)."""
         try:
-            _inserter(self.store, kind)([event for _, event in items])
+            self.store.insert_records(kind, [record for _, record in items])
             return len(items), 0
         except StoreError as exc:
             if len(items) > 1:
@@ -318,6 +325,13 @@ class HistoryLoader:
             self._positions.update({f"{o.topic}[{o.partition}]": o.offset for o in offsets})
         except KafkaException as exc:  # e.g. a rebalance: the batch is re-delivered, harmlessly
             log.warning("history_loader_commit_failed", error=str(exc))
+            return
+        for committed in offsets:
+            _, high = self._consumer.get_watermark_offsets(committed, cached=True)
+            if high >= 0:  # known once the partition was fetched
+                self.behind[f"{committed.topic}[{committed.partition}]"] = max(
+                    high - committed.offset, 0
+                )
 
     def _rewind(self, batch: Sequence[Message]) -> None:
         """Seek back to the first offset of each partition, so the batch is consumed again."""
@@ -350,13 +364,6 @@ def _session_config(session_timeout_s: float | None) -> dict[str, int]:
     session_ms = int(session_timeout_s * 1000)
     # A tenth of the session, as the worker's faust consumer: a lost heartbeat or two is no exit.
     return {"session.timeout.ms": session_ms, "heartbeat.interval.ms": max(session_ms // 10, 100)}
-
-
-def _from_record(kind: str, record: dict[str, Any], raw: bytes | None) -> Any:
-    try:
-        return EVENT_TYPES[kind].from_record(record)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DecodeError(f"{kind} record is not a valid event: {exc!r}", raw=raw) from exc
 
 
 def _next_offsets(batch: Sequence[Message]) -> list[TopicPartition]:

@@ -55,6 +55,15 @@ class HistoryService:
             health["state"] = "dead"
         return health
 
+    def progress(self) -> dict[str, Any]:
+        """What the loader loaded since start, how far behind it is (`HistoryLoader.progress`)."""
+        if self.loader is None:
+            return {
+                "loaded": {}, "dead_lettered": 0, "messages_behind": None, "behind": {},
+                "consume_error": None,
+            }  # fmt: skip
+        return self.loader.progress()
+
     def _connect(self) -> HistoryStore | None:
         while self.store is None and not self.stop.is_set():
             try:

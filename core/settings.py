@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     subset_timeout_s: float = Field(5.0, gt=0, description="How long `pts subset` waits.")
     worker_http_host: str = Field("127.0.0.1", description="Address the worker's HTTP binds.")
     worker_http_port: int = Field(6066, description="The worker's HTTP port (queries, health).")
+    loader_http_port: int = Field(
+        6067, description="`pts loader`'s HTTP port (health, queries), on the worker's host."
+    )
     worker_id: str = Field("pts-worker", description="Consumer group of the stream worker.")
     record_predictions: bool = Field(
         True, description="Publish each result's prediction (pts.predictions) for model-quality."
@@ -63,6 +66,11 @@ class Settings(BaseSettings):
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.worker_http_port}"
+
+    @property
+    def loader_url(self) -> str:
+        """Where to reach `pts loader`'s HTTP endpoint: the worker's host, its own port."""
+        return f"{self.worker_url.rpartition(':')[0]}:{self.loader_http_port}"
 
     @property
     def history_group_id(self) -> str:

@@ -451,6 +451,18 @@ def worker(
 
 
 @app.command()
+def loader() -> None:
+    """Load the history into ClickHouse as a process of its own (beside `pts worker
+    --no-history`); serve /health and /query on PTS_LOADER_HTTP_PORT."""
+    with needs_extra("loader", "worker"):
+        from pts.consumers.loader_process import run_loader
+        from pts.worker.startup_checks import check_http_exposure
+
+        check_http_exposure(settings())  # the loader serves the history on the worker's host
+        run_loader(settings())
+
+
+@app.command()
 def query(
     sql: Annotated[
         str | None,

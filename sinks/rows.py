@@ -1,25 +1,30 @@
-"""Events as table rows: one dict per row, keyed by the column names of `schema.sql`.
+"""Events as table columns: one list per column of `schema.sql`, built straight from the Avro
+records the wire decodes (or `to_record` gives), so nothing is converted twice.
 
-Values are plain Python (str, int, float, lists, dicts for named tuples, aware UTC datetimes);
-each backend encodes them for its wire (chdb: JSONEachRow; a server: clickhouse-connect).
+Values are plain Python (str, int, float, bool, None, lists, dicts for named tuples and maps);
+every datetime becomes epoch milliseconds (an int: `DateTime64(3)` ticks), computed once per
+event or per batch, never formatted as text. Each backend hands the columns to its wire in one
+piece (chdb: an Arrow table; a server: clickhouse-connect's column-oriented insert).
+
+>>> columns = test_result_columns([{
+...     "project": "shop", "build_id": "b1", "report": "junit.xml", "report_digest": "",
+...     "slice": 0, "flavor": "", "recorded_at": datetime(2024, 5, 6, 7, 8, 9, 123456, UTC),
+...     "results": [{"test_id": "cart::add", "suite": "cart", "name": "add",
+...                  "variant": "", "outcome": "passed", "duration_s": 0.5, "message": ""}],
+... }])
+>>> columns["test_id"], columns["recorded_at"]
+(['cart::add'], [1714979289123])
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pts.core.events import (
-    Build,
-    ChampionDecision,
-    ChangedFile,
-    Commit,
-    PredictionBatch,
-    SubsetResponse,
-    TestResultBatch,
-)
-
-Row = dict[str, Any]
+Record = Mapping[str, Any]
+Columns = dict[str, list[Any]]
+"""Column name → its values, one per row, in the order of `COLUMNS[table]`."""
 
 BUILDS = "pts.builds"
 COMMITS = "pts.commits"
@@ -55,115 +60,132 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "decided_at",
     ),
 }  # fmt: skip
+DATETIME_COLUMNS = frozenset(
+    {"started_at", "committed_at", "recorded_at", "answered_at", "predicted_at", "probed_at",
+     "decided_at"}
+)  # fmt: skip
+"""The `DateTime64(3, 'UTC')` columns: their values are epoch milliseconds."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+_RESULT_FIELDS = ("test_id", "suite", "name", "variant", "outcome", "duration_s", "message")
+_BATCH_FIELDS = ("project", "build_id", "report", "report_digest", "slice", "flavor")
+_PREDICTION_FIELDS = ("test_id", "variant", "probability", "failed")
+_PREDICTION_BATCH_FIELDS = ("project", "build_id", "report", "report_digest", "slice", "model")
 
 
-def utc(moment: datetime) -> datetime:
-    """An aware UTC datetime; a naive one is taken to be UTC already."""
+def millis(moment: datetime) -> int:
+    """Epoch milliseconds, exactly (integer arithmetic, sub-millisecond part dropped); a naive
+    datetime is taken to be UTC already.
+
+    >>> millis(datetime(1970, 1, 1, 0, 0, 1, 999999)), millis(datetime(1969, 12, 31, 23, 59, 59))
+    (1999, -1000)
+    """
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MILLISECOND
 
 
-def _files(files: tuple[ChangedFile, ...]) -> list[Row]:
-    return [{"path": f.path, "added": f.added, "deleted": f.deleted} for f in files]
+def empty(table: str) -> Columns:
+    return {column: [] for column in COLUMNS[table]}
 
 
-def build_row(build: Build) -> Row:
-    return {
-        "project": build.project,
-        "build_id": build.build_id,
-        "commit_sha": build.commit_sha,
-        "base_sha": build.base_sha,
-        "commits": list(build.commits),
-        "changed_files": _files(build.changed_files),
-        "started_at": utc(build.started_at),
-    }
+def _files(files: Sequence[Record]) -> list[dict[str, Any]]:
+    return [{"path": f["path"], "added": f["added"], "deleted": f["deleted"]} for f in files]
 
 
-def commit_row(commit: Commit) -> Row:
-    return {
-        "project": commit.project,
-        "sha": commit.sha,
-        "parents": list(commit.parents),
-        "author": commit.author,
-        "committed_at": utc(commit.committed_at),
-        "message": commit.message,
-        "changed_files": _files(commit.changed_files),
-    }
+def build_columns(records: Sequence[Record]) -> Columns:
+    columns = empty(BUILDS)
+    for r in records:
+        columns["project"].append(r["project"])
+        columns["build_id"].append(r["build_id"])
+        columns["commit_sha"].append(r["commit_sha"])
+        columns["base_sha"].append(r["base_sha"])
+        columns["commits"].append(list(r["commits"]))
+        columns["changed_files"].append(_files(r["changed_files"]))
+        columns["started_at"].append(millis(r["started_at"]))
+    return columns
 
 
-def test_result_rows(batch: TestResultBatch) -> list[Row]:
-    """One row per result of the batch; the batch's ids and time repeat on each."""
-    recorded_at = utc(batch.recorded_at)
-    return [
-        {
-            "project": batch.project,
-            "build_id": batch.build_id,
-            "report": batch.report,
-            "report_digest": batch.report_digest,
-            "slice": batch.slice,
-            "test_id": result.test_id,
-            "suite": result.suite,
-            "name": result.name,
-            "variant": result.variant,
-            "outcome": str(result.outcome),
-            "duration_s": float(result.duration_s),
-            "message": result.message,
-            "recorded_at": recorded_at,
-            "flavor": batch.flavor,
-        }
-        for result in batch.results
-    ]
+def commit_columns(records: Sequence[Record]) -> Columns:
+    columns = empty(COMMITS)
+    for r in records:
+        columns["project"].append(r["project"])
+        columns["sha"].append(r["sha"])
+        columns["parents"].append(list(r["parents"]))
+        columns["author"].append(r["author"])
+        columns["committed_at"].append(millis(r["committed_at"]))
+        columns["message"].append(r["message"])
+        columns["changed_files"].append(_files(r["changed_files"]))
+    return columns
 
 
-def subset_response_row(response: SubsetResponse) -> Row:
-    return {
-        "request_id": response.request_id,
-        "part": response.part,
-        "parts": response.parts,
-        "project": response.project,
-        "build_id": response.build_id,
-        "subset_size": response.subset_size,
-        "candidates": response.candidates if response.candidates >= 0 else len(response.ranked),
-        "expected_share_of_time": response.expected_share_of_time,
-        "expected_share_of_failures": response.expected_share_of_failures,
-        "model": response.model,
-        "answered_at": utc(response.answered_at),
-        "ranked": [test.test_id for test in response.ranked],
-        "flavor": response.flavor,
-        "observe": response.observe,
-    }
+def test_result_columns(records: Sequence[Record]) -> Columns:
+    """One row per result of each batch; the batch's ids and time repeat on each."""
+    columns = empty(TEST_RESULTS)
+    for batch in records:
+        results = batch["results"]
+        repeat = len(results)
+        for name in _BATCH_FIELDS:
+            columns[name] += [batch[name]] * repeat
+        columns["recorded_at"] += [millis(batch["recorded_at"])] * repeat
+        for name in _RESULT_FIELDS:
+            columns[name] += [result[name] for result in results]
+    return columns
 
 
-def prediction_rows(batch: PredictionBatch) -> list[Row]:
+def subset_response_columns(records: Sequence[Record]) -> Columns:
+    columns = empty(SUBSET_RESPONSES)
+    for r in records:
+        for name in ("request_id", "part", "parts", "project", "build_id", "subset_size",
+                     "expected_share_of_time", "expected_share_of_failures", "model", "flavor",
+                     "observe"):  # fmt: skip
+            columns[name].append(r[name])
+        ranked = [test["test_id"] for test in r["ranked"]]
+        columns["candidates"].append(r["candidates"] if r["candidates"] >= 0 else len(ranked))
+        columns["answered_at"].append(millis(r["answered_at"]))
+        columns["ranked"].append(ranked)
+    return columns
+
+
+def prediction_columns(records: Sequence[Record]) -> Columns:
     """One row per predicted result; the batch's ids, model and time repeat on each."""
-    predicted_at = utc(batch.predicted_at)
-    return [
-        {
-            "project": batch.project,
-            "build_id": batch.build_id,
-            "report": batch.report,
-            "report_digest": batch.report_digest,
-            "slice": batch.slice,
-            "test_id": prediction.test_id,
-            "variant": prediction.variant,
-            "probability": float(prediction.probability),
-            "failed": bool(prediction.failed),
-            "model": batch.model,
-            "predicted_at": predicted_at,
-        }
-        for prediction in batch.predictions
-    ]
+    columns = empty(PREDICTIONS)
+    for batch in records:
+        predictions = batch["predictions"]
+        repeat = len(predictions)
+        for name in _PREDICTION_BATCH_FIELDS:
+            columns[name] += [batch[name]] * repeat
+        columns["predicted_at"] += [millis(batch["predicted_at"])] * repeat
+        for name in _PREDICTION_FIELDS:
+            columns[name] += [prediction[name] for prediction in predictions]
+    return columns
 
 
-def champion_decision_row(decision: ChampionDecision) -> Row:
-    return {
-        "project": decision.project,
-        "metric": decision.metric,
-        "previous": decision.previous,
-        "champion": decision.champion,
-        "records": {name: float(value) for name, value in decision.records.items()},
-        "scored": decision.scored,
-        "results_learned": decision.results_learned,
-        "decided_at": utc(decision.decided_at),
-    }
+def champion_decision_columns(records: Sequence[Record]) -> Columns:
+    columns = empty(CHAMPION_DECISIONS)
+    for r in records:
+        for name in ("project", "metric", "previous", "champion", "scored", "results_learned"):
+            columns[name].append(r[name])
+        columns["records"].append(dict(r["records"]))
+        columns["decided_at"].append(millis(r["decided_at"]))
+    return columns
+
+
+def probe_columns(moment: datetime) -> Columns:
+    return {"probe": [1], "probed_at": [millis(moment)]}
+
+
+TABLE_OF_KIND: dict[str, tuple[str, Callable[[Sequence[Record]], Columns]]] = {
+    "Build": (BUILDS, build_columns),
+    "Commit": (COMMITS, commit_columns),
+    "TestResultBatch": (TEST_RESULTS, test_result_columns),
+    "SubsetResponse": (SUBSET_RESPONSES, subset_response_columns),
+    "PredictionBatch": (PREDICTIONS, prediction_columns),
+    "ChampionDecision": (CHAMPION_DECISIONS, champion_decision_columns),
+}
+"""For each stored kind (its Avro schema name): its table, and how its records become columns."""
+
+
+def row_count(columns: Columns) -> int:
+    return len(next(iter(columns.values()), []))

@@ -1,6 +1,6 @@
 """The server backend: a ClickHouse server over HTTP(S), through clickhouse-connect.
 
-Thin on purpose: the DDL (`schema.sql`, one statement per request), the rows (`rows.py`)
+Thin on purpose: the DDL (`schema.sql`, one statement per request), the columns (`rows.py`)
 and the read-only check are shared with the embedded backend.
 
 >>> parse_clickhouse_url("https://ci:s%40cret@ch.example:8443/analytics")
@@ -18,7 +18,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
 from pts.core.errors import ConfigError, StoreError
-from pts.sinks.rows import Row
+from pts.sinks import rows
 from pts.sinks.store import QUERY_SETTINGS, HistoryStore, first_line, store_error
 
 # readonly = 2, not 1: clickhouse-connect sends settings of its own with each query, which
@@ -95,9 +95,12 @@ class ServerStore(HistoryStore):
     def _execute(self, statement: str) -> None:
         self._call(lambda client: client.command(statement))
 
-    def _insert(self, table: str, columns: tuple[str, ...], table_rows: list[Row]) -> None:
-        data = [[row[column] for column in columns] for row in table_rows]
-        self._call(lambda client: client.insert(table, data, column_names=list(columns)))
+    def _insert(self, table: str, columns: rows.Columns) -> None:
+        names = list(rows.COLUMNS[table])
+        data = [columns[name] for name in names]  # datetimes: ints, which it sends as ticks
+        self._call(
+            lambda client: client.insert(table, data, column_names=names, column_oriented=True)
+        )
 
     def _select(self, statement: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         result = self._call(

@@ -1,4 +1,5 @@
-"""The history store's interface. Backends supply only how to run DDL, insert rows and select.
+"""The history store's interface. Backends supply only how to run DDL, insert columns and
+select.
 
 Inserts are idempotent for readers of `query()`: the tables are ReplacingMergeTrees keyed by
 each event's natural key, and `query()` reads with `final = 1` (see `schema.sql`).
@@ -20,10 +21,10 @@ from pts.core.events import (
     PredictionBatch,
     SubsetResponse,
     TestResultBatch,
+    to_record,
 )
 from pts.sinks import rows
 from pts.sinks.query_guard import check_ast
-from pts.sinks.rows import Row
 from pts.sinks.sql import check_read_only, schema_statements
 
 QUERY_TIMEOUT_S = 10
@@ -65,33 +66,42 @@ class HistoryStore(ABC):
 
     def insert_builds(self, builds: Sequence[Build]) -> int:
         """Insert builds; returns the number of rows written."""
-        return self._insert_rows(rows.BUILDS, [rows.build_row(b) for b in builds])
+        return self.insert_records("Build", [to_record(b) for b in builds])
 
     def insert_commits(self, commits: Sequence[Commit]) -> int:
-        return self._insert_rows(rows.COMMITS, [rows.commit_row(c) for c in commits])
+        return self.insert_records("Commit", [to_record(c) for c in commits])
 
     def insert_test_results(self, batches: Sequence[TestResultBatch]) -> int:
         """Insert every result of every batch, one row per test result."""
-        flat = [row for batch in batches for row in rows.test_result_rows(batch)]
-        return self._insert_rows(rows.TEST_RESULTS, flat)
+        return self.insert_records("TestResultBatch", [to_record(b) for b in batches])
 
     def insert_subset_responses(self, responses: Sequence[SubsetResponse]) -> int:
-        table = rows.SUBSET_RESPONSES
-        return self._insert_rows(table, [rows.subset_response_row(r) for r in responses])
+        return self.insert_records("SubsetResponse", [to_record(r) for r in responses])
 
     def insert_predictions(self, batches: Sequence[PredictionBatch]) -> int:
         """Insert every prediction of every batch, one row per predicted result."""
-        flat = [row for batch in batches for row in rows.prediction_rows(batch)]
-        return self._insert_rows(rows.PREDICTIONS, flat)
+        return self.insert_records("PredictionBatch", [b.to_record() for b in batches])
 
     def insert_champion_decisions(self, decisions: Sequence[ChampionDecision]) -> int:
-        table = rows.CHAMPION_DECISIONS
-        return self._insert_rows(table, [rows.champion_decision_row(d) for d in decisions])
+        return self.insert_records("ChampionDecision", [d.to_record() for d in decisions])
+
+    def insert_records(self, kind: str, records: Sequence[Mapping[str, Any]]) -> int:
+        """Insert events of one kind (an Avro schema name: "TestResultBatch") as the wire
+        decodes them, in one request; returns the number of rows written. A record that does
+        not fit its table's columns raises `StoreError`, as a value the store refuses does."""
+        table, to_columns = rows.TABLE_OF_KIND[kind]
+        try:
+            columns = to_columns(records)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StoreError(f"a {kind} record does not fit {table}: {exc!r}") from exc
+        written = rows.row_count(columns)
+        if written:
+            self._insert(table, columns)
+        return written
 
     def probe_write(self) -> None:
         """Write one row to `pts.store_probe`; raises StoreError when the store takes none."""
-        row = {"probe": 1, "probed_at": datetime.now(UTC)}
-        self._insert(rows.STORE_PROBE, rows.COLUMNS[rows.STORE_PROBE], [row])
+        self._insert(rows.STORE_PROBE, rows.probe_columns(datetime.now(UTC)))
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one read-only statement; rows as dicts (datetimes as aware datetimes).
@@ -107,18 +117,14 @@ class HistoryStore(ABC):
         check_ast("\n".join(str(next(iter(row.values()))) for row in parsed))
         return self._select(statement, params)
 
-    def _insert_rows(self, table: str, table_rows: list[Row]) -> int:
-        if table_rows:
-            self._insert(table, rows.COLUMNS[table], table_rows)
-        return len(table_rows)
-
     @abstractmethod
     def _execute(self, statement: str) -> None:
         """Run one statement that returns nothing (DDL)."""
 
     @abstractmethod
-    def _insert(self, table: str, columns: tuple[str, ...], table_rows: list[Row]) -> None:
-        """Insert rows (dicts holding at least `columns`) into `table` in one request."""
+    def _insert(self, table: str, columns: rows.Columns) -> None:
+        """Insert the rows of `columns` (every column of `table`, in its order; datetimes as
+        epoch milliseconds) into `table` in one request."""
 
     @abstractmethod
     def _select(self, statement: str, params: dict[str, Any]) -> list[dict[str, Any]]:

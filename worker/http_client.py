@@ -109,15 +109,17 @@ def run_query(
     settings: Settings, sql: str, params: Mapping[str, str] | None = None
 ) -> Iterator[str]:
     """Rows as JSON lines; `params` fill placeholders such as {project:String}. Embedded mode
-    asks the worker, which owns the chdb directory; when no worker answers, chdb is opened
-    here (which needs the worker extra)."""
+    asks the worker, which owns the chdb directory, or else `pts loader` (when the worker runs
+    with --no-history); when neither answers, chdb is opened here (which needs the worker
+    extra)."""
     check_read_only(sql)
     params = dict(params or {})
     if not settings.clickhouse_url:
-        rows = _ask_worker(settings, sql, params)
-        if rows is not None:
-            yield from (json.dumps(row, default=_json_default) for row in rows)
-            return
+        for url in (settings.worker_url, settings.loader_url):
+            rows = _ask_worker(settings, sql, params, url)
+            if rows is not None:
+                yield from (json.dumps(row, default=_json_default) for row in rows)
+                return
     if not settings.clickhouse_url and not settings.chdb_dir.exists():
         raise ConfigError(
             f"no worker answers at {settings.worker_url}, and there is no history at "
@@ -135,10 +137,12 @@ def run_query(
 
 
 def _ask_worker(
-    settings: Settings, sql: str, params: dict[str, str]
+    settings: Settings, sql: str, params: dict[str, str], base_url: str
 ) -> list[dict[str, Any]] | None:
+    """The rows from the /query at `base_url`; None when nothing answers there, or it serves
+    no /query (a worker with --no-history)."""
     fields = {"sql": sql, **{f"{PARAM_PREFIX}{name}": value for name, value in params.items()}}
-    url = f"{settings.worker_url}/query?" + urllib.parse.urlencode(fields)
+    url = f"{base_url}/query?" + urllib.parse.urlencode(fields)
     headers = {}
     if settings.worker_token is not None:
         headers["Authorization"] = f"Bearer {settings.worker_token.get_secret_value()}"
@@ -148,9 +152,11 @@ def _ask_worker(
         ) as answer:
             return json.load(answer)["rows"]
     except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
         reason = json.load(exc).get("error", str(exc))
         if exc.code == 401:
-            raise ConfigError(f"the worker at {settings.worker_url} refused: {reason}") from exc
+            raise ConfigError(f"the history at {base_url} refused: {reason}") from exc
         raise (QueryRejected if exc.code == 400 else StoreError)(reason) from exc
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None

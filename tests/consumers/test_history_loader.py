@@ -235,7 +235,7 @@ class AwayAtFirst:
 
     def __getattr__(self, name: str) -> Any:
         statement = getattr(self.store, name)
-        if name not in ("insert_test_results", "probe_write"):
+        if name not in ("insert_records", "probe_write"):
             return statement
 
         def maybe_away(*args: Any, **kwargs: Any) -> Any:
