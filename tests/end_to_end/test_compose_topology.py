@@ -26,6 +26,7 @@ from confluent_kafka.admin import AdminClient
 
 from pts.cli import app
 from pts.core.settings import Settings
+from pts.core.topics import partitions_of, spec, topic_name
 from tests.conftest import RunningWorker, run_pts
 from tests.ops.test_compose import by_command, environment, load_compose
 
@@ -119,15 +120,14 @@ def behind(env: dict[str, str], stems: tuple[str, ...]) -> int:
         topic_prefix=env["PTS_TOPIC_PREFIX"],
         worker_id=env["PTS_WORKER_ID"],
     )
+    partitions = [
+        TopicPartition(topic_name(settings, stem), partition)
+        for stem in stems
+        for partition in range(partitions_of(settings, spec(stem)))
+    ]
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "probe"})
     try:
-        partitions = [
-            TopicPartition(f"{settings.topic_prefix}.{stem}", p)
-            for stem in stems
-            for p in range(len(consumer.list_topics(f"{settings.topic_prefix}.{stem}", 10)
-                               .topics[f"{settings.topic_prefix}.{stem}"].partitions))
-        ]  # fmt: skip
         request = ConsumerGroupTopicPartitions(settings.history_group_id, partitions)
         [future] = admin.list_consumer_group_offsets([request]).values()
         committed = {
