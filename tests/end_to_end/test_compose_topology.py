@@ -68,6 +68,7 @@ def service_env(service: dict[str, Any], host: dict[str, str], data_dir: Path) -
     env["PTS_WORKER_ID"] = f"{environment(service)['PTS_WORKER_ID']}-{host['PTS_TOPIC_PREFIX']}"
     env["PTS_WORKER_HTTP_HOST"] = "127.0.0.1"
     env["PTS_WORKER_HTTP_PORT"] = str(_free_port())
+    env["PTS_LOADER_HTTP_PORT"] = str(_free_port())  # `pts loader`'s own (branch issue-12a)
     env["PTS_DATA_DIR"] = str(data_dir)
     return env
 
