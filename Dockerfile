@@ -1,8 +1,11 @@
-# The pts image: the CLI and the stream worker. Used by docker-compose.yml.
+# The pts image: the CLI, the stream worker and the history loader (the worker extra brings
+# faust, River, chdb and clickhouse-connect). Used by docker-compose.yml.
 FROM python:3.11-slim
+# git: `pts record build` reads the changes of a mounted repository.
 RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
+# Every folder of [tool.setuptools.package-dir] (tests/ops/test_compose.py checks the list).
 COPY pts pts
 COPY core core
 COPY schemas schemas
@@ -15,6 +18,9 @@ COPY sinks sinks
 COPY ops ops
 COPY evaluation evaluation
 RUN pip install --no-cache-dir '.[worker]'
+# Not root: the state volume is created owned by the user that writes it.
+RUN useradd --create-home --uid 1000 pts && mkdir /data && chown pts /data
+USER pts
 ENV PTS_DATA_DIR=/data
 VOLUME /data
 ENTRYPOINT ["pts"]

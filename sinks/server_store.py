@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import clickhouse_connect
+from clickhouse_connect.driver.binding import quote_identifier
 from clickhouse_connect.driver.client import Client
 
 from pts.core.errors import ConfigError, StoreError
@@ -62,6 +63,14 @@ def parse_clickhouse_url(url: str) -> ServerAddress:
     )
 
 
+def use_database(client: Client, database: str) -> None:
+    """Make `database` the connection's default, creating it if it is missing: a client that
+    connects naming a missing database is refused ("Database pts does not exist")."""
+    if not int(client.command(f"EXISTS DATABASE {quote_identifier(database)}")):
+        client.command(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)}")
+    client.database = database
+
+
 class ServerStore(HistoryStore):
     """History store on a ClickHouse server; `connect(url)` builds one from a URL."""
 
@@ -78,7 +87,6 @@ class ServerStore(HistoryStore):
                 port=address.port,
                 username=address.username,
                 password=address.password,
-                database=address.database,
                 secure=address.secure,
                 tz_mode="aware",
                 # No session: the loader's inserts and the analysts' queries share this client
@@ -86,6 +94,7 @@ class ServerStore(HistoryStore):
                 # locked"). Every setting goes with its own request, so none is needed.
                 autogenerate_session_id=False,
             )
+            use_database(client, address.database)
         except Exception as exc:
             raise StoreError(
                 f"ClickHouse at {address.host}:{address.port}: {first_line(exc)}"
