@@ -20,11 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from pts.cli import app
 from pts.core.settings import Settings
 from pts.core.topics import partitions_of, spec, topic_name
 from tests.conftest import RunningWorker, run_pts
@@ -41,14 +39,6 @@ REPORT = """<testsuites><testsuite name="suite" tests="3">
 </testsuite></testsuites>
 """
 RESULTS_PER_BUILD = 3
-ONE_WORKER_PER_GROUP = (
-    "on this branch a second worker of a group is refused at start; the lead's issue-12 work "
-    "(several workers per group, state in Kafka) lifts that"
-)
-
-
-class GroupRefused(RuntimeError):
-    """The second worker of the group was refused: one worker per group, as before issue 12."""
 
 
 def _free_port() -> int:
@@ -68,7 +58,7 @@ def service_env(service: dict[str, Any], host: dict[str, str], data_dir: Path) -
     env["PTS_WORKER_ID"] = f"{environment(service)['PTS_WORKER_ID']}-{host['PTS_TOPIC_PREFIX']}"
     env["PTS_WORKER_HTTP_HOST"] = "127.0.0.1"
     env["PTS_WORKER_HTTP_PORT"] = str(_free_port())
-    env["PTS_LOADER_HTTP_PORT"] = str(_free_port())  # `pts loader`'s own (branch issue-12a)
+    env["PTS_LOADER_HTTP_PORT"] = str(_free_port())  # `pts loader`'s own
     env["PTS_DATA_DIR"] = str(data_dir)
     return env
 
@@ -87,8 +77,6 @@ def wait_until_answering(worker: RunningWorker, timeout_s: float = 120) -> None:
     while time.monotonic() < deadline:
         if worker.process.poll() is not None:
             text = worker.log.read_text()
-            if worker.process.returncode == 2 and "already has a running worker" in text:
-                raise GroupRefused(text[-2000:])
             raise RuntimeError(f"exited with {worker.process.returncode}:\n{text[-4000:]}")
         try:
             worker.get("/health")
@@ -167,11 +155,6 @@ def stack() -> Iterator[list[RunningWorker]]:
             process.stop()
 
 
-def has_loader() -> bool:
-    return "loader" in typer.main.get_command(app).commands  # type: ignore[attr-defined]
-
-
-@pytest.mark.xfail(strict=False, raises=GroupRefused, reason=ONE_WORKER_PER_GROUP)
 def test_two_workers_and_the_loader_as_composed(
     kafka_bootstrap: str,
     kafka_admin: AdminClient,
@@ -199,8 +182,7 @@ def test_two_workers_and_the_loader_as_composed(
     [(loader_name, loader_service)] = by_command(compose, "loader").items()
     loader_env = service_env(loader_service, host, tmp_path / loader_name)
     assert loader_env["PTS_WORKER_ID"] == group
-    if has_loader():
-        stack.append(start(loader_service["command"], loader_env, tmp_path / loader_name / "log"))
+    stack.append(start(loader_service["command"], loader_env, tmp_path / loader_name / "log"))
 
     ci = {**{k: v for k, v in os.environ.items() if not k.startswith("PTS_")}, **host}
     ci["PTS_SUBSET_TIMEOUT_S"] = "30"
@@ -232,8 +214,6 @@ def test_two_workers_and_the_loader_as_composed(
 
     for worker in workers:
         assert worker.process.poll() is None, worker.log.read_text()[-4000:]
-    if not has_loader():
-        pytest.xfail("no `pts loader` on this branch: it comes with branch issue-12a")
     wait_for(lambda: behind(loader_env, ("builds", "test-results")) == 0, "history loaded")
     loader = stack.pop()
     assert loader.process.poll() is None, loader.log.read_text()[-4000:]

@@ -31,7 +31,6 @@ SECRETS = {
     "CLICKHOUSE_PASSWORD": "password0of0the0test",
 }
 LOOPBACK = "127.0.0.1"
-LOADER_BRANCH = "`pts loader` comes with branch issue-12a (brief 12a), not merged here yet"
 
 _VARIABLE = re.compile(r"\$\$|\$\{(\w+)(?:(:?[?-])([^}]*))?\}|\$(\w+)")
 
@@ -295,9 +294,7 @@ def _cli() -> typer.core.TyperGroup:
 @pytest.mark.parametrize(
     "command",
     [
-        pytest.param(command, marks=pytest.mark.xfail(strict=False, reason=LOADER_BRANCH))
-        if command[0] == "loader"
-        else command
+        command
         for command in sorted(
             {tuple(s.get("command") or ["worker"]) for s in pts_services(load_compose()).values()}
         )
