@@ -30,6 +30,7 @@ def new_request(
         candidates=tuple(candidates),
         target=target,
         reply_topic=topic_name(settings, "subset-responses"),
+        catch_up_s=settings.subset_catch_up_s,
     )
 
 

@@ -310,9 +310,11 @@ class SubsetRequest:
     flavor: str = ""  # the candidates carry it as a suffix (core/flavors.py)
     observe: bool = False  # observation mode: the build runs everything; the subset is recorded
     known_tests: bool = False  # no candidate list: the project's recent tests of this flavor
+    catch_up_s: float = 2.0  # how long the worker may wait for the model to catch up
 
     def to_record(self) -> dict[str, Any]:
         return {
+            "catch_up_s": self.catch_up_s,
             "part": self.part,
             "parts": self.parts,
             "flavor": self.flavor,
@@ -343,6 +345,7 @@ class SubsetRequest:
             flavor=record.get("flavor", ""),
             observe=record.get("observe", False),
             known_tests=record.get("known_tests", False),
+            catch_up_s=record.get("catch_up_s", 2.0),
         )
 
 
@@ -370,6 +373,7 @@ class SubsetResponse:
     candidates: int = -1  # in the whole answer; -1: len(ranked), as before parts existed
     flavor: str = ""
     observe: bool = False  # the build runs every test; the subset is what it would have run
+    results_behind: int = 0  # results written before the request that the model had not learned
 
     @property
     def subset(self) -> list[str]:
@@ -396,4 +400,5 @@ class SubsetResponse:
             candidates=record.get("candidates", -1),
             flavor=record.get("flavor", ""),
             observe=record.get("observe", False),
+            results_behind=record.get("results_behind", 0),
         )

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     )
     record_timeout_s: float = Field(10.0, gt=0, description="How long `pts record` retries.")
     subset_timeout_s: float = Field(5.0, gt=0, description="How long `pts subset` waits.")
+    subset_catch_up_s: float = Field(
+        2.0, ge=0, description="How long the worker may wait for the model to catch up."
+    )
     worker_http_host: str = Field("127.0.0.1", description="Address the worker's HTTP binds.")
     worker_http_port: int = Field(6066, description="The worker's HTTP port (queries, health).")
     loader_http_port: int = Field(

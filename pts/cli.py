@@ -237,6 +237,15 @@ def subset(
     ] = None,
     rest: Annotated[Path | None, typer.Option(help="Write the tests left out here.")] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds to wait for an answer.")] = None,
+    catch_up: Annotated[
+        float | None,
+        typer.Option(
+            "--catch-up",
+            min=0,
+            help="Seconds the worker may wait for the model to learn the results already "
+            "recorded before it answers (PTS_SUBSET_CATCH_UP_S, 2); shorter than --timeout.",
+        ),
+    ] = None,
     explain: Annotated[
         bool, typer.Option(help="Print probabilities and durations to stderr.")
     ] = False,
@@ -288,8 +297,9 @@ def subset(
     tests = [] if known_tests else _read_candidates(candidates, profile)
     try:
         asked = SubsetAsked(
-            [flavored(test, flavor_key) for test in tests], flavor_key, observe, known_tests
-        )
+            [flavored(test, flavor_key) for test in tests], flavor_key, observe, known_tests,
+            _catch_up(catch_up, timeout),
+        )  # fmt: skip
         response = _without_flavor(
             _ask_for_subset(project, build, parsed_target, timeout, asked), flavor_key
         )
@@ -320,6 +330,12 @@ def subset(
                 f"{test.reason:<24} {test.test_id}",
                 err=True,
             )
+    if response.results_behind:
+        typer.echo(
+            f"pts: warning: the model had not learned {_count(response.results_behind, 'result')}"
+            f" of {project} yet when it answered; give it longer with --catch-up",
+            err=True,
+        )
     observing = "observing, running every test; would have run " if observe else ""
     typer.echo(
         f"pts: {observing}{response.subset_size} of {_count(len(response.ranked), 'test')}, "
@@ -339,6 +355,19 @@ class SubsetAsked:
     flavor: str = ""
     observe: bool = False
     known_tests: bool = False
+    catch_up_s: float = 2.0
+
+
+def _catch_up(asked: float | None, timeout: float | None) -> float:
+    """The catch-up wait asked for, which must leave the answer time to arrive."""
+    catch_up = settings().subset_catch_up_s if asked is None else asked
+    waits = settings().subset_timeout_s if timeout is None else timeout
+    if catch_up >= waits:
+        raise ConfigError(
+            f"--catch-up {catch_up:g} s (PTS_SUBSET_CATCH_UP_S) must be shorter than --timeout "
+            f"{waits:g} s (PTS_SUBSET_TIMEOUT_S), which the answer must arrive within"
+        )
+    return catch_up
 
 
 def _ask_for_subset(
@@ -351,6 +380,7 @@ def _ask_for_subset(
         flavor=asked.flavor,
         observe=asked.observe,
         known_tests=asked.known_tests,
+        catch_up_s=asked.catch_up_s,
     )
     client = SubsetClient(settings(), timeout)
     try:

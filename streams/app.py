@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, TopicPartition
 from pts.core import wire
 from pts.core.dead_letters import DeadLetters
 from pts.core.errors import PtsError
-from pts.core.events import utc_now
+from pts.core.events import TestResultBatch, utc_now
 from pts.core.kafka import MAX_MESSAGE_BYTES, CheckedProducer, client_config
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
@@ -36,6 +36,7 @@ T = TypeVar("T")
 log = get_logger(__name__)
 
 CATCH_UP_TIMEOUT_S = 2.0
+COUNT_BEHIND_TIMEOUT_S = 5.0  # reading what the model has not learned, to count it
 PRODUCE_TIMEOUT_S = 300.0
 CLOSE_FLUSH_TIMEOUT_S = 10.0
 # A crashed worker leaves the group after this long (Kafka's default is 45 s, faust's 60 s),
@@ -70,6 +71,7 @@ class WorkerState:
         self._snapshot_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-snapshots")
         self._watermarks: Consumer | None = None
         self._restorer: Consumer | None = None
+        self._behind: Consumer | None = None  # reads what the model has not learned yet
         self._progress = asyncio.Condition()
         self._key = checkpoints.checkpoint_key(settings)
         self._prefetched = dict(prefetched or {})
@@ -310,6 +312,36 @@ class WorkerState:
             except TimeoutError:
                 return False
 
+    async def results_behind(self, partition: int, project: str) -> int:
+        """The project's results written to the partition that the model has not learned."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._io_thread, self._count_behind, partition, project)
+
+    def _count_behind(self, partition: int, project: str) -> int:
+        # On the watermarks thread; only when an answer could not wait for the model.
+        topic = topic_name(self.settings, "test-results")
+        start = self.processed.get((topic, partition), -1) + 1
+        end = self._high_watermarks(partition, ("test-results",))[topic]
+        if start >= end:
+            return 0
+        if self._behind is None:
+            self._behind = snapshots.restore_consumer(self.settings)
+        key, count = project.encode(), 0
+        self._behind.assign([TopicPartition(topic, partition, start)])
+        deadline = time.monotonic() + COUNT_BEHIND_TIMEOUT_S
+        try:
+            while time.monotonic() < deadline:
+                message = self._behind.poll(0.5)
+                if message is None or message.error() is not None:
+                    continue
+                if message.key() == key:
+                    count += _results_in(message.value())
+                if message.offset() >= end - 1:
+                    break
+        finally:
+            self._behind.unassign()
+        return count
+
     def report_delivery_failures(self) -> None:
         """Log what the producer could not deliver since the last call."""
         failures = self.producer.take_failures()
@@ -325,9 +357,18 @@ class WorkerState:
         self._io_thread.shutdown(wait=False)
         self._decode_thread.shutdown(wait=False)
         self._snapshot_thread.shutdown(wait=False)
-        for consumer in (self._watermarks, self._restorer):
+        for consumer in (self._watermarks, self._restorer, self._behind):
             if consumer is not None:
                 consumer.close()
+
+
+def _results_in(value: bytes | None) -> int:
+    """The results that ran in a batch message; 0 for one that does not decode."""
+    try:
+        _, record = wire.decode(value, expected="TestResultBatch")
+    except PtsError:
+        return 0
+    return sum(1 for result in TestResultBatch.from_record(record).results if result.ran)
 
 
 def create_app(settings: Settings) -> faust.App:

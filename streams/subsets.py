@@ -1,7 +1,10 @@
-"""Subset requests: wait until the project's prior events are learned, rank, reply."""
+"""Subset requests: wait until the project's prior events are learned (up to the request's
+catch-up time, each request on its own task), rank, and reply saying how many results the
+model had not learned yet."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -20,21 +23,24 @@ from pts.streams.messages import consume, set_aside
 # A request older than this has no one waiting for it (clients wait seconds); generous, as the
 # age is read against the requesting machine's clock.
 STALE_AFTER = timedelta(minutes=10)
+MAX_CATCH_UP_S = 60.0  # whatever a request asks, the longest an answer waits for the model
 log = get_logger(__name__)
 
 
 def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None:
     waiting = PartsWaiting()
+    in_flight: set[asyncio.Future[None]] = set()
     replies = topic_name(state.settings, "subset-responses")  # the one topic answers go to
 
-    def rank_and_encode(request: SubsetRequest) -> tuple[SubsetResponse, list[bytes]]:
+    def rank_and_encode(request: SubsetRequest, behind: int) -> tuple[SubsetResponse, list[bytes]]:
         # On the model thread: encoding a 10,000-test answer takes tens of milliseconds.
         if request.known_tests:  # no candidate list: the project's recent tests of the flavor
             known = state.selector.known_tests(request.project, request.flavor)
             request = replace(request, candidates=tuple(known))
         response = replace(
-            state.selector.rank(request), flavor=request.flavor, observe=request.observe
-        )
+            state.selector.rank(request), flavor=request.flavor, observe=request.observe,
+            results_behind=behind,
+        )  # fmt: skip
         parts = split_response(response)
         return response, [wire.encode("SubsetResponse", to_record(part)) for part in parts]
 
@@ -57,17 +63,29 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
         if utc_now() - request.requested_at > STALE_AFTER:
             bound.info("subset_request_stale_skipped")
             return
-        caught_up = await state.catch_up(message.partition)
-        response, payloads = await state.run_model(rank_and_encode, request)
-        for payload in payloads:
-            state.producer.produce(request.reply_topic, request.request_id.encode(), payload)
+        # Waiting for the model to catch up must not hold up the requests behind this one.
+        answering = asyncio.ensure_future(reply(request, message.partition, bound))
+        in_flight.add(answering)
+        answering.add_done_callback(in_flight.discard)
+
+    async def reply(request: SubsetRequest, partition: int, bound: Any) -> None:
+        try:
+            wait_s = min(max(request.catch_up_s, 0.0), MAX_CATCH_UP_S)
+            caught_up = await state.catch_up(partition, timeout_s=wait_s)
+            behind = 0 if caught_up else await state.results_behind(partition, request.project)
+            response, payloads = await state.run_model(rank_and_encode, request, behind)
+            for payload in payloads:
+                state.producer.produce(request.reply_topic, request.request_id.encode(), payload)
+        except Exception:  # a bug must not go unseen in a task nobody awaits
+            bound.exception("subset_answer_failed")
+            return
         bound.info(
             "subset_answered",
             candidates=len(request.candidates),
             subset=response.subset_size,
             parts=len(payloads),
             model=response.model,
-            caught_up=caught_up,
+            results_behind=behind,
         )
 
     @app.agent(requests, name="subset-requests")
