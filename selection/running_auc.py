@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 from river import metrics
 
@@ -47,6 +48,10 @@ class RunningAUC:
         if self._unread >= len(self._labels):
             self._metric.get()
             self._unread = 0
+
+    def update_many(self, failed: Iterable[bool], chances: Iterable[float]) -> None:
+        for fail, chance in zip(failed, chances, strict=True):
+            self.update(fail, chance)
 
     def get(self) -> float | None:
         """ROC AUC over the window; None unless it holds both a failure and a pass."""
