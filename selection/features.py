@@ -132,6 +132,9 @@ def feature_rows(
     stems = change.stems
     code_tokens, code_directories = change.stem_tokens, change.directories
     co_failure = _co_failures(change, history)
+    # A test that shares no word (no directory) with any changed code file is 0 on that score.
+    any_code_token = frozenset().union(*code_tokens)
+    any_code_directory = frozenset().union(*code_directories)
     by_tokens: dict[frozenset[str], float] = {}
     by_directories: dict[frozenset[str], float] = {}
     shared = [change.files_log, change.lines_log, change.new_files_share]
@@ -146,13 +149,17 @@ def feature_rows(
         tokens, directories = name.subject_tokens, name.directories
         similar = by_tokens.get(tokens)
         if similar is None:
-            similar = by_tokens[tokens] = max(
-                (jaccard(tokens, t) for t in code_tokens), default=0.0
+            similar = by_tokens[tokens] = (
+                max(jaccard(tokens, t) for t in code_tokens)
+                if not tokens.isdisjoint(any_code_token)
+                else 0.0
             )
         near = by_directories.get(directories)
         if near is None:
-            near = by_directories[directories] = max(
-                (jaccard(directories, d) for d in code_directories), default=0.0
+            near = by_directories[directories] = (
+                max(jaccard(directories, d) for d in code_directories)
+                if not directories.isdisjoint(any_code_directory)
+                else 0.0
             )
         stats = tests.get(test_id)
         row = [

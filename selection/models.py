@@ -125,27 +125,32 @@ class LinearModel:
     def predict_many(self, rows: np.ndarray) -> list[float]:
         return [_sigmoid(z) for z in self.raw(rows).tolist()]
 
-    def learn_row(self, row: Sequence[float], failed: bool, weight: float) -> None:
-        raw = sum(map(mul, self.weights, row)) + self.intercept
-        # River's Log loss gradient, times the sample weight, clipped.
-        z = raw if failed else -raw
-        if z > 18.0:
-            gradient = math.exp(-z)
-        elif z < -18.0:
-            gradient = 1.0
-        else:
-            gradient = 1 / (math.exp(z) + 1.0)
-        gradient = (-gradient if failed else gradient) * weight
-        gradient = float(max(min(gradient, CLIP_GRADIENT), -CLIP_GRADIENT))
-        self.intercept -= INTERCEPT_RATE * gradient
-        self.weights = weights = [
-            w - LEARNING_RATE * (x * gradient + w * L2)
-            for w, x in zip(self.weights, row, strict=True)
-        ]
-        for j in _NON_NEGATIVE_COLUMNS:
-            if weights[j] < 0.0:
-                weights[j] = 0.0
-        self.steps += 1
+    def learn_rows(
+        self, rows: Sequence[Sequence[float]], failed: Sequence[bool], weights: Sequence[float]
+    ) -> None:
+        """One SGD step per row, in order, each with its sample weight."""
+        exp, w, intercept = math.exp, self.weights, self.intercept
+        for row, fail, weight in zip(rows, failed, weights, strict=True):
+            raw = sum(map(mul, w, row)) + intercept
+            # River's Log loss gradient, times the sample weight, clipped.
+            z = raw if fail else -raw
+            if z > 18.0:
+                gradient = exp(-z)
+            elif z < -18.0:
+                gradient = 1.0
+            else:
+                gradient = 1 / (exp(z) + 1.0)
+            gradient = (-gradient if fail else gradient) * weight
+            gradient = float(max(min(gradient, CLIP_GRADIENT), -CLIP_GRADIENT))
+            intercept -= INTERCEPT_RATE * gradient
+            w = [
+                wj - LEARNING_RATE * (x * gradient + wj * L2) for wj, x in zip(w, row, strict=False)
+            ]
+            for j in _NON_NEGATIVE_COLUMNS:
+                if w[j] < 0.0:
+                    w[j] = 0.0
+        self.weights, self.intercept = w, intercept
+        self.steps += len(rows)
 
 
 def _sigmoid(z: float) -> float:
@@ -217,19 +222,28 @@ class FailureModel:
         return (trust * unweighted + (1 - trust) * prior).tolist()
 
     def learn(self, x: dict[str, float], failed: bool) -> None:
-        self.learn_row([x[name] for name in COLUMNS], failed)
+        self.learn_rows([[x[name] for name in COLUMNS]], [failed])
 
-    def learn_row(self, row: Sequence[float], failed: bool) -> None:
+    def learn_rows(self, rows: Sequence[Sequence[float]], failed: Sequence[bool]) -> None:
+        """Learn each feature row's result, in order."""
+        if self.linear is None:
+            for row, fail in zip(rows, failed, strict=True):
+                self._count(fail)
+                x = dict(zip(COLUMNS, row, strict=True))
+                for _ in range(self._repeats() if fail else 1):
+                    self.learner.learn_one(x, fail)
+            return
+        weights = []
+        for fail in failed:
+            self._count(fail)
+            weights.append(self.positive_weight if fail else 1.0)
+        self.linear.learn_rows(rows, failed, weights)
+
+    def _count(self, failed: bool) -> None:
         if failed:
             self.positives += 1
         else:
             self.negatives += 1
-        if self.linear is not None:
-            self.linear.learn_row(row, failed, self.positive_weight if failed else 1.0)
-        else:
-            x = dict(zip(COLUMNS, row, strict=True))
-            for _ in range(self._repeats() if failed else 1):
-                self.learner.learn_one(x, failed)
 
 
 def _unweighted(p: float, boost: float) -> float:

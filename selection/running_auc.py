@@ -36,22 +36,25 @@ class RunningAUC:
         self._unread = 0
 
     def update(self, failed: bool, chance: float) -> None:
-        if len(self._labels) == self._labels.maxlen and self._labels[0]:
-            self._failures -= 1
-        self._labels.append(failed)
-        self._failures += failed
-        self._metric.update(failed, chance)
-        # River (0.26) buffers updates in Python until the metric is read, and nothing reads
-        # it unless /health is asked: read it once a window, so memory and checkpoints stay
-        # bounded by the window, not by the project's whole history.
-        self._unread += 1
-        if self._unread >= len(self._labels):
-            self._metric.get()
-            self._unread = 0
+        self.update_many((failed,), (chance,))
 
     def update_many(self, failed: Iterable[bool], chances: Iterable[float]) -> None:
+        """Count each (failed, chance) in turn."""
+        labels, metric = self._labels, self._metric
+        window = labels.maxlen
         for fail, chance in zip(failed, chances, strict=True):
-            self.update(fail, chance)
+            if len(labels) == window and labels[0]:
+                self._failures -= 1
+            labels.append(fail)
+            self._failures += fail
+            metric.update(fail, chance)
+            # River (0.26) buffers updates in Python until the metric is read, and nothing
+            # reads it unless /health is asked: read it once a window, so memory and
+            # checkpoints stay bounded by the window, not by the project's whole history.
+            self._unread += 1
+            if self._unread >= len(labels):
+                metric.get()
+                self._unread = 0
 
     def get(self) -> float | None:
         """ROC AUC over the window; None unless it holds both a failure and a pass."""

@@ -138,10 +138,17 @@ class ProjectSelector:
         history = self.history
         if rows is None:
             rows = feature_rows(test_ids, change, history)
-        known = [history.tests.get(t) for t in test_ids]
+        tests = history.tests
+        failures, runs, durations = [], [], []
         typical = None
-        durations = []
-        for stats in known:
+        for test_id in test_ids:
+            stats = tests.get(test_id)
+            if stats is not None:
+                failures.append(stats.failures)
+                runs.append(stats.runs)
+            else:
+                failures.append(0)
+                runs.append(0)
             if stats is not None and stats.runs:
                 durations.append(max(stats.duration_s, MIN_DURATION_S))
             else:  # `ProjectHistory.expected_duration`
@@ -152,8 +159,8 @@ class ProjectSelector:
         return Evidence(
             test_ids=test_ids,
             x=x,
-            failures=np.array([s.failures if s is not None else 0 for s in known], dtype=float),
-            runs=np.array([s.runs if s is not None else 0 for s in known], dtype=float),
+            failures=np.array(failures, dtype=float),
+            runs=np.array(runs, dtype=float),
             duration_s=np.array(durations, dtype=float),
             learned=np.array(self.model.predict_many(x), dtype=float),
         )
@@ -227,9 +234,7 @@ class ProjectSelector:
         learned = evidence.learned[each]
         served = self.calibration.chances(learned).tolist()
         learned = learned.tolist()
-        model = self.model
-        for i, fail in zip(each, failed, strict=True):
-            model.learn_row(rows[i], fail)
+        self.model.learn_rows([rows[i] for i in each], failed)
         self.calibration.learn_many(learned, failed)
         self.auc.update_many(failed, served)
         if predictions is not None:

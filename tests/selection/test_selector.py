@@ -31,9 +31,9 @@ class _SpyModel(FailureModel):
         self.calls += [("predict", row[COLUMN["never_run"]]) for row in rows.tolist()]
         return super().predict_many(rows)
 
-    def learn_row(self, row: Sequence[float], failed: bool) -> None:
-        self.calls.append(("learn", row[COLUMN["never_run"]]))
-        super().learn_row(row, failed)
+    def learn_rows(self, rows: Sequence[Sequence[float]], failed: Sequence[bool]) -> None:
+        self.calls += [("learn", row[COLUMN["never_run"]]) for row in rows]
+        super().learn_rows(rows, failed)
 
 
 def test_a_batch_is_predicted_from_the_state_before_it_then_learned() -> None:
