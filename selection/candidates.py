@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pts.selection.features import COLUMN
+from pts.selection.history import MIN_DURATION_S, TestStats
 
 MIN_COST_S = 0.1  # below this, a test's run time is noise next to the runner's own overhead
 
@@ -48,34 +49,81 @@ _NEVER_RUN, _TEST_CHANGED, _SUBJECT, _NAME, _DIRECTORY, _CO_FAILURE, _RECENCY, _
 )
 
 
-@dataclass(slots=True)
 class Evidence:
     """What is known of a build's candidate tests, shared by every candidate: one row per test,
-    each test once."""
+    each test once. What only some orders need is computed when first asked for."""
 
-    test_ids: Sequence[str]
-    x: np.ndarray  # the features, a row per test (`features.feature_rows`)
-    failures: np.ndarray  # failed runs so far (0 for a test never run)
-    runs: np.ndarray
-    duration_s: np.ndarray  # expected
-    learned: np.ndarray | None = None  # the learned model's chance
-    _id_order: np.ndarray | None = None
+    def __init__(
+        self,
+        test_ids: Sequence[str],
+        x: np.ndarray,
+        stats: Sequence[TestStats | None],
+        typical_duration: Callable[[], float],
+        learned: np.ndarray | None = None,
+    ) -> None:
+        self.test_ids = test_ids
+        self.x = x  # the features, a row per test (`features.feature_rows`)
+        self.stats = stats  # None for a test never run
+        self._typical_duration = typical_duration  # of a test never run
+        self.learned = learned  # the learned model's chance
+        self._derived: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.test_ids)
 
-    @property
-    def id_order(self) -> np.ndarray:
-        """Each test's place in test id order: the last tie-break of every order."""
-        if self._id_order is None:
-            by_id = sorted(range(len(self.test_ids)), key=self.test_ids.__getitem__)
-            order = np.empty(len(by_id), dtype=np.int64)
-            order[by_id] = np.arange(len(by_id))
-            self._id_order = order
-        return self._id_order
-
     def column(self, index: int) -> np.ndarray:
         return self.x[:, index]
+
+    @property
+    def failures(self) -> np.ndarray:
+        """Failed runs so far (0 for a test never run)."""
+        return self._derive("failures", lambda: [s.failures if s else 0 for s in self.stats])
+
+    @property
+    def runs(self) -> np.ndarray:
+        return self._derive("runs", lambda: [s.runs if s else 0 for s in self.stats])
+
+    @property
+    def duration_s(self) -> np.ndarray:
+        """Expected durations (`ProjectHistory.expected_duration`)."""
+
+        def durations() -> list[float]:
+            typical = None
+            out = []
+            for s in self.stats:
+                if s is not None and s.runs:
+                    out.append(max(s.duration_s, MIN_DURATION_S))
+                else:
+                    if typical is None:
+                        typical = self._typical_duration()
+                    out.append(typical)
+            return out
+
+        return self._derive("duration_s", durations)
+
+    @property
+    def last_keys(self) -> np.ndarray:
+        """Each test's place when ordered by what breaks every order's last ties: closeness to
+        the change (subject, name, directory), then the test id."""
+
+        def places() -> np.ndarray:
+            ids = self.test_ids
+            by_id = np.empty(len(ids), dtype=np.int64)
+            by_id[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+            order = np.lexsort(
+                (by_id, -self.column(_DIRECTORY), -self.column(_NAME), -self.column(_SUBJECT))
+            )
+            place = np.empty(len(ids), dtype=np.int64)
+            place[order] = np.arange(len(ids))
+            return place
+
+        return self._derive("last_keys", places)
+
+    def _derive(self, name: str, compute: Callable[[], Sequence[float] | np.ndarray]) -> np.ndarray:
+        value = self._derived.get(name)
+        if value is None:
+            value = self._derived[name] = np.asarray(compute(), dtype=float)
+        return value
 
 
 Score = Callable[[Evidence], np.ndarray]
@@ -159,16 +207,8 @@ class Candidate:
         first = evidence.column(_NEVER_RUN) != 0.0
         if self.scorer.changed_first:
             first = first | (evidence.column(_TEST_CHANGED) > 0)
-        keys = (
-            evidence.id_order,
-            -evidence.column(_DIRECTORY),
-            -evidence.column(_NAME),
-            -evidence.column(_SUBJECT),
-            *reversed(self.scorer.tie_break(evidence)),
-            -value,
-            ~first,
-        )
-        return np.lexsort(keys)
+        ties = reversed(self.scorer.tie_break(evidence))
+        return np.lexsort((evidence.last_keys, *ties, -value, ~first))
 
 
 SCORER_NAMES = tuple(s.name for s in SCORERS)

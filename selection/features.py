@@ -137,7 +137,11 @@ def feature_rows(
     any_code_directory = frozenset().union(*code_directories)
     by_tokens: dict[frozenset[str], float] = {}
     by_directories: dict[frozenset[str], float] = {}
-    shared = [change.files_log, change.lines_log, change.new_files_share]
+    shared = files_log, lines_log, new_files_share = (
+        change.files_log,
+        change.lines_log,
+        change.new_files_share,
+    )
     tests = history.tests
     now = history.builds_learned
     base = history.base_rate
@@ -162,23 +166,25 @@ def feature_rows(
                 else 0.0
             )
         stats = tests.get(test_id)
-        row = [
-            0.0 if stats is not None else 1.0,
-            float(name.stem in stems),
-            float(name.subject != name.stem and name.subject in stems),
-            similar,
-            near,
-            co_failure.get(test_id, 0.0),
-            *shared,
-        ]
+        test_changed = float(name.stem in stems)
+        subject_changed = float(name.subject != name.stem and name.subject in stems)
+        co = co_failure.get(test_id, 0.0) if co_failure else 0.0
         if stats is None:
             if unseen is None:
-                typical = log1p(history.typical_duration()) / 5
-                unseen = [0.0, 0.0, 0.0, base, 0.0, 0.0, 0.0, 0.0, typical]
-            row += unseen
+                unseen = [0.0, 0.0, 0.0, base, 0.0, 0.0, 0.0, 0.0, typical_log(history)]
+            row = [1.0, test_changed, subject_changed, similar, near, co, *shared, *unseen]
         else:
             runs = stats.runs
-            row += (
+            row = [
+                0.0,
+                test_changed,
+                subject_changed,
+                similar,
+                near,
+                co,
+                files_log,
+                lines_log,
+                new_files_share,
                 float(stats.last_failed),
                 1.0 / (now - stats.last_failure) if stats.last_failure >= 0 else 0.0,
                 stats.failure_rate,
@@ -188,9 +194,14 @@ def feature_rows(
                 log1p(runs) / 10,
                 log1p(now - stats.first_seen) / 10,
                 log1p(stats.duration_s) / 5,
-            )
+            ]
         rows.append(row)
     return rows
+
+
+def typical_log(history: ProjectHistory) -> float:
+    """`duration_log` of a test never run: the project's typical duration."""
+    return math.log1p(history.typical_duration()) / 5
 
 
 def _co_failures(change: ChangeView, history: ProjectHistory) -> dict[str, float]:

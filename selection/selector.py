@@ -26,7 +26,7 @@ from pts.selection.calibration import Calibration
 from pts.selection.candidates import BY_NAME, SCORER_NAMES, Evidence, cost_floor
 from pts.selection.champions import Champions, best_across
 from pts.selection.features import COLUMN, COLUMNS, ChangeView, feature_rows, view_change
-from pts.selection.history import MIN_DURATION_S, ProjectHistory
+from pts.selection.history import ProjectHistory
 from pts.selection.models import FailureModel, ModelKind
 from pts.selection.running_auc import RunningAUC
 from pts.selection.subsets import respond
@@ -138,30 +138,13 @@ class ProjectSelector:
         history = self.history
         if rows is None:
             rows = feature_rows(test_ids, change, history)
-        tests = history.tests
-        failures, runs, durations = [], [], []
-        typical = None
-        for test_id in test_ids:
-            stats = tests.get(test_id)
-            if stats is not None:
-                failures.append(stats.failures)
-                runs.append(stats.runs)
-            else:
-                failures.append(0)
-                runs.append(0)
-            if stats is not None and stats.runs:
-                durations.append(max(stats.duration_s, MIN_DURATION_S))
-            else:  # `ProjectHistory.expected_duration`
-                if typical is None:
-                    typical = history.typical_duration()
-                durations.append(typical)
         x = np.array(rows, dtype=float).reshape(len(rows), len(COLUMNS))
+        tests = history.tests
         return Evidence(
-            test_ids=test_ids,
-            x=x,
-            failures=np.array(failures, dtype=float),
-            runs=np.array(runs, dtype=float),
-            duration_s=np.array(durations, dtype=float),
+            test_ids,
+            x,
+            [tests.get(t) for t in test_ids],
+            history.typical_duration,
             learned=np.array(self.model.predict_many(x), dtype=float),
         )
 
@@ -230,11 +213,14 @@ class ProjectSelector:
                         results_learned=self.results_learned,
                     )
                 )
-        each = [row_of[r.test_id] for r in ran]
-        learned = evidence.learned[each]
+        if len(test_ids) < len(ran):  # rows and chances of each result, repeats included
+            each = [row_of[r.test_id] for r in ran]
+            rows, learned = [rows[i] for i in each], evidence.learned[each]
+        else:
+            learned = evidence.learned
         served = self.calibration.chances(learned).tolist()
         learned = learned.tolist()
-        self.model.learn_rows([rows[i] for i in each], failed)
+        self.model.learn_rows(rows, failed)
         self.calibration.learn_many(learned, failed)
         self.auc.update_many(failed, served)
         if predictions is not None:

@@ -12,6 +12,7 @@ from pts.core.events import Outcome, SubsetRequest, Target, TargetKind, TestResu
 from pts.evaluation.synthetic import generate
 from pts.selection.candidates import BY_NAME, Evidence, cost_floor
 from pts.selection.features import COLUMN, COLUMNS, FEATURE_NAMES
+from pts.selection.history import TestStats
 from pts.selection.models import NON_NEGATIVE, FailureModel
 from pts.selection.selector import COLD_START, ProjectSelector, Selector
 
@@ -141,11 +142,10 @@ def test_a_changed_test_goes_before_an_unchanged_one_with_the_same_record() -> N
 def test_time_targets_rank_by_density_confidence_targets_by_chance() -> None:
     names = ["slow", "quick", "cheap"]
     evidence = Evidence(
-        test_ids=names,
-        x=np.zeros((3, len(COLUMNS))),  # run before, nothing changed
-        failures=np.zeros(3),
-        runs=np.ones(3),
-        duration_s=np.array([10.0, 1.0, 0.5]),
+        names,
+        np.zeros((3, len(COLUMNS))),  # run before, nothing changed
+        [TestStats(first_seen=0, runs=1, duration_s=d) for d in (10.0, 1.0, 0.5)],
+        lambda: 1.0,
         learned=np.array([0.4, 0.2, 0.01]),
     )
     floor = cost_floor(evidence)
