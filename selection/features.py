@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
 from pts.core.events import Build
 from pts.selection.history import ProjectHistory
 from pts.selection.paths import (
@@ -121,14 +123,16 @@ def test_name(test_id: str) -> TestName:
 
 def features(test_id: str, change: ChangeView, history: ProjectHistory) -> dict[str, float]:
     """The feature dict of one candidate test for one build (River's dict-in convention)."""
-    return dict(zip(COLUMNS, feature_rows([test_id], change, history)[0], strict=True))
+    return dict(zip(COLUMNS, feature_rows([test_id], change, history)[0].tolist(), strict=True))
 
 
 def feature_rows(
     test_ids: Sequence[str], change: ChangeView, history: ProjectHistory
-) -> list[list[float]]:
-    """The features of each test for one build, in `COLUMNS` order: many tests share a name's
-    tokens or directories, so each similarity is computed once per distinct value."""
+) -> np.ndarray:
+    """The features of each test for one build, a row per test in `COLUMNS` order. Many tests
+    share a name's tokens or directories, so each similarity is computed once per distinct
+    value; the values go into one flat list, not a list per test, which would leave the
+    garbage collector tens of thousands of new containers to scan at every large request."""
     stems = change.stems
     code_tokens, code_directories = change.stem_tokens, change.directories
     co_failure = _co_failures(change, history)
@@ -145,9 +149,10 @@ def feature_rows(
     tests = history.tests
     now = history.builds_learned
     base = history.base_rate
-    unseen: list[float] | None = None  # the history part of a test never run, when needed
+    unseen: tuple[float, ...] | None = None  # the history part of a test never run, when needed
     log1p = math.log1p
-    rows: list[list[float]] = []
+    values: list[float] = []
+    add = values.extend
     for test_id in test_ids:
         name = test_name(test_id)
         tokens, directories = name.subject_tokens, name.directories
@@ -171,32 +176,33 @@ def feature_rows(
         co = co_failure.get(test_id, 0.0) if co_failure else 0.0
         if stats is None:
             if unseen is None:
-                unseen = [0.0, 0.0, 0.0, base, 0.0, 0.0, 0.0, 0.0, typical_log(history)]
-            row = [1.0, test_changed, subject_changed, similar, near, co, *shared, *unseen]
+                unseen = (0.0, 0.0, 0.0, base, 0.0, 0.0, 0.0, 0.0, typical_log(history))
+            add((1.0, test_changed, subject_changed, similar, near, co, *shared, *unseen))
         else:
             runs = stats.runs
-            row = [
-                0.0,
-                test_changed,
-                subject_changed,
-                similar,
-                near,
-                co,
-                files_log,
-                lines_log,
-                new_files_share,
-                float(stats.last_failed),
-                1.0 / (now - stats.last_failure) if stats.last_failure >= 0 else 0.0,
-                stats.failure_rate,
-                stats.posterior(base),
-                log1p(stats.failures) / 5,
-                stats.transitions / runs,
-                log1p(runs) / 10,
-                log1p(now - stats.first_seen) / 10,
-                log1p(stats.duration_s) / 5,
-            ]
-        rows.append(row)
-    return rows
+            add(
+                (
+                    0.0,
+                    test_changed,
+                    subject_changed,
+                    similar,
+                    near,
+                    co,
+                    files_log,
+                    lines_log,
+                    new_files_share,
+                    float(stats.last_failed),
+                    1.0 / (now - stats.last_failure) if stats.last_failure >= 0 else 0.0,
+                    stats.failure_rate,
+                    stats.posterior(base),
+                    log1p(stats.failures) / 5,
+                    stats.transitions / runs,
+                    log1p(runs) / 10,
+                    log1p(now - stats.first_seen) / 10,
+                    log1p(stats.duration_s) / 5,
+                )
+            )
+    return np.array(values, dtype=float).reshape(len(test_ids), len(COLUMNS))
 
 
 def typical_log(history: ProjectHistory) -> float:

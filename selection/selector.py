@@ -25,7 +25,7 @@ from pts.core.flavors import of_flavor
 from pts.selection.calibration import Calibration
 from pts.selection.candidates import BY_NAME, SCORER_NAMES, Evidence, cost_floor
 from pts.selection.champions import Champions, best_across
-from pts.selection.features import COLUMN, COLUMNS, ChangeView, feature_rows, view_change
+from pts.selection.features import COLUMN, ChangeView, feature_rows, view_change
 from pts.selection.history import ProjectHistory
 from pts.selection.models import FailureModel, ModelKind
 from pts.selection.running_auc import RunningAUC
@@ -131,14 +131,10 @@ class ProjectSelector:
         ]
         return respond(request, ranked, f"{candidate.name}@{self.results_learned}")
 
-    def _evidence(
-        self, test_ids: list[str], change: ChangeView, rows: list[list[float]] | None = None
-    ) -> Evidence:
+    def _evidence(self, test_ids: list[str], change: ChangeView) -> Evidence:
         """The evidence on `test_ids` (each once), scored by the model as it is now."""
         history = self.history
-        if rows is None:
-            rows = feature_rows(test_ids, change, history)
-        x = np.array(rows, dtype=float).reshape(len(rows), len(COLUMNS))
+        x = feature_rows(test_ids, change, history)
         tests = history.tests
         return Evidence(
             test_ids,
@@ -197,8 +193,8 @@ class ProjectSelector:
         for result in ran:
             row_of.setdefault(result.test_id, len(row_of))
         test_ids = list(row_of)
-        rows = feature_rows(test_ids, change, self.history)
-        evidence = self._evidence(test_ids, change, rows)
+        evidence = self._evidence(test_ids, change)
+        rows = evidence.x.tolist()
         failing = {r.test_id for r, fail in zip(ran, failed, strict=True) if fail}
         if failing:
             for decision in self.champions.validate(evidence, failing):
