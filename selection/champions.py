@@ -19,6 +19,7 @@ import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 
@@ -112,7 +113,9 @@ class Champions:
             return None
         current = self.serving[metric]
         builds = [scores[metric] for scores in self.recent]
-        best = max(builds[0], key=lambda name: (sum(b[name] for b in builds), name == current))
+        best = max(
+            builds[0], key=lambda name: (sum(map(itemgetter(name), builds)), name == current)
+        )
         if best == current or current not in builds[0]:
             return None
         if _paired_lead(builds, best, current) <= LEAD_IN_ERRORS:
