@@ -48,13 +48,15 @@ class Calibration:
         return (failures + PRIOR_RESULTS * raws) / (results + PRIOR_RESULTS)
 
     def learn_many(self, raws: Sequence[float], failed: Sequence[bool]) -> None:
-        for raw, fail in zip(raws, failed, strict=True):
-            self.learn(raw, fail)
+        """`learn` each (raw chance, failed) in turn."""
+        results, failures = self.results, self.failures
+        bands = np.searchsorted(EDGES, raws, side="right").tolist()  # bisect_right
+        for band, fail in zip(bands, failed, strict=True):
+            results[band] += 1
+            failures[band] += fail
+            if results[band] >= MEMORY:
+                results[band] /= 2
+                failures[band] /= 2
 
     def learn(self, raw: float, failed: bool) -> None:
-        band = bisect_right(EDGES, raw)
-        self.results[band] += 1
-        self.failures[band] += failed
-        if self.results[band] >= MEMORY:
-            self.results[band] /= 2
-            self.failures[band] /= 2
+        self.learn_many([raw], [failed])

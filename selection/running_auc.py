@@ -40,21 +40,22 @@ class RunningAUC:
 
     def update_many(self, failed: Iterable[bool], chances: Iterable[float]) -> None:
         """Count each (failed, chance) in turn."""
-        labels, metric = self._labels, self._metric
-        window = labels.maxlen
+        labels, update, read = self._labels, self._metric.update, self._metric.get
+        window, failures, unread = labels.maxlen, self._failures, self._unread
         for fail, chance in zip(failed, chances, strict=True):
             if len(labels) == window and labels[0]:
-                self._failures -= 1
+                failures -= 1
             labels.append(fail)
-            self._failures += fail
-            metric.update(fail, chance)
+            failures += fail
+            update(fail, chance)
             # River (0.26) buffers updates in Python until the metric is read, and nothing
             # reads it unless /health is asked: read it once a window, so memory and
             # checkpoints stay bounded by the window, not by the project's whole history.
-            self._unread += 1
-            if self._unread >= len(labels):
-                metric.get()
-                self._unread = 0
+            unread += 1
+            if unread >= len(labels):
+                read()
+                unread = 0
+        self._failures, self._unread = failures, unread
 
     def get(self) -> float | None:
         """ROC AUC over the window; None unless it holds both a failure and a pass."""
