@@ -6,7 +6,12 @@ in every cycle) through the worker, then one client asks for subsets of the whol
 - rank: `Selector.rank` in process on the same history and request (the model alone);
 - kafka: the same bytes through the same broker, echoed by a bare consumer/producer process.
 
-    .venv/bin/python -m bench.subset_latency [--sizes 100,1000,10000] [--requests 50] [--runs 3]
+With `--during-ingest RATE`, a separate process publishes the results of another project
+(a 1,000-test suite, batches of 500, fresh build ids) at RATE results/s for as long as the
+requests are timed, so the worker learns while it answers.
+
+    .venv/bin/python -m bench.subset_latency [--sizes 100,1000,10000,50000] [--requests 50]
+        [--runs 3] [--during-ingest 5000]
 """
 
 from __future__ import annotations
@@ -118,6 +123,53 @@ class BareRoundTrip:
         self.consumer.close()
 
 
+INGEST_PROJECT = "latency-ingest"
+INGEST_BATCH = 500
+
+
+def _steady_ingest(settings: Settings, rate: float, stop: Any, published: Any) -> None:
+    """Publish results of `INGEST_PROJECT` at `rate` results/s until `stop` is set."""
+    configure("warning")
+    history = generate(seed=99, cycles=20, modules=20, tests_per_module=50)
+    publisher = EventPublisher(settings)
+    interval = INGEST_BATCH / rate
+    started, n = time.monotonic(), 0
+    while not stop.is_set():
+        cycle = history.cycles[n % len(history.cycles)]
+        build = replace(cycle.build, project=INGEST_PROJECT, build_id=f"ingest-{n}")
+        publisher.publish(build=build)
+        slices = slice_results(cycle.results, INGEST_BATCH)
+        for batch in batches_of(INGEST_PROJECT, build.build_id, "ingest", slices):
+            due = started + published.value / rate
+            while time.monotonic() < due and not stop.is_set():
+                time.sleep(max(0.0, min(interval, due - time.monotonic())))
+            publisher.publish(batches=[batch])
+            publisher.flush()
+            published.value += len(batch.results)
+        n += 1
+    publisher.flush()
+
+
+class SteadyIngest:
+    """A background publisher (its own process, so it takes no time from the client's)."""
+
+    def __init__(self, settings: Settings, rate: float) -> None:
+        context = mp.get_context("spawn")
+        self.stop = context.Event()
+        self.published = context.Value("q", 0)
+        self.process = context.Process(
+            target=_steady_ingest, args=(settings, rate, self.stop, self.published), daemon=True
+        )
+        self.started = time.monotonic()
+        self.process.start()
+
+    def close(self) -> tuple[int, float]:
+        """Stop; returns the results published and over how many seconds."""
+        self.stop.set()
+        self.process.join(60)
+        return self.published.value, time.monotonic() - self.started
+
+
 def learn_in_process(history: History, project: str, build: Build) -> Selector:
     selector = Selector()
     for cycle in history.cycles:
@@ -165,6 +217,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             reply_bytes = wire.encode("SubsetResponse", to_record(response))
             bare = BareRoundTrip(stack.settings, request_bytes, reply_bytes)
             runs: list[dict[str, Any]] = []
+            ingest = (
+                SteadyIngest(stack.settings, args.during_ingest) if args.during_ingest else None
+            )
+            learned_before = stack.learned(INGEST_PROJECT) if ingest else 0
             for run in range(args.runs):
                 progress(f"{size} tests: run {run + 1}/{args.runs}, {args.requests} requests")
                 worker, to_answer, rank, kafka = [], [], [], []
@@ -203,6 +259,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     }
                 )
             bare.close()
+            if ingest is not None:
+                published, over_s = ingest.close()
+                ingested = {
+                    "published": published,
+                    "rate": published / over_s,
+                    "learned_meanwhile": stack.learned(INGEST_PROJECT) - learned_before,
+                }
+                progress(f"{size} tests: background ingest {ingested}")
             avro_s = []
             for _ in range(10):
                 started = time.perf_counter()
@@ -216,6 +280,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 "reply_bytes": len(reply_bytes),
                 "reply_avro_s": median(avro_s),
                 "timeouts": sum(r["timeouts"] for r in runs),
+                "ingest": ingested if ingest is not None else None,
                 "runs": runs,
                 "median": {
                     name: {q: median([r[name][q] for r in runs]) for q in ("p50", "p99")}
@@ -236,6 +301,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs; medians over them reported")
     parser.add_argument("--cycles", type=int, default=30, help="history cycles learned first")
     parser.add_argument("--target", default="20%")
+    parser.add_argument(
+        "--during-ingest",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="publish another project's results at RATE results/s while requests are timed",
+    )
     args = parser.parse_args()
     configure("warning")  # keep the replay's progress lines off stdout
     result = measure(args)
@@ -257,11 +329,21 @@ def main() -> None:
                 f"{r['reply_avro_s'] * ms:.1f}",
                 str(r["timeouts"]),
             ]
+            + (
+                [f"{r['ingest']['rate']:,.0f} / {r['ingest']['learned_meanwhile']:,}"]
+                if r["ingest"]
+                else []
+            )
         )
     print(machine_line())
     print(
         f"subset latency in ms; {args.requests} requests after {args.warmup} warm-ups per run, "
         f"median over {args.runs} runs of each run's p50 / p99; history {args.cycles} cycles"
+        + (
+            f"; another project ingested at {args.during_ingest:,.0f} results/s meanwhile"
+            if args.during_ingest
+            else ""
+        )
     )
     print(
         table(
@@ -277,7 +359,8 @@ def main() -> None:
                 "bare Kafka p99",
                 "reply Avro enc+dec",
                 "timeouts (30 s)",
-            ],
+            ]
+            + (["ingest results/s / learned meanwhile"] if args.during_ingest else []),
             rows,
         )
     )

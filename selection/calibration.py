@@ -21,7 +21,10 @@ recorded are calibrated; the model's own order is left as it is.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 EDGES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.6)  # band i holds chances in [EDGES[i-1], EDGES[i])
 PRIOR_RESULTS = 5.0
@@ -38,10 +41,22 @@ class Calibration:
         n = self.results[band]
         return (self.failures[band] + PRIOR_RESULTS * raw) / (n + PRIOR_RESULTS)
 
+    def chances(self, raws: np.ndarray) -> np.ndarray:
+        """`chance` of each raw chance."""
+        bands = np.searchsorted(EDGES, raws, side="right")  # bisect_right
+        failures, results = np.array(self.failures)[bands], np.array(self.results)[bands]
+        return (failures + PRIOR_RESULTS * raws) / (results + PRIOR_RESULTS)
+
+    def learn_many(self, raws: Sequence[float], failed: Sequence[bool]) -> None:
+        """`learn` each (raw chance, failed) in turn."""
+        results, failures = self.results, self.failures
+        bands = np.searchsorted(EDGES, raws, side="right").tolist()  # bisect_right
+        for band, fail in zip(bands, failed, strict=True):
+            results[band] += 1
+            failures[band] += fail
+            if results[band] >= MEMORY:
+                results[band] /= 2
+                failures[band] /= 2
+
     def learn(self, raw: float, failed: bool) -> None:
-        band = bisect_right(EDGES, raw)
-        self.results[band] += 1
-        self.failures[band] += failed
-        if self.results[band] >= MEMORY:
-            self.results[band] /= 2
-            self.failures[band] /= 2
+        self.learn_many([raw], [failed])

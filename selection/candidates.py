@@ -5,7 +5,7 @@ by score, for a confidence target, or by score per second of expected time, for 
 Every candidate puts tests never run before first (nothing is known of them, and new tests
 fail more often; the change-aware ones also put changed tests first), then orders by its
 score, then breaks ties by closeness to the change and by test id: every order is
-deterministic.
+deterministic. Each scores and orders all of a build's candidates at once (numpy arrays).
 
 - `recent-failure`: 1 / (1 + builds since the test last failed); ties: more failures first,
   then the shorter test. The plain rule that is hardest to beat on long CI histories.
@@ -27,66 +27,147 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pts.selection.history import TestStats
+import numpy as np
+
+from pts.selection.features import COLUMN
+from pts.selection.history import MIN_DURATION_S, TestStats
 
 MIN_COST_S = 0.1  # below this, a test's run time is noise next to the runner's own overhead
 
+_NEVER_RUN, _TEST_CHANGED, _SUBJECT, _NAME, _DIRECTORY, _CO_FAILURE, _RECENCY, _POSTERIOR = (
+    COLUMN[name]
+    for name in (
+        "never_run",
+        "test_changed",
+        "subject_changed",
+        "name_similarity",
+        "directory_similarity",
+        "co_failure",
+        "failure_recency",
+        "posterior",
+    )
+)
 
-@dataclass(slots=True)
+
 class Evidence:
-    """What is known of one candidate test for one build, shared by every candidate."""
+    """What is known of a build's candidate tests, shared by every candidate: one row per test,
+    each test once. What only some orders need is computed when first asked for."""
 
-    test_id: str
-    x: dict[str, float]  # the features (`features.features`)
-    stats: TestStats | None
-    duration_s: float  # expected
-    learned: float = 0.0  # the learned model's chance
+    def __init__(
+        self,
+        test_ids: Sequence[str],
+        x: np.ndarray,
+        stats: Sequence[TestStats | None],
+        typical_duration: Callable[[], float],
+        learned: np.ndarray | None = None,
+    ) -> None:
+        self.test_ids = test_ids
+        self.x = x  # the features, a row per test (`features.feature_rows`)
+        self.stats = stats  # None for a test never run
+        self._typical_duration = typical_duration  # of a test never run
+        self.learned = learned  # the learned model's chance
+        self._derived: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.test_ids)
+
+    def column(self, index: int) -> np.ndarray:
+        return self.x[:, index]
 
     @property
-    def closeness(self) -> tuple[float, float, float]:
-        """How closely the test relates to the change: subject, name, directory."""
-        x = self.x
-        return (x["subject_changed"], x["name_similarity"], x["directory_similarity"])
+    def failures(self) -> np.ndarray:
+        """Failed runs so far (0 for a test never run)."""
+        return self._derive("failures", lambda: [s.failures if s else 0 for s in self.stats])
+
+    @property
+    def runs(self) -> np.ndarray:
+        return self._derive("runs", lambda: [s.runs if s else 0 for s in self.stats])
+
+    @property
+    def duration_s(self) -> np.ndarray:
+        """Expected durations (`ProjectHistory.expected_duration`)."""
+
+        def durations() -> list[float]:
+            typical = None
+            out = []
+            for s in self.stats:
+                if s is not None and s.runs:
+                    out.append(max(s.duration_s, MIN_DURATION_S))
+                else:
+                    if typical is None:
+                        typical = self._typical_duration()
+                    out.append(typical)
+            return out
+
+        return self._derive("duration_s", durations)
+
+    @property
+    def last_keys(self) -> np.ndarray:
+        """Each test's place when ordered by what breaks every order's last ties: closeness to
+        the change (subject, name, directory), then the test id."""
+
+        def places() -> np.ndarray:
+            ids = self.test_ids
+            by_id = np.empty(len(ids), dtype=np.int64)
+            by_id[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+            order = np.lexsort(
+                (by_id, -self.column(_DIRECTORY), -self.column(_NAME), -self.column(_SUBJECT))
+            )
+            place = np.empty(len(ids), dtype=np.int64)
+            place[order] = np.arange(len(ids))
+            return place
+
+        return self._derive("last_keys", places)
+
+    def _derive(self, name: str, compute: Callable[[], Sequence[float] | np.ndarray]) -> np.ndarray:
+        value = self._derived.get(name)
+        if value is None:
+            value = self._derived[name] = np.asarray(compute(), dtype=float)
+        return value
 
 
-Score = Callable[[Evidence], float]
-TieBreak = Callable[[Evidence], tuple[float, ...]]
+Score = Callable[[Evidence], np.ndarray]
+TieBreak = Callable[[Evidence], tuple[np.ndarray, ...]]
 
 
-def _recent_failure(e: Evidence) -> float:
-    return e.x["failure_recency"] / (1 + e.x["failure_recency"])
+def _recent_failure(e: Evidence) -> np.ndarray:
+    recency = e.column(_RECENCY)
+    return recency / (1 + recency)
 
 
-def _failure_rate(e: Evidence) -> float:
-    return e.stats.failures / e.stats.runs if e.stats is not None and e.stats.runs else 0.0
+def _failure_rate(e: Evidence) -> np.ndarray:
+    return np.divide(e.failures, e.runs, out=np.zeros(len(e)), where=e.runs > 0)
 
 
-def _bayes(e: Evidence) -> float:
-    return e.x["posterior"]
+def _bayes(e: Evidence) -> np.ndarray:
+    return e.column(_POSTERIOR)
 
 
-def _changes(e: Evidence) -> float:
-    x = e.x
-    return max(x["test_changed"], x["co_failure"], x["subject_changed"], 0.5 * x["name_similarity"])
+def _changes(e: Evidence) -> np.ndarray:
+    return np.maximum(
+        np.maximum(e.column(_TEST_CHANGED), e.column(_CO_FAILURE)),
+        np.maximum(e.column(_SUBJECT), 0.5 * e.column(_NAME)),
+    )
 
 
-def _learned(e: Evidence) -> float:
+def _learned(e: Evidence) -> np.ndarray:
+    assert e.learned is not None, "the learned chances are set before any order is asked"
     return e.learned
 
 
-def _more_failures_then_shorter(e: Evidence) -> tuple[float, ...]:
-    return (-(e.stats.failures if e.stats is not None else 0), e.duration_s)
+def _more_failures_then_shorter(e: Evidence) -> tuple[np.ndarray, ...]:
+    return (-e.failures, e.duration_s)
 
 
-def _shorter(e: Evidence) -> tuple[float, ...]:
+def _shorter(e: Evidence) -> tuple[np.ndarray, ...]:
     return (e.duration_s,)
 
 
-def _more_recent_failure(e: Evidence) -> tuple[float, ...]:
-    return (-e.x["failure_recency"], e.duration_s)
+def _more_recent_failure(e: Evidence) -> tuple[np.ndarray, ...]:
+    return (-e.column(_RECENCY), e.duration_s)
 
 
-def _none(e: Evidence) -> tuple[float, ...]:
+def _none(e: Evidence) -> tuple[np.ndarray, ...]:
     return ()
 
 
@@ -116,20 +197,18 @@ class Candidate:
     def name(self) -> str:
         return f"{self.scorer.name}/s" if self.per_second else self.scorer.name
 
-    def order(self, evidence: Sequence[Evidence], floor: float) -> list[Evidence]:
-        """`evidence` in this candidate's order; `floor` is the least cost charged per test."""
-        score, tie_break, per_second = self.scorer.score, self.scorer.tie_break, self.per_second
-        changed_first = self.scorer.changed_first
-
-        def key(e: Evidence) -> tuple:
-            value = score(e)
-            if per_second:
-                value /= max(e.duration_s, floor)
-            first = e.stats is None or (changed_first and e.x["test_changed"] > 0)
-            closeness = tuple(-c for c in e.closeness)
-            return (not first, -value, *tie_break(e), *closeness, e.test_id)
-
-        return sorted(evidence, key=key)
+    def order(self, evidence: Evidence, floor: float) -> np.ndarray:
+        """The rows of `evidence` in this candidate's order; `floor` is the least cost charged
+        per test. Sorted by, first to last: new (or changed) first, the score, the scorer's
+        tie-breaks, closeness to the change (subject, name, directory), the test id."""
+        value = self.scorer.score(evidence)
+        if self.per_second:
+            value = value / np.maximum(evidence.duration_s, floor)
+        first = evidence.column(_NEVER_RUN) != 0.0
+        if self.scorer.changed_first:
+            first = first | (evidence.column(_TEST_CHANGED) > 0)
+        ties = reversed(self.scorer.tie_break(evidence))
+        return np.lexsort((evidence.last_keys, *ties, -value, ~first))
 
 
 SCORER_NAMES = tuple(s.name for s in SCORERS)
@@ -137,10 +216,10 @@ CANDIDATES = tuple(Candidate(s, per_second) for s in SCORERS for per_second in (
 BY_NAME = {c.name: c for c in CANDIDATES}
 
 
-def cost_floor(evidence: Sequence[Evidence]) -> float:
+def cost_floor(evidence: Evidence) -> float:
     """The least cost a test is charged in a per-second order: the median expected duration,
     and at least MIN_COST_S. A test cheaper than a typical one is then ranked by its chance
     alone: cheapness cannot buy more than that, while long tests still pay their full time."""
-    durations = sorted(e.duration_s for e in evidence)
-    median = durations[len(durations) // 2] if durations else 0.0
+    durations = np.sort(evidence.duration_s)
+    median = float(durations[len(durations) // 2]) if len(durations) else 0.0
     return max(MIN_COST_S, median)

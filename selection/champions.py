@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
+
+import numpy as np
 
 from pts.core.events import TargetKind
 from pts.selection.candidates import CANDIDATES, Evidence, cost_floor
-from pts.selection.metrics import apfd, apfdc
+from pts.selection.metrics import apfd_at, apfdc_at
 
 WINDOW = 100  # failing builds a record mostly rests on
 MIN_SCORED = 5  # failing builds a challenger must have been scored on to take over
@@ -80,18 +82,24 @@ class Champions:
         self.serving = {"apfd": scorer, "apfdc": f"{scorer}/s"}
         self.pinned = True
 
-    def validate(self, evidence: Sequence[Evidence], failing: set[str]) -> list[Decision]:
+    def validate(self, evidence: Evidence, failing: set[str]) -> list[Decision]:
         """Score every candidate's order of `evidence` (what was known before the build)
         against the build's `failing` tests; the champions that change as a result."""
         if not failing or len(evidence) < 2:
             return []
         floor = cost_floor(evidence)
-        durations = {e.test_id: e.duration_s for e in evidence}
+        rows = np.array([i for i, t in enumerate(evidence.test_ids) if t in failing])
+        if len(rows) < len(failing):
+            missing = sorted(failing - set(evidence.test_ids))[:3]
+            raise ValueError(f"failing tests not in the order: {missing}")
         scores: dict[str, dict[str, float]] = {metric: {} for metric in METRICS}
+        place = np.empty(len(evidence), dtype=np.int64)
         for candidate in CANDIDATES:
-            order = [e.test_id for e in candidate.order(evidence, floor)]
-            scores["apfd"][candidate.name] = apfd(order, failing)
-            scores["apfdc"][candidate.name] = apfdc(order, failing, durations)
+            order = candidate.order(evidence, floor)
+            place[order] = np.arange(1, len(order) + 1)
+            positions = np.sort(place[rows])
+            scores["apfd"][candidate.name] = apfd_at(positions, len(order))
+            scores["apfdc"][candidate.name] = apfdc_at(positions, evidence.duration_s[order])
         for metric, by_candidate in scores.items():
             for name, score in by_candidate.items():
                 self.records[metric][name].add(score)
@@ -104,7 +112,9 @@ class Champions:
             return None
         current = self.serving[metric]
         builds = [scores[metric] for scores in self.recent]
-        best = max(builds[0], key=lambda name: (sum(b[name] for b in builds), name == current))
+        best = max(
+            builds[0], key=lambda name: (sum(map(itemgetter(name), builds)), name == current)
+        )
         if best == current or current not in builds[0]:
             return None
         if _paired_lead(builds, best, current) <= LEAD_IN_ERRORS:

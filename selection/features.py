@@ -6,7 +6,11 @@ Every feature is a float in a small range, so a linear model can weigh them with
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
 
 from pts.core.events import Build
 from pts.selection.history import ProjectHistory
@@ -71,63 +75,151 @@ def view_change(build: Build | None, history: ProjectHistory) -> ChangeView:
     )
 
 
-def features(test_id: str, change: ChangeView, history: ProjectHistory) -> dict[str, float]:
-    """The feature dict of one candidate test for one build (River's dict-in convention)."""
+# The order of a feature row, and of a feature dict: the order River's learner was first fed
+# (its dot product sums in this order, so learned weights stay what they were).
+COLUMNS = (
+    "never_run",
+    "test_changed",
+    "subject_changed",
+    "name_similarity",
+    "directory_similarity",
+    "co_failure",
+    "change_files_log",
+    "change_lines_log",
+    "new_files_share",
+    "last_failed",
+    "failure_recency",
+    "failure_rate",
+    "posterior",
+    "failures_log",
+    "flakiness",
+    "runs_log",
+    "age_log",
+    "duration_log",
+)
+COLUMN = {name: i for i, name in enumerate(COLUMNS)}
+
+
+@dataclass(frozen=True, slots=True)
+class TestName:
+    """What a test's id says about it, parsed once: its stem, subject and topic directories."""
+
+    __test__ = False
+
+    stem: str
+    subject: str  # the stem without its test affixes
+    subject_tokens: frozenset[str]
+    directories: frozenset[str]
+
+
+@lru_cache(maxsize=1 << 17)
+def test_name(test_id: str) -> TestName:
     location = test_location(test_id)
     subject = subject_of(location.stem)
-    subject_tokens = name_tokens(subject)
-    test_dirs = topic_directories(location.directories)
-    stats = history.tests.get(test_id)
-    now = history.builds_learned
-
-    x = {
-        "never_run": 0.0 if stats is not None else 1.0,
-        "test_changed": float(location.stem in change.stems),
-        "subject_changed": float(subject != location.stem and subject in change.stems),
-        "name_similarity": max(
-            (jaccard(subject_tokens, t) for t in change.stem_tokens), default=0.0
-        ),
-        "directory_similarity": max(
-            (jaccard(test_dirs, d) for d in change.directories), default=0.0
-        ),
-        "co_failure": _co_failure(test_id, change, history),
-        "change_files_log": change.files_log,
-        "change_lines_log": change.lines_log,
-        "new_files_share": change.new_files_share,
-    }
-    if stats is None:
-        x.update(
-            last_failed=0.0,
-            failure_recency=0.0,
-            failure_rate=0.0,
-            posterior=history.base_rate,
-            failures_log=0.0,
-            flakiness=0.0,
-            runs_log=0.0,
-            age_log=0.0,
-            duration_log=math.log1p(history.typical_duration()) / 5,
-        )
-        return x
-    x.update(
-        last_failed=float(stats.last_failed),
-        failure_recency=1.0 / (now - stats.last_failure) if stats.last_failure >= 0 else 0.0,
-        failure_rate=stats.failure_rate,
-        posterior=stats.posterior(history.base_rate),
-        failures_log=math.log1p(stats.failures) / 5,
-        flakiness=stats.transitions / stats.runs,
-        runs_log=math.log1p(stats.runs) / 10,
-        age_log=math.log1p(now - stats.first_seen) / 10,
-        duration_log=math.log1p(stats.duration_s) / 5,
+    return TestName(
+        location.stem, subject, name_tokens(subject), topic_directories(location.directories)
     )
-    return x
 
 
-def _co_failure(test_id: str, change: ChangeView, history: ProjectHistory) -> float:
-    """The highest share of a changed file's past changes in which this test failed."""
-    best = 0.0
+def features(test_id: str, change: ChangeView, history: ProjectHistory) -> dict[str, float]:
+    """The feature dict of one candidate test for one build (River's dict-in convention)."""
+    return dict(zip(COLUMNS, feature_rows([test_id], change, history)[0].tolist(), strict=True))
+
+
+def feature_rows(
+    test_ids: Sequence[str], change: ChangeView, history: ProjectHistory
+) -> np.ndarray:
+    """The features of each test for one build, a row per test in `COLUMNS` order. Many tests
+    share a name's tokens or directories, so each similarity is computed once per distinct
+    value; the values go into one flat list, not a list per test, which would leave the
+    garbage collector tens of thousands of new containers to scan at every large request."""
+    stems = change.stems
+    code_tokens, code_directories = change.stem_tokens, change.directories
+    co_failure = _co_failures(change, history)
+    # A test that shares no word (no directory) with any changed code file is 0 on that score.
+    any_code_token = frozenset().union(*code_tokens)
+    any_code_directory = frozenset().union(*code_directories)
+    by_tokens: dict[frozenset[str], float] = {}
+    by_directories: dict[frozenset[str], float] = {}
+    shared = files_log, lines_log, new_files_share = (
+        change.files_log,
+        change.lines_log,
+        change.new_files_share,
+    )
+    tests = history.tests
+    now = history.builds_learned
+    base = history.base_rate
+    unseen: tuple[float, ...] | None = None  # the history part of a test never run, when needed
+    log1p = math.log1p
+    values: list[float] = []
+    add = values.extend
+    for test_id in test_ids:
+        name = test_name(test_id)
+        tokens, directories = name.subject_tokens, name.directories
+        similar = by_tokens.get(tokens)
+        if similar is None:
+            similar = by_tokens[tokens] = (
+                max(jaccard(tokens, t) for t in code_tokens)
+                if not tokens.isdisjoint(any_code_token)
+                else 0.0
+            )
+        near = by_directories.get(directories)
+        if near is None:
+            near = by_directories[directories] = (
+                max(jaccard(directories, d) for d in code_directories)
+                if not directories.isdisjoint(any_code_directory)
+                else 0.0
+            )
+        stats = tests.get(test_id)
+        test_changed = float(name.stem in stems)
+        subject_changed = float(name.subject != name.stem and name.subject in stems)
+        co = co_failure.get(test_id, 0.0) if co_failure else 0.0
+        if stats is None:
+            if unseen is None:
+                unseen = (0.0, 0.0, 0.0, base, 0.0, 0.0, 0.0, 0.0, typical_log(history))
+            add((1.0, test_changed, subject_changed, similar, near, co, *shared, *unseen))
+        else:
+            runs = stats.runs
+            add(
+                (
+                    0.0,
+                    test_changed,
+                    subject_changed,
+                    similar,
+                    near,
+                    co,
+                    files_log,
+                    lines_log,
+                    new_files_share,
+                    float(stats.last_failed),
+                    1.0 / (now - stats.last_failure) if stats.last_failure >= 0 else 0.0,
+                    stats.failure_rate,
+                    stats.posterior(base),
+                    log1p(stats.failures) / 5,
+                    stats.transitions / runs,
+                    log1p(runs) / 10,
+                    log1p(now - stats.first_seen) / 10,
+                    log1p(stats.duration_s) / 5,
+                )
+            )
+    return np.array(values, dtype=float).reshape(len(test_ids), len(COLUMNS))
+
+
+def typical_log(history: ProjectHistory) -> float:
+    """`duration_log` of a test never run: the project's typical duration."""
+    return math.log1p(history.typical_duration()) / 5
+
+
+def _co_failures(change: ChangeView, history: ProjectHistory) -> dict[str, float]:
+    """Per test, the highest share of a changed file's past changes in which it failed."""
+    best: dict[str, float] = {}
     for path in change.paths:
         failed_with = history.co_failures.get(path)
-        if failed_with and test_id in failed_with:
-            changes = history.file_changes.get(path, 0)
-            best = max(best, failed_with[test_id] / (changes + 1))
+        if not failed_with:
+            continue
+        changes = history.file_changes.get(path, 0) + 1
+        for test_id, failed in failed_with.items():
+            share = failed / changes
+            if share > best.get(test_id, 0.0):
+                best[test_id] = share
     return best

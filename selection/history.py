@@ -6,7 +6,7 @@ State is plain Python (dicts and small dataclasses) so that it pickles into a ch
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
 from pts.core.events import Build, TestResult
@@ -104,22 +104,34 @@ class ProjectHistory:
                 self.file_changes[changed] += 1
         return index
 
-    def update(self, build_index: int, build: Build | None, results: Iterable[TestResult]) -> None:
+    def update(
+        self,
+        build_index: int,
+        build: Build | None,
+        results: Iterable[TestResult],
+        failed: Sequence[bool] | None = None,
+    ) -> None:
+        """Learn a build's results; `failed`, when given, is `r.failed` of each result (ran)."""
         changed_paths = {f.path for f in build.changed_files} if build is not None else set()
-        results = [result for result in results if result.ran]
+        if failed is None:
+            results = [result for result in results if result.ran]
+            failed = [result.failed for result in results]
+        else:
+            results = list(results)
         # A test id that is a runner's unit (a spec file, a class) holds several cases: the
         # time it costs is theirs together, so its duration is learned once, from their sum.
         durations: dict[str, float] = {}
         for result in results:
             durations[result.test_id] = durations.get(result.test_id, 0.0) + result.duration_s
-        for result in results:
-            stats = self.tests.get(result.test_id)
+        tests = self.tests
+        for result, fail in zip(results, failed, strict=True):
+            test_id = result.test_id
+            stats = tests.get(test_id)
             if stats is None:
-                stats = self.tests[result.test_id] = TestStats(first_seen=build_index)
-            failed = result.failed
-            if stats.runs and failed != stats.last_failed:
+                stats = tests[test_id] = TestStats(first_seen=build_index)
+            if stats.runs and fail != stats.last_failed:
                 stats.transitions += 1
-            duration = durations.pop(result.test_id, None)
+            duration = durations.pop(test_id, None)
             if duration is not None:
                 stats.duration_s = (
                     duration
@@ -127,17 +139,17 @@ class ProjectHistory:
                     else (1 - DURATION_DECAY) * stats.duration_s + DURATION_DECAY * duration
                 )
             stats.runs += 1
-            stats.failure_rate = (1 - FAILURE_DECAY) * stats.failure_rate + FAILURE_DECAY * failed
-            stats.last_failed = failed
+            stats.failure_rate = (1 - FAILURE_DECAY) * stats.failure_rate + FAILURE_DECAY * fail
+            stats.last_failed = fail
             stats.last_run = build_index
-            stats.recent_failures = EVIDENCE_DECAY * stats.recent_failures + failed
+            stats.recent_failures = EVIDENCE_DECAY * stats.recent_failures + fail
             stats.recent_runs = EVIDENCE_DECAY * stats.recent_runs + 1
-            self.runs += 1
-            self.failures += failed
-            if failed:
+            if fail:
                 stats.failures += 1
                 stats.last_failure = build_index
                 for path in changed_paths:
-                    tests = self.co_failures[path]
-                    tests[result.test_id] = tests.get(result.test_id, 0) + 1
+                    failed_with = self.co_failures[path]
+                    failed_with[test_id] = failed_with.get(test_id, 0) + 1
+        self.runs += len(results)
+        self.failures += sum(failed)
         self._durations_sorted = None

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 _EPSILON = 1e-9
 
 
@@ -73,6 +75,27 @@ def apfdc(order: Sequence[str], failing: set[str], durations: Mapping[str, float
     total = remaining[0]
     revealed = sum(remaining[p - 1] - costs[p - 1] / 2 for p in positions)
     return revealed / (total * len(positions))
+
+
+def apfd_at(positions: np.ndarray, n: int) -> float:
+    """`apfd` from the 1-based positions of the failing tests in an order of `n` tests."""
+    return 1 - int(positions.sum()) / (n * len(positions)) + 1 / (2 * n)
+
+
+def apfdc_at(positions: np.ndarray, durations: np.ndarray) -> float:
+    """`apfdc` from the sorted 1-based positions of the failing tests and the durations of
+    the tests in order, with the same arithmetic in the same order.
+
+    >>> apfdc_at(np.array([2]), np.array([3.0, 1.0]))  # (1 - 0.5) / 4
+    0.125
+    """
+    costs = np.maximum(durations.astype(float), 0.0)
+    if not costs.sum() > 0:
+        costs = np.ones(len(costs))
+    remaining = np.cumsum(costs[::-1])[::-1]  # remaining[j] = t_{j+1} + ... + t_n (0-based j)
+    at = positions - 1
+    revealed = sum((remaining[at] - costs[at] / 2).tolist())
+    return float(revealed / (remaining[0] * len(positions)))
 
 
 def caught_within(

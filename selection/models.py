@@ -10,14 +10,25 @@ a time-bound ranking divides them by durations, which needs their ratios to be r
 Until the model has seen a few failures its probabilities mean little, so they are blended with
 a prior that mirrors the strongest plain signal, failure recency (1 / builds since the last
 failure), plus the change signals (test changed, co-failure).
+
+The logistic learner is River's `LogisticRegression` with plain SGD, computed here on feature
+rows (`features.COLUMNS`) instead of dicts: the same operations in the same order, so its
+weights are River's to the last bit (tests/selection/test_models.py), at about twice its
+speed. The forest and the tree are River's own.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from collections.abc import Sequence
+from operator import mul
+from typing import Any, Literal
 
+import numpy as np
 from river import forest, linear_model, optim, tree
 from river.base import Classifier
+
+from pts.selection.features import COLUMN, COLUMNS
 
 ModelKind = Literal["logistic", "forest", "tree"]
 MODEL_KINDS: tuple[ModelKind, ...] = ("logistic", "forest", "tree")
@@ -30,12 +41,23 @@ NON_NEGATIVE = ("test_changed", "subject_changed", "name_similarity", "directory
                 "co_failure")  # fmt: skip
 PRIOR_STRENGTH = 10  # failures seen after which the model and the prior weigh the same
 BASE_CHANCE = 0.005  # prior chance of a test with no failure and no change signal
+# The logistic learner's settings. Features are already in [0, 1]; a StandardScaler was
+# measured to hurt (docs/quality.md). The intercept's rate and the gradient clip are River's
+# defaults.
+LEARNING_RATE = 0.05
+L2 = 1e-4
+INTERCEPT_RATE = 0.01
+CLIP_GRADIENT = 1e12
+
+_NON_NEGATIVE_COLUMNS = tuple(COLUMN[name] for name in NON_NEGATIVE)
+_RECENCY, _CO_FAILURE, _TEST_CHANGED, _POSTERIOR = (
+    COLUMN[name] for name in ("failure_recency", "co_failure", "test_changed", "posterior")
+)
 
 
 def make_classifier(kind: ModelKind, seed: int = 0) -> Classifier:
     if kind == "logistic":
-        # Features are already in [0, 1]; a StandardScaler was measured to hurt (docs/quality.md).
-        return linear_model.LogisticRegression(optimizer=optim.SGD(0.05), l2=1e-4)
+        return linear_model.LogisticRegression(optimizer=optim.SGD(LEARNING_RATE), l2=L2)
     if kind == "forest":
         return forest.ARFClassifier(n_models=10, seed=seed)
     if kind == "tree":
@@ -51,20 +73,119 @@ def prior_probability(x: dict[str, float]) -> float:
     to the test itself, count the same way; and the test's own decayed failure share, shrunk to
     the project's (`TestStats.posterior`), so that two failures in two runs count.
     """
-    signal = max(
-        0.5 * x["failure_recency"], 0.5 * x["co_failure"], 0.2 * x["test_changed"], x["posterior"]
+    row = np.array([[x[name] for name in COLUMNS]])
+    return float(prior_probabilities(row)[0])
+
+
+def prior_probabilities(rows: np.ndarray) -> np.ndarray:
+    """`prior_probability` of each feature row (`features.COLUMNS`)."""
+    signal = np.maximum(
+        np.maximum(0.5 * rows[:, _RECENCY], 0.5 * rows[:, _CO_FAILURE]),
+        np.maximum(0.2 * rows[:, _TEST_CHANGED], rows[:, _POSTERIOR]),
     )
     return BASE_CHANCE + (1 - BASE_CHANCE) * signal
 
 
+class LinearModel:
+    """River's `LogisticRegression(optimizer=SGD(LEARNING_RATE), l2=L2)` on feature rows, with
+    the weights of `NON_NEGATIVE` projected back to 0 after each step."""
+
+    def __init__(self) -> None:
+        self.weights = [0.0] * len(COLUMNS)
+        self.intercept = 0.0
+        self.steps = 0  # River's optimizer.n_iterations
+
+    @classmethod
+    def from_river(cls, learner: linear_model.LogisticRegression) -> LinearModel:
+        """The same model, from River's (a checkpoint of before the learner was computed here)."""
+        model = cls()
+        weights = learner.weights
+        model.weights = [float(weights.get(name, 0.0)) for name in COLUMNS]
+        model.intercept = float(learner.intercept)
+        model.steps = learner.optimizer.n_iterations
+        return model
+
+    def to_river(self) -> linear_model.LogisticRegression:
+        """River's learner in the same state: for inspection, and River's own methods."""
+        learner = make_classifier("logistic")
+        for name, weight in zip(COLUMNS, self.weights, strict=True):
+            learner._weights[name] = weight  # River keeps them here; .weights is a copy
+        learner.intercept = self.intercept
+        learner.optimizer.n_iterations = self.steps
+        return learner
+
+    def raw(self, rows: np.ndarray) -> np.ndarray:
+        """The logit of each row, summed column by column as River sums a dict's items."""
+        weights = self.weights
+        total = rows[:, 0] * weights[0]
+        for j in range(1, len(weights)):
+            total += rows[:, j] * weights[j]
+        return total + self.intercept
+
+    def predict_many(self, rows: np.ndarray) -> list[float]:
+        return [_sigmoid(z) for z in self.raw(rows).tolist()]
+
+    def learn_rows(
+        self, rows: Sequence[Sequence[float]], failed: Sequence[bool], weights: Sequence[float]
+    ) -> None:
+        """One SGD step per row, in order, each with its sample weight."""
+        exp, w, intercept = math.exp, self.weights, self.intercept
+        for row, fail, weight in zip(rows, failed, weights, strict=True):
+            raw = sum(map(mul, w, row)) + intercept
+            # River's Log loss gradient, times the sample weight, clipped.
+            z = raw if fail else -raw
+            if z > 18.0:
+                gradient = exp(-z)
+            elif z < -18.0:
+                gradient = 1.0
+            else:
+                gradient = 1 / (exp(z) + 1.0)
+            gradient = (-gradient if fail else gradient) * weight
+            gradient = float(max(min(gradient, CLIP_GRADIENT), -CLIP_GRADIENT))
+            intercept -= INTERCEPT_RATE * gradient
+            w = [
+                wj - LEARNING_RATE * (x * gradient + wj * L2) for wj, x in zip(w, row, strict=False)
+            ]
+            for j in _NON_NEGATIVE_COLUMNS:
+                if w[j] < 0.0:
+                    w[j] = 0.0
+        self.weights, self.intercept = w, intercept
+        self.steps += len(rows)
+
+
+def _sigmoid(z: float) -> float:
+    """River's `utils.math.sigmoid`."""
+    if z < -30:
+        return 0.0
+    if z > 30:
+        return 1.0
+    return 1 / (1 + math.exp(-z))
+
+
 class FailureModel:
-    """P(test fails | features), learned online; dict in, float out."""
+    """P(test fails | features), learned online; feature rows (or a dict) in, floats out."""
 
     def __init__(self, kind: ModelKind = "logistic", seed: int = 0) -> None:
         self.kind = kind
-        self.classifier = make_classifier(kind, seed)
+        # The logistic learner is computed here; the others are River's.
+        self.linear = LinearModel() if kind == "logistic" else None
+        self.learner = None if kind == "logistic" else make_classifier(kind, seed)
         self.positives = 0
         self.negatives = 0
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Checkpoints of before the logistic learner was computed here hold River's.
+        if "classifier" in state:
+            river = state.pop("classifier")
+            logistic = state["kind"] == "logistic"
+            state["linear"] = LinearModel.from_river(river) if logistic else None
+            state["learner"] = None if logistic else river
+        self.__dict__.update(state)
+
+    @property
+    def classifier(self) -> Classifier:
+        """The River learner: for the logistic one, a copy in the same state."""
+        return self.linear.to_river() if self.linear is not None else self.learner
 
     @property
     def positive_weight(self) -> float:
@@ -80,27 +201,49 @@ class FailureModel:
         return max(1, round(self.positive_weight**0.5))
 
     def predict_proba(self, x: dict[str, float]) -> float:
-        prior = prior_probability(x)
+        return self.predict_many(np.array([[x[name] for name in COLUMNS]]))[0]
+
+    def predict_many(self, rows: np.ndarray) -> list[float]:
+        """The chance of each feature row (`features.COLUMNS`), from the same model state."""
+        prior = prior_probabilities(rows)
         if self.positives == 0:
-            return prior
-        learned = _unweighted(self.classifier.predict_proba_one(x).get(True, 0.0), self._boost())
+            return prior.tolist()
+        if self.linear is not None:
+            learned = self.linear.predict_many(rows)
+        else:
+            names = COLUMNS
+            learned = [
+                self.learner.predict_proba_one(dict(zip(names, row, strict=True))).get(True, 0.0)
+                for row in rows.tolist()
+            ]
+        p, boost = np.array(learned), self._boost()
+        unweighted = np.where(p >= 1.0, 1.0, p / (p + boost * (1.0 - p)))  # `_unweighted`
         trust = self.positives / (self.positives + PRIOR_STRENGTH)
-        return trust * learned + (1 - trust) * prior
+        return (trust * unweighted + (1 - trust) * prior).tolist()
 
     def learn(self, x: dict[str, float], failed: bool) -> None:
+        self.learn_rows([[x[name] for name in COLUMNS]], [failed])
+
+    def learn_rows(self, rows: Sequence[Sequence[float]], failed: Sequence[bool]) -> None:
+        """Learn each feature row's result, in order."""
+        if self.linear is None:
+            for row, fail in zip(rows, failed, strict=True):
+                self._count(fail)
+                x = dict(zip(COLUMNS, row, strict=True))
+                for _ in range(self._repeats() if fail else 1):
+                    self.learner.learn_one(x, fail)
+            return
+        weights = []
+        for fail in failed:
+            self._count(fail)
+            weights.append(self.positive_weight if fail else 1.0)
+        self.linear.learn_rows(rows, failed, weights)
+
+    def _count(self, failed: bool) -> None:
         if failed:
             self.positives += 1
         else:
             self.negatives += 1
-        if self.kind == "logistic":
-            self.classifier.learn_one(x, failed, w=self.positive_weight if failed else 1.0)
-            weights = self.classifier._weights  # River keeps them here; .weights is a copy
-            for name in NON_NEGATIVE:
-                if weights.get(name, 0.0) < 0.0:
-                    weights[name] = 0.0
-        else:
-            for _ in range(self._repeats() if failed else 1):
-                self.classifier.learn_one(x, failed)
 
 
 def _unweighted(p: float, boost: float) -> float:

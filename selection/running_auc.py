@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 from river import metrics
 
@@ -35,18 +36,26 @@ class RunningAUC:
         self._unread = 0
 
     def update(self, failed: bool, chance: float) -> None:
-        if len(self._labels) == self._labels.maxlen and self._labels[0]:
-            self._failures -= 1
-        self._labels.append(failed)
-        self._failures += failed
-        self._metric.update(failed, chance)
-        # River (0.26) buffers updates in Python until the metric is read, and nothing reads
-        # it unless /health is asked: read it once a window, so memory and checkpoints stay
-        # bounded by the window, not by the project's whole history.
-        self._unread += 1
-        if self._unread >= len(self._labels):
-            self._metric.get()
-            self._unread = 0
+        self.update_many((failed,), (chance,))
+
+    def update_many(self, failed: Iterable[bool], chances: Iterable[float]) -> None:
+        """Count each (failed, chance) in turn."""
+        labels, update, read = self._labels, self._metric.update, self._metric.get
+        window, failures, unread = labels.maxlen, self._failures, self._unread
+        for fail, chance in zip(failed, chances, strict=True):
+            if len(labels) == window and labels[0]:
+                failures -= 1
+            labels.append(fail)
+            failures += fail
+            update(fail, chance)
+            # River (0.26) buffers updates in Python until the metric is read, and nothing
+            # reads it unless /health is asked: read it once a window, so memory and
+            # checkpoints stay bounded by the window, not by the project's whole history.
+            unread += 1
+            if unread >= len(labels):
+                read()
+                unread = 0
+        self._failures, self._unread = failures, unread
 
     def get(self) -> float | None:
         """ROC AUC over the window; None unless it holds both a failure and a pass."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import numpy as np
+
 from pts.core.events import (
     Build,
     ChampionDecision,
@@ -23,7 +25,7 @@ from pts.core.flavors import of_flavor
 from pts.selection.calibration import Calibration
 from pts.selection.candidates import BY_NAME, SCORER_NAMES, Evidence, cost_floor
 from pts.selection.champions import Champions
-from pts.selection.features import ChangeView, features, view_change
+from pts.selection.features import COLUMN, ChangeView, feature_rows, view_change
 from pts.selection.history import ProjectHistory
 from pts.selection.models import FailureModel, ModelKind
 from pts.selection.running_auc import RunningAUC
@@ -116,27 +118,30 @@ class ProjectSelector:
         """The champion for the request's target orders the candidates; every test's chance
         is the model's, calibrated, so the cut of a confidence target adds up true chances."""
         change = self._change(self._build_state(request.build_id))
-        evidence = [self._evidence(t, change) for t in dict.fromkeys(request.candidates)]
-        for e in evidence:
-            e.learned = self.model.predict_proba(e.x)
+        test_ids = list(dict.fromkeys(request.candidates))
+        evidence = self._evidence(test_ids, change)
         candidate = BY_NAME[self.champions.champion(request.target.kind)]
+        order = candidate.order(evidence, cost_floor(evidence)).tolist()
+        chances = self.calibration.chances(evidence.learned)[order].tolist()
+        durations = evidence.duration_s[order].tolist()
+        reasons = _reasons(evidence.x)[order].tolist()
         ranked = [
-            RankedTest(
-                test_id=e.test_id,
-                failure_probability=round(self.calibration.chance(e.learned), 6),
-                expected_duration_s=round(e.duration_s, 6),
-                reason=_reason(e.x),
-            )
-            for e in candidate.order(evidence, cost_floor(evidence))
+            RankedTest(test_ids[i], round(chance, 6), round(duration, 6), reason)
+            for i, chance, duration, reason in zip(order, chances, durations, reasons, strict=True)
         ]
         return respond(request, ranked, f"{candidate.name}@{self.results_learned}")
 
-    def _evidence(self, test_id: str, change: ChangeView) -> Evidence:
+    def _evidence(self, test_ids: list[str], change: ChangeView) -> Evidence:
+        """The evidence on `test_ids` (each once), scored by the model as it is now."""
+        history = self.history
+        x = feature_rows(test_ids, change, history)
+        tests = history.tests
         return Evidence(
-            test_id=test_id,
-            x=features(test_id, change, self.history),
-            stats=self.history.tests.get(test_id),
-            duration_s=self.history.expected_duration(test_id),
+            test_ids,
+            x,
+            [tests.get(t) for t in test_ids],
+            history.typical_duration,
+            learned=np.array(self.model.predict_many(x), dtype=float),
         )
 
     def take_decisions(self) -> list[ChampionDecision]:
@@ -180,14 +185,19 @@ class ProjectSelector:
         if state.index is None:
             state.index = self.history.start_build(state.build)
         ran = [r for r in batch.results if r.ran]
+        failed = [r.failed for r in ran]
         # Everything is predicted from what was known before the batch (progressive
         # validation): the candidates are scored on it before anything of it is learned.
-        evidence = [self._evidence(r.test_id, change) for r in ran]
-        for e in evidence:
-            e.learned = self.model.predict_proba(e.x)
-        failing = {r.test_id for r in ran if r.failed}
+        # A test that ran in several variants is one candidate of the build, one row here.
+        row_of: dict[str, int] = {}
+        for result in ran:
+            row_of.setdefault(result.test_id, len(row_of))
+        test_ids = list(row_of)
+        evidence = self._evidence(test_ids, change)
+        rows = evidence.x.tolist()
+        failing = {r.test_id for r, fail in zip(ran, failed, strict=True) if fail}
         if failing:
-            for decision in self.champions.validate(_unique(evidence), failing):
+            for decision in self.champions.validate(evidence, failing):
                 self.decisions.append(
                     ChampionDecision(
                         project=self.project,
@@ -199,16 +209,22 @@ class ProjectSelector:
                         results_learned=self.results_learned,
                     )
                 )
-        served = [self.calibration.chance(e.learned) for e in evidence]
-        for result, e, chance in zip(ran, evidence, served, strict=True):
-            self.auc.update(result.failed, chance)
-            self.model.learn(e.x, result.failed)
-            self.calibration.learn(e.learned, result.failed)
-            if predictions is not None:
-                predictions.append(
-                    Prediction(result.test_id, chance, result.failed, result.variant)
-                )
-        self.history.update(state.index, state.build, ran)
+        if len(test_ids) < len(ran):  # rows and chances of each result, repeats included
+            each = [row_of[r.test_id] for r in ran]
+            rows, learned = [rows[i] for i in each], evidence.learned[each]
+        else:
+            learned = evidence.learned
+        served = self.calibration.chances(learned).tolist()
+        learned = learned.tolist()
+        self.model.learn_rows(rows, failed)
+        self.calibration.learn_many(learned, failed)
+        self.auc.update_many(failed, served)
+        if predictions is not None:
+            predictions += (
+                Prediction(r.test_id, chance, fail, r.variant)
+                for r, chance, fail in zip(ran, served, failed, strict=True)
+            )
+        self.history.update(state.index, state.build, ran, failed)
         self.results_learned += len(ran)
         return PredictionBatch(
             project=batch.project,
@@ -221,23 +237,20 @@ class ProjectSelector:
         )
 
 
-def _unique(evidence: list[Evidence]) -> list[Evidence]:
-    """One entry per test: a test that ran in several variants is one candidate of the build."""
-    return list({e.test_id: e for e in evidence}.values())
-
-
-def _reason(x: dict[str, float]) -> str:
-    if x["never_run"]:
-        return "new"
-    if x["test_changed"]:
-        return "changed"
-    if x["co_failure"] > 0:
-        return "failed-with-these-files"
-    if x["last_failed"]:
-        return "failed-last-run"
-    if x["subject_changed"] or x["name_similarity"] >= 0.5:
-        return "tests-changed-code"
-    return "model"
+def _reasons(x: np.ndarray) -> np.ndarray:
+    """Why each test ranks where it does, from its feature row: the first signal that holds."""
+    column = x.T
+    return np.select(
+        [
+            column[COLUMN["never_run"]] != 0,
+            column[COLUMN["test_changed"]] != 0,
+            column[COLUMN["co_failure"]] > 0,
+            column[COLUMN["last_failed"]] != 0,
+            (column[COLUMN["subject_changed"]] != 0) | (column[COLUMN["name_similarity"]] >= 0.5),
+        ],
+        ["new", "changed", "failed-with-these-files", "failed-last-run", "tests-changed-code"],
+        default="model",
+    )
 
 
 class Selector:

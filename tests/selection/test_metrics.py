@@ -103,3 +103,22 @@ def test_undefined_inputs_are_refused(order: list[str], failing: set[str]) -> No
         apfdc(order, failing, {})
     with pytest.raises(ValueError):
         caught_within(order, failing, {}, 0.5)
+
+
+def test_the_array_forms_score_exactly_as_the_orders_do() -> None:
+    import random
+
+    import numpy as np
+
+    from pts.selection.metrics import apfd_at, apfdc_at
+
+    rng = random.Random(3)
+    for _ in range(200):
+        n = rng.randint(2, 60)
+        order = [f"t{i}" for i in rng.sample(range(n), n)]
+        failing = set(rng.sample(order, rng.randint(1, n)))
+        durations = {t: rng.choice([0.001, 0.5, rng.random() * 100]) for t in order}
+        positions = np.array(sorted(i + 1 for i, t in enumerate(order) if t in failing))
+        costs = np.array([durations[t] for t in order])
+        assert apfd_at(positions, n) == apfd(order, failing)
+        assert apfdc_at(positions, costs) == apfdc(order, failing, durations)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Sequence
 
+import numpy as np
 import pytest
 
 from pts.core.events import Outcome, SubsetRequest, Target, TargetKind, TestResult, TestResultBatch
 from pts.evaluation.synthetic import generate
 from pts.selection.candidates import BY_NAME, Evidence, cost_floor
-from pts.selection.features import FEATURE_NAMES
+from pts.selection.features import COLUMN, COLUMNS, FEATURE_NAMES
 from pts.selection.history import TestStats
 from pts.selection.models import NON_NEGATIVE, FailureModel
 from pts.selection.selector import COLD_START, ProjectSelector, Selector
@@ -20,19 +22,19 @@ A, B, C = "org/x/ATest.java", "org/x/BTest.java", "org/x/CTest.java"
 
 
 class _SpyModel(FailureModel):
-    """Records every call in order, with what the features said about the test."""
+    """Records every call in order, with what the features said about each test."""
 
     def __init__(self) -> None:
         super().__init__("logistic")
         self.calls: list[tuple[str, float]] = []
 
-    def predict_proba(self, x: dict[str, float]) -> float:
-        self.calls.append(("predict", x["never_run"]))
-        return super().predict_proba(x)
+    def predict_many(self, rows: np.ndarray) -> list[float]:
+        self.calls += [("predict", row[COLUMN["never_run"]]) for row in rows.tolist()]
+        return super().predict_many(rows)
 
-    def learn(self, x: dict[str, float], failed: bool) -> None:
-        self.calls.append(("learn", x["never_run"]))
-        super().learn(x, failed)
+    def learn_rows(self, rows: Sequence[Sequence[float]], failed: Sequence[bool]) -> None:
+        self.calls += [("learn", row[COLUMN["never_run"]]) for row in rows]
+        super().learn_rows(rows, failed)
 
 
 def test_a_batch_is_predicted_from_the_state_before_it_then_learned() -> None:
@@ -55,8 +57,8 @@ def test_auc_is_scored_with_the_prediction_made_before_learning() -> None:
     seen: list[float] = []
 
     class _Metric:
-        def update(self, y_true: bool, y_pred: float) -> None:
-            seen.append(y_pred)
+        def update_many(self, y_true: list[bool], y_pred: list[float]) -> None:
+            seen.extend(y_pred)
 
     selector.auc = _Metric()  # type: ignore[assignment]
     from pts.selection.features import features
@@ -138,17 +140,19 @@ def test_a_changed_test_goes_before_an_unchanged_one_with_the_same_record() -> N
 
 
 def test_time_targets_rank_by_density_confidence_targets_by_chance() -> None:
-    x = dict.fromkeys(FEATURE_NAMES, 0.0)
-    stats = TestStats(first_seen=0, runs=1)
-    slow = Evidence("slow", x, stats, 10.0, learned=0.4)
-    quick = Evidence("quick", x, stats, 1.0, learned=0.2)
-    cheap = Evidence("cheap", x, stats, 0.5, learned=0.01)
-    evidence = [slow, quick, cheap]
+    names = ["slow", "quick", "cheap"]
+    evidence = Evidence(
+        names,
+        np.zeros((3, len(COLUMNS))),  # run before, nothing changed
+        [TestStats(first_seen=0, runs=1, duration_s=d) for d in (10.0, 1.0, 0.5)],
+        lambda: 1.0,
+        learned=np.array([0.4, 0.2, 0.01]),
+    )
     floor = cost_floor(evidence)
     assert floor == 1.0  # the median duration
 
     def order(candidate: str) -> list[str]:
-        return [e.test_id for e in BY_NAME[candidate].order(evidence, floor)]
+        return [names[i] for i in BY_NAME[candidate].order(evidence, floor)]
 
     assert order("learned/s") == ["quick", "slow", "cheap"]  # 0.2/s, 0.04/s, 0.01/s (>= 1 s)
     assert order("learned") == ["slow", "quick", "cheap"]

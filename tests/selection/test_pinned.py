@@ -1,0 +1,113 @@
+"""A small history's exact answers, pinned: a change that makes the selector faster must not
+change what it selects. The figures were produced by the selector before its batch rewrite
+(commit 87acb90), where each candidate was scored one at a time through River's dicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from pts.core.events import SubsetRequest, Target, TestResultBatch
+from pts.evaluation.synthetic import generate
+from pts.selection.selector import Selector
+
+BY_CHANCE = [  # 90%c: the `learned` order
+    ("tests/m01/TestCodec6.py", 0.194161, 1.798689),
+    ("tests/m00/TestCodec11.py", 0.001408, 0.7781),
+    ("tests/m00/TestParser10.py", 0.000879, 2.000695),
+    ("tests/m02/TestClient9.py", 0.000844, 0.441525),
+    ("tests/m02/TestStore7.py", 0.000843, 0.748982),
+    ("tests/m02/TestClient8.py", 0.000839, 2.014133),
+    ("tests/m00/TestCodec3.py", 0.000714, 0.218478),
+    ("tests/m00/TestStream1.py", 0.000713, 0.579006),
+    ("tests/m01/TestIndex4.py", 0.000711, 1.044268),
+    ("tests/m01/TestClient5.py", 0.000711, 1.246361),
+    ("tests/m00/TestParser2.py", 0.000711, 1.31759),
+]
+BY_TIME = [  # 30%: the `learned/s` order (cheap tests move up, the two slowest go last)
+    "tests/m01/TestCodec6.py",
+    "tests/m00/TestCodec11.py",
+    "tests/m02/TestClient9.py",
+    "tests/m02/TestStore7.py",
+    "tests/m00/TestCodec3.py",
+    "tests/m00/TestStream1.py",
+    "tests/m01/TestIndex4.py",
+    "tests/m01/TestClient5.py",
+    "tests/m00/TestParser2.py",
+    "tests/m00/TestParser10.py",
+    "tests/m02/TestClient8.py",
+]
+PREDICTED = {  # learn_and_predict of the last build: every chance served, to the last digits
+    "tests/m00/TestStream1.py": 0.0007120822402841314,
+    "tests/m00/TestParser2.py": 0.0007102230600178463,
+    "tests/m00/TestCodec3.py": 0.0007133441650755003,
+    "tests/m01/TestIndex4.py": 0.0007108298599532102,
+    "tests/m01/TestClient5.py": 0.0007103738979159351,
+    "tests/m01/TestCodec6.py": 0.19414339013103774,
+    "tests/m02/TestStore7.py": 0.0008422317295990818,
+    "tests/m02/TestClient8.py": 0.0008385359561189689,
+    "tests/m02/TestClient9.py": 0.0008435517503736082,
+    "tests/m00/TestParser10.py": 0.0008779895723923832,
+    "tests/m00/TestCodec11.py": 0.0014043820870762445,
+}
+WEIGHTS = {  # the logistic learner's, after the whole history
+    "never_run": -0.24150790715877118,
+    "test_changed": 0.0,
+    "subject_changed": 0.0,
+    "name_similarity": 0.0,
+    "directory_similarity": 0.28913153336472414,
+    "co_failure": 0.5755791127959414,
+    "change_files_log": -0.24312424333083946,
+    "change_lines_log": -0.41551115657078674,
+    "new_files_share": -0.6037535924102737,
+    "last_failed": 0.3581150566181388,
+    "failure_recency": 0.29724403899195806,
+    "failure_rate": 0.09677956307790575,
+    "posterior": 0.13143541552692004,
+    "failures_log": 0.2199871930406278,
+    "flakiness": 0.37023631615270625,
+    "runs_log": -0.2731392291776011,
+    "age_log": -0.28649674118313506,
+    "duration_log": -0.10892716705610081,
+}
+INTERCEPT = -0.2898066051067323
+
+
+def test_a_small_history_ranks_predicts_and_learns_exactly_as_pinned() -> None:
+    history = generate(seed=7, cycles=16, modules=3, tests_per_module=3)
+    assert sum(bool(c.failing) for c in history.cycles) == 4
+    selector = Selector()
+    for cycle in history.cycles[:-1]:
+        selector.observe_build(cycle.build)
+        selector.learn(
+            TestResultBatch(cycle.build.project, cycle.build.build_id, "r", tuple(cycle.results))
+        )
+    last = history.cycles[-1]
+    build = last.build
+    selector.observe_build(build)
+
+    def rank(target: str):
+        return selector.rank(
+            SubsetRequest(
+                "q", build.project, build.build_id, tuple(last.candidates), Target.parse(target), ""
+            )
+        )
+
+    by_chance, by_time = rank("90%c"), rank("30%")
+    assert (by_chance.model, by_chance.subset_size) == ("learned@142", 1)
+    assert [
+        (t.test_id, t.failure_probability, t.expected_duration_s) for t in by_chance.ranked
+    ] == (BY_CHANCE)
+    assert {t.reason for t in by_chance.ranked} == {"model"}
+    assert (by_time.model, by_time.subset_size) == ("learned/s@142", 3)
+    assert [t.test_id for t in by_time.ranked] == BY_TIME
+
+    predicted = selector.learn_and_predict(
+        TestResultBatch(build.project, build.build_id, "r", tuple(last.results))
+    )
+    assert predicted is not None
+    assert {p.test_id: p.probability for p in predicted.predictions} == pytest.approx(
+        PREDICTED, rel=1e-12
+    )
+    model = selector.projects[build.project].model.classifier
+    assert model.weights == pytest.approx(WEIGHTS, abs=1e-12)
+    assert model.intercept == pytest.approx(INTERCEPT, abs=1e-12)
