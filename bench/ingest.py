@@ -28,8 +28,6 @@ from dataclasses import replace
 from itertools import zip_longest
 from typing import Any
 
-from river import linear_model
-
 from bench.common import machine_line, median, percentile, progress, table, write_result
 from bench.stack import Stack, running_stack
 from pts.client.junit_reports import slice_results
@@ -37,7 +35,7 @@ from pts.client.publisher import EventPublisher, batches_of
 from pts.core import wire
 from pts.core.events import Build, TestResultBatch, to_record
 from pts.evaluation.synthetic import generate
-from pts.selection.models import FailureModel
+from pts.selection.models import make_classifier
 from pts.selection.selector import Selector
 
 POLL_S = 0.01
@@ -94,17 +92,19 @@ def in_process(work: list[tuple[Build, list[TestResultBatch]]]) -> dict[str, flo
         for batch in batches:
             selector.learn(batch)
     learn_rate = total / (time.perf_counter() - started)
-    learned = features_learned(work)
-    bare = linear_model.LogisticRegression()
+    from bench.model_speed import feature_stream  # here: model_speed imports this module
+
+    learned = feature_stream(work)  # the selector's own features, class weights and order
+    bare = make_classifier("logistic")
     started = time.perf_counter()
-    for x, failed in learned:
-        bare.learn_one(x, failed)
+    for x, failed, weight in learned:
+        bare.learn_one(x, failed, w=weight)
     bare_rate = len(learned) / (time.perf_counter() - started)
-    bare = linear_model.LogisticRegression()
+    bare = make_classifier("logistic")
     started = time.perf_counter()
-    for x, failed in learned:
+    for x, failed, weight in learned:
         bare.predict_proba_one(x)
-        bare.learn_one(x, failed)
+        bare.learn_one(x, failed, w=weight)
     bare_predict_rate = len(learned) / (time.perf_counter() - started)
     encoded = [(b, [wire.encode("TestResultBatch", to_record(x)) for x in xs]) for b, xs in work]
     selector = Selector()
@@ -120,27 +120,6 @@ def in_process(work: list[tuple[Build, list[TestResultBatch]]]) -> dict[str, flo
         "bare_river_rate": bare_rate,
         "bare_river_predict_rate": bare_predict_rate,
     }
-
-
-def features_learned(work: list[tuple[Build, list[TestResultBatch]]]) -> list[tuple[dict, bool]]:
-    """The (features, failed) pairs a fresh selector hands its model while learning `work`."""
-    learned: list[tuple[dict, bool]] = []
-    original = FailureModel.learn
-
-    def recording(model: FailureModel, x: dict[str, float], failed: bool) -> None:
-        learned.append((dict(x), failed))
-        original(model, x, failed)
-
-    FailureModel.learn = recording  # type: ignore[method-assign]
-    try:
-        selector = Selector()
-        for build, batches in work:
-            selector.observe_build(build)
-            for batch in batches:
-                selector.learn(batch)
-    finally:
-        FailureModel.learn = original  # type: ignore[method-assign]
-    return learned
 
 
 def interleaved(works: list[list[tuple[Build, list[TestResultBatch]]]]) -> list[Any]:
