@@ -34,7 +34,7 @@ from pts.client.subset_client import SubsetClient, new_request
 from pts.core import wire
 from pts.core.errors import SubsetTimeout
 from pts.core.events import Build, SubsetRequest, SubsetResponse, Target, to_record
-from pts.core.kafka import CheckedProducer, client_config
+from pts.core.kafka import MAX_MESSAGE_BYTES, CheckedProducer, client_config
 from pts.core.logs import configure
 from pts.core.settings import Settings
 from pts.evaluation.history import History
@@ -65,7 +65,12 @@ def _echo(bootstrap: str, source: str, reply: str, payload: bytes, ready: Any) -
         ]
     )
     producer = Producer(
-        {"bootstrap.servers": bootstrap, "linger.ms": 5, "compression.type": "zstd"}
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": 5,
+            "compression.type": "zstd",
+            "message.max.bytes": MAX_MESSAGE_BYTES + 64 * 1024,
+        }
     )
     ready.set()
     while True:
@@ -87,7 +92,10 @@ class BareRoundTrip:
         tag = uuid.uuid4().hex[:8]
         self.source, self.reply = f"bench-echo-req-{tag}", f"bench-echo-rep-{tag}"
         admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-        futures = admin.create_topics([NewTopic(t, 1, 1) for t in (self.source, self.reply)])
+        large = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}  # as pts's own request topics
+        futures = admin.create_topics(
+            [NewTopic(t, 1, 1, config=large) for t in (self.source, self.reply)]
+        )
         for future in futures.values():
             future.result(timeout=30)
         self.payload = request
