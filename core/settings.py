@@ -84,10 +84,6 @@ class Settings(BaseSettings):
     def chdb_dir(self) -> Path:
         return self.data_dir / "chdb"
 
-    @property
-    def checkpoint_dir(self) -> Path:
-        return self.data_dir / "checkpoints"
-
 
 @cache
 def settings() -> Settings:
