@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pts.core.events import prediction_columns as prediction_columns_of
+
 Record = Mapping[str, Any]
 Columns = dict[str, list[Any]]
 """Column name → its values, one per row, in the order of `COLUMNS[table]`."""
@@ -70,7 +72,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 _RESULT_FIELDS = ("test_id", "suite", "name", "variant", "outcome", "duration_s", "message")
 _BATCH_FIELDS = ("project", "build_id", "report", "report_digest", "slice", "flavor")
-_PREDICTION_FIELDS = ("test_id", "variant", "probability", "failed")
+_PREDICTION_FIELDS = {  # table column: PredictionBatch column
+    "test_id": "test_ids",
+    "variant": "variants",
+    "probability": "probabilities",
+    "failed": "failed",
+}
 _PREDICTION_BATCH_FIELDS = ("project", "build_id", "report", "report_digest", "slice", "model")
 
 
@@ -152,13 +159,13 @@ def prediction_columns(records: Sequence[Record]) -> Columns:
     """One row per predicted result; the batch's ids, model and time repeat on each."""
     columns = empty(PREDICTIONS)
     for batch in records:
-        predictions = batch["predictions"]
-        repeat = len(predictions)
+        predicted = prediction_columns_of(batch)
+        repeat = len(predicted["test_ids"])
         for name in _PREDICTION_BATCH_FIELDS:
             columns[name] += [batch[name]] * repeat
         columns["predicted_at"] += [millis(batch["predicted_at"])] * repeat
-        for name in _PREDICTION_FIELDS:
-            columns[name] += [prediction[name] for prediction in predictions]
+        for column, field in _PREDICTION_FIELDS.items():
+            columns[column] += predicted[field]
     return columns
 
 

@@ -28,6 +28,7 @@ from pts.core.events import (
     TestResultBatch,
     to_record,
 )
+from pts.sinks.rows import prediction_columns
 
 
 def reference_schemas() -> dict[str, avro.schema.Schema]:
@@ -54,13 +55,13 @@ REQUEST = SubsetRequest("r1", "shop", "42", ("t::a", "t::b"), Target.parse("5m")
 RESPONSE = SubsetResponse(
     "r1", "shop", "42", (RankedTest("t::a", 0.3, 1.5, "new"),), 1, 1.0, 1.0, "logistic@10"
 )
-PREDICTIONS = PredictionBatch(
+PREDICTIONS = PredictionBatch.of(
     "shop",
     "42",
     "report.xml",
     "logistic@10",
     (Prediction("t::a", 0.25, True),),
-    datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC),  # Avro keeps milliseconds
+    predicted_at=datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC),  # Avro keeps milliseconds
     slice=2,
 )
 EVENTS = {
@@ -160,3 +161,24 @@ def test_message_of_an_earlier_schema_version_reads_into_the_current_one() -> No
     build = Build.from_record(decoded)
     assert (name, build.build_id, build.base_sha, build.commits) == ("Build", "9", None, ())
     assert build.changed_files == (ChangedFile("a.py", 1, 0),)
+
+
+def test_predictions_written_as_rows_by_an_earlier_worker_read_as_columns() -> None:
+    # Workers before the columns wrote one `predictions` record per result (v2): messages
+    # of theirs still in the topic must be learned from and stored the same.
+    earlier = json.loads((wire.SCHEMA_DIR / "previous" / "prediction_batch.v2.avsc").read_text())
+    body = io.BytesIO()
+    record = {
+        **{k: v for k, v in PREDICTIONS.to_record().items() if k in ("project", "build_id",
+           "report", "report_digest", "slice", "model", "predicted_at")},
+        "predictions": [
+            {"test_id": p.test_id, "variant": p.variant, "probability": p.probability,
+             "failed": p.failed} for p in PREDICTIONS.predictions
+        ],
+    }  # fmt: skip
+    fastavro.schemaless_writer(body, fastavro.parse_schema(earlier, named_schemas={}), record)
+    fingerprint = wire._schemas().add_previous(earlier)
+    name, decoded = wire.decode(wire.MARKER + fingerprint + body.getvalue(), "PredictionBatch")
+    assert name == "PredictionBatch"
+    assert PredictionBatch.from_record(decoded) == PREDICTIONS
+    assert prediction_columns([decoded]) == prediction_columns([PREDICTIONS.to_record()])

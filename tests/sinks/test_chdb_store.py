@@ -141,13 +141,13 @@ def test_subset_responses_keep_ranked_ids(store: HistoryStore) -> None:
 
 
 def test_predictions_are_flattened_one_row_per_result(store: HistoryStore) -> None:
-    predicted = PredictionBatch(
+    predicted = PredictionBatch.of(
         "shop",
         "b1",
         "junit-unit.xml",
         "logistic@40",
         (Prediction("cart::test_add", 0.25, False), Prediction("cart::test_pay", 0.75, True)),
-        T0,
+        predicted_at=T0,
         slice=1,
     )
     assert store.insert_predictions([predicted]) == 2

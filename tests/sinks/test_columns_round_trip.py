@@ -87,9 +87,9 @@ def test_results_predictions_answers_and_decisions_keep_every_type(store: Histor
     )  # fmt: skip
     store.insert_test_results([batch])
     store.insert_predictions([
-        PredictionBatch("shop", "b1", "r.xml", f"model {ODD}",
-                        (Prediction("t0", 0.0, False), Prediction(ODD, 1.0, True, "v")),
-                        BEFORE_1970, 3, "ab12"),
+        PredictionBatch.of("shop", "b1", "r.xml", f"model {ODD}",
+                           (Prediction("t0", 0.0, False), Prediction(ODD, 1.0, True, "v")),
+                           predicted_at=BEFORE_1970, slice=3, report_digest="ab12"),
     ])  # fmt: skip
     store.insert_subset_responses([
         SubsetResponse("r1", "shop", "b1", (RankedTest(ODD, 0.5, 1.0), RankedTest("t", 0, 0)),

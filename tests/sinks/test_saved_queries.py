@@ -75,7 +75,7 @@ def answer(request_id: str, build: str, ranked: list[str], size: int, share: flo
 
 def predictions(build: str, at: datetime, chances: dict[str, tuple[float, bool]]):
     made = tuple(Prediction(t, p, failed) for t, (p, failed) in chances.items())
-    return PredictionBatch("shop", build, "junit.xml", "logistic@5", made, at)
+    return PredictionBatch.of("shop", build, "junit.xml", "logistic@5", made, predicted_at=at)
 
 
 @pytest.fixture(scope="module")
