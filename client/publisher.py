@@ -15,6 +15,7 @@ from pts.core.settings import Settings
 from pts.core.topics import topic_name
 
 log = get_logger(__name__)
+Message = tuple[str, str, bytes]  # topic, key (the project), value
 
 
 def _json_default(value: Any) -> Any:
@@ -74,20 +75,37 @@ class EventPublisher:
         commits: Sequence[Commit] = (),
         batches: Sequence[TestResultBatch] = (),
     ) -> None:
-        for commit in commits:
-            self._producer.produce(
-                self._topics["commits"], commit.project, wire.encode("Commit", to_record(commit))
-            )
+        self.send(self.encoded(build, commits, batches))
+
+    def encoded(
+        self,
+        build: Build | None = None,
+        commits: Sequence[Commit] = (),
+        batches: Sequence[TestResultBatch] = (),
+    ) -> list[Message]:
+        """The messages `publish` sends, in its order: (topic, key, Avro bytes)."""
+        messages = [
+            (self._topics["commits"], commit.project, wire.encode("Commit", to_record(commit)))
+            for commit in commits
+        ]
         if build is not None:
-            self._producer.produce(
-                self._topics["builds"], build.project, wire.encode("Build", to_record(build))
+            messages.append(
+                (self._topics["builds"], build.project, wire.encode("Build", to_record(build)))
             )
-        for batch in batches:
-            self._producer.produce(
+        messages += [
+            (
                 self._topics["test-results"],
                 batch.project,
-                wire.encode("TestResultBatch", to_record(batch)),
+                wire.encode("TestResultBatch", batch.to_record()),
             )
+            for batch in batches
+        ]
+        return messages
+
+    def send(self, messages: Iterable[Message]) -> None:
+        """Hand encoded messages to the producer; `flush` waits for them."""
+        for topic, key, value in messages:
+            self._producer.produce(topic, key, value)
 
     def flush(self) -> int:
         """Wait for every delivery; returns how many landed. Raises BrokerUnavailable."""

@@ -16,6 +16,7 @@ from pts.core.logs import get_logger
 from pts.streams.app import WorkerState
 
 Handler = Callable[[dict[str, Any], Message], Awaitable[None]]
+RawHandler = Callable[[bytes | None, Message], Awaitable[None]]
 log = get_logger(__name__)
 
 
@@ -25,6 +26,17 @@ async def consume(
     handle: Handler,
     state: WorkerState,
 ) -> None:
+    """Each message decoded on the decode thread, then handed to `handle`."""
+
+    async def decode_then_handle(value: bytes | None, message: Message) -> None:
+        await handle(await state.decode(value, schema), message)
+
+    await consume_raw(stream, decode_then_handle, state)
+
+
+async def consume_raw(stream: faust.StreamT, handle: RawHandler, state: WorkerState) -> None:
+    """Each message's bytes handed to `handle`, which decodes them where it likes; a
+    DecodeError it raises sets the message aside with its reason."""
     async for event in stream.events():
         message = event.message
         await state.ensure_restored(message.partition)
@@ -32,20 +44,17 @@ async def consume(
             await state.mark_processed(message.topic, message.partition, message.offset)
             continue  # learned before the snapshot this partition was restored from
         try:
-            record = await state.decode(message.value, schema)
+            await handle(message.value, message)
         except DecodeError as exc:
             set_aside(state, message, exc.reason)
-        else:
-            try:
-                await handle(record, message)
-            except Exception as exc:  # a bug or a bad record must not stop the partition
-                log.exception(
-                    "message_failed",
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                )
-                set_aside(state, message, f"processing failed: {exc!r}")
+        except Exception as exc:  # a bug or a bad record must not stop the partition
+            log.exception(
+                "message_failed",
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+            )
+            set_aside(state, message, f"processing failed: {exc!r}")
         await state.mark_processed(message.topic, message.partition, message.offset)
 
 

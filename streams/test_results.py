@@ -4,7 +4,7 @@ a project's champion goes to the champion-decisions topic."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
 
 import faust
 from faust.types.tuples import Message
@@ -14,9 +14,20 @@ from pts.core.events import ChampionDecision, TestResultBatch
 from pts.core.logs import get_logger
 from pts.core.topics import topic_name
 from pts.streams.app import WorkerState
-from pts.streams.messages import consume
+from pts.streams.messages import consume_raw
 
 log = get_logger(__name__)
+
+
+@dataclass(slots=True)
+class _Learned:
+    """What one model-thread call did with a message of results."""
+
+    batch: TestResultBatch
+    learned: bool = False  # False: learned before (a redelivery), or its build is awaited
+    awaits_build: bool = False
+    predictions: bytes = b""  # encoded, when predictions are recorded
+    decisions: list[ChampionDecision] = field(default_factory=list)
 
 
 def register(
@@ -27,36 +38,47 @@ def register(
     predictions = topic_name(state.settings, "predictions")
     champion_decisions = topic_name(state.settings, "champion-decisions")
     record_predictions = state.settings.record_predictions
+    selector = state.selector
 
-    def learn_and_encode(batch: TestResultBatch) -> tuple[bytes | None, list[ChampionDecision]]:
-        # On the model thread. None when the batch was learned before (a redelivery); empty
-        # when predictions are not recorded.
-        if not record_predictions:
-            encoded = b"" if state.selector.learn(batch) else None
-        else:
-            predicted = state.selector.learn_and_predict(batch)
-            encoded = None if predicted is None else wire.encode(
-                "PredictionBatch", predicted.to_record()
-            )  # fmt: skip
-        return encoded, state.selector.take_decisions(batch.project)
-
-    async def learn(record: dict[str, Any], message: Message) -> None:
+    def decode_and_learn(value: bytes | None) -> _Learned:
+        # On the model thread, so that a message costs one hand-off: decode, then learn
+        # unless its build has not been seen yet. Raises DecodeError.
+        _, record = wire.decode(value, expected="TestResultBatch")
         batch = TestResultBatch.from_record(record)
-        if not state.selector.knows_build(batch.project, batch.build_id):
+        if not selector.knows_build(batch.project, batch.build_id):
+            return _Learned(batch, awaits_build=True)
+        return learn(batch)
+
+    def learn(batch: TestResultBatch) -> _Learned:
+        # On the model thread.
+        if not record_predictions:
+            done = _Learned(batch, learned=selector.learn(batch))
+        else:
+            predicted = selector.learn_and_predict(batch)
+            done = _Learned(batch, learned=predicted is not None)
+            if predicted is not None:
+                done.predictions = wire.encode("PredictionBatch", predicted.to_record())
+        done.decisions = selector.take_decisions(batch.project)
+        return done
+
+    async def handle(value: bytes | None, message: Message) -> None:
+        done = await state.run_model(decode_and_learn, value)
+        batch = done.batch
+        if done.awaits_build:
             # The build may still be in flight on its own topic: let it land first.
             await state.catch_up(message.partition, ("builds",))
-            if not state.selector.knows_build(batch.project, batch.build_id):
+            if not selector.knows_build(batch.project, batch.build_id):
                 log.warning(
                     "results_of_unrecorded_build", project=batch.project,
                     build=batch.build_id, report=batch.report,
                     hint="record the build first: pts record build",
                 )  # fmt: skip
-        predicted, decisions = await state.run_model(learn_and_encode, batch)
+            done = await state.run_model(learn, batch)
         state.changed(batch.project, message.partition)
-        if predicted:
+        if done.predictions:
             # What the model said before it learned: the history of its quality.
-            state.producer.produce(predictions, batch.project.encode(), predicted)
-        for decision in decisions:
+            state.producer.produce(predictions, batch.project.encode(), done.predictions)
+        for decision in done.decisions:
             state.producer.produce(
                 champion_decisions,
                 decision.project.encode(),
@@ -67,9 +89,8 @@ def register(
                 previous=decision.previous, champion=decision.champion,
                 record=decision.records[decision.champion], scored=decision.scored,
             )  # fmt: skip
-        learned = predicted is not None
         log.info(
-            "results_learned" if learned else "results_already_learned",
+            "results_learned" if done.learned else "results_already_learned",
             project=batch.project,
             build=batch.build_id,
             report=batch.report,
@@ -80,4 +101,4 @@ def register(
 
     @app.agent(results, name="test-results")
     async def learn_results(stream: faust.StreamT) -> None:
-        await consume(stream, "TestResultBatch", learn, state)
+        await consume_raw(stream, handle, state)
