@@ -16,7 +16,7 @@ thread polls the worker's /health every 10 ms to see when each batch counts as l
 - freshness: on the idle worker, one new batch published, then /health polled until counted.
 Baselines on the same batches: `Selector.learn` alone, and Avro decode + `Selector.learn`.
 
-    .venv/bin/python -m bench.ingest [--batches 200] [--batch-size 500] [--runs 3]
+    .venv/bin/python -m bench.ingest [--batches 200] [--batch-size 500] [--runs 3] [--warmup 1]
         [--workers N] [--projects P] [--modes c,d]
 """
 
@@ -137,7 +137,8 @@ def burst(stack: Stack, args: argparse.Namespace, run: int) -> dict[str, Any]:
     work = interleaved(works)
     total = sum(len(b.results) for _, batches in work for b in batches)
     messages = sum(len(batches) for _, batches in work)
-    progress(f"run {run + 1}/{args.runs}: {total} results in {messages} batches")
+    label = f"run {run + 1}/{args.runs}" if run < args.runs else "warm-up run"
+    progress(f"{label}: {total} results in {messages} batches")
     publisher = EventPublisher(stack.settings)
     poller = Poller(stack, projects)
     poller.start()
@@ -231,6 +232,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3, help="runs; medians over them reported")
+    parser.add_argument("--warmup", type=int, default=1, help="uncounted runs before the runs")
     parser.add_argument("--freshness", type=int, default=7, help="single-batch samples per run")
     parser.add_argument("--workers", type=int, default=1, help="workers in the one group")
     parser.add_argument(
@@ -243,6 +245,8 @@ def main() -> None:
     for mode in modes:
         progress(f"mode ({mode}): {MODES[mode][0]}, {args.workers} worker(s)")
         with running_stack(workers=args.workers, **MODES[mode][1]) as stack:
+            for warmup in range(args.warmup):  # not counted: the first burst of a stack is slower
+                burst(stack, args, args.runs + warmup)
             results[mode] = [burst(stack, args, run) for run in range(args.runs)]
     baselines = []
     for run in range(args.runs):  # with the broker and workers stopped: nothing shares the CPU

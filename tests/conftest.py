@@ -175,7 +175,17 @@ class RunningWorker:
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 60, every_s: float = 0.5) -> bool:
+    """Whether `condition` came true within `timeout_s`, asked every `every_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every_s)
+    return False
 
 
 def start_worker(

@@ -17,12 +17,6 @@ pytestmark = pytest.mark.integration
 FIXTURES = FIXTURES_JUNIT
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def total_messages(bootstrap: str, topic: str, partitions: int = 3) -> int:
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "count"})
     try:

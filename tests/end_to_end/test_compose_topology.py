@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from confluent_kafka.admin import AdminClient
 
 from pts.core.settings import Settings
 from pts.core.topics import partitions_of, spec, topic_name
-from tests.conftest import RunningWorker, run_pts
+from tests.conftest import RunningWorker, free_port, run_pts
 from tests.ops.test_compose import by_command, environment, load_compose
 
 pytestmark = pytest.mark.integration
@@ -41,12 +40,6 @@ REPORT = """<testsuites><testsuite name="suite" tests="3">
 RESULTS_PER_BUILD = 3
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def service_env(service: dict[str, Any], host: dict[str, str], data_dir: Path) -> dict[str, str]:
     """The service's compose environment on this host: the broker's host address for kafka:9092,
     loopback and a free port for the HTTP, its own data dir for its volume, and no ClickHouse
@@ -57,8 +50,8 @@ def service_env(service: dict[str, Any], host: dict[str, str], data_dir: Path) -
     env.update(host)
     env["PTS_WORKER_ID"] = f"{environment(service)['PTS_WORKER_ID']}-{host['PTS_TOPIC_PREFIX']}"
     env["PTS_WORKER_HTTP_HOST"] = "127.0.0.1"
-    env["PTS_WORKER_HTTP_PORT"] = str(_free_port())
-    env["PTS_LOADER_HTTP_PORT"] = str(_free_port())  # `pts loader`'s own
+    env["PTS_WORKER_HTTP_PORT"] = str(free_port())
+    env["PTS_LOADER_HTTP_PORT"] = str(free_port())  # `pts loader`'s own
     env["PTS_DATA_DIR"] = str(data_dir)
     return env
 

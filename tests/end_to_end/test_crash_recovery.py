@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import FIXTURES_JUNIT, RunningWorker, run_pts, start_worker
+from tests.conftest import FIXTURES_JUNIT, RunningWorker, run_pts, start_worker, wait_until
 
 pytestmark = pytest.mark.integration
 
 
 def learned(worker: RunningWorker, project: str) -> int:
     return worker.get("/health")["projects"].get(project, {}).get("results_learned", 0)
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 60) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def last_snapshot(worker: RunningWorker) -> str:

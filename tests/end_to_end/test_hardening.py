@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import socket
 import subprocess
 import time
 import uuid
@@ -23,19 +22,15 @@ from tests.conftest import (
     BROKER_SCRIPT,
     FIXTURES_JUNIT,
     RunningWorker,
+    free_port,
     run_pts,
     running_broker,
     running_worker,
     start_worker,
+    wait_until,
 )
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fresh_env(env: dict[str, str], tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -209,15 +204,6 @@ def test_selection_goes_on_while_a_clickhouse_server_is_away(
         health = worker.get("/health")
         assert health["status"] == "degraded"
         assert health["history"]["state"] == "retrying" and health["history"]["error"]
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def learned(worker: RunningWorker, project: str) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,18 +23,12 @@ import pytest
 from pts.client.publisher import EventPublisher
 from pts.core.events import Build, Outcome, TestResult, TestResultBatch
 from pts.core.settings import Settings
-from tests.conftest import run_pts
+from tests.conftest import free_port, run_pts
 
 pytestmark = pytest.mark.integration
 
 TESTS_PER_BATCH = 40
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -97,8 +90,8 @@ def env(pts_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
         **pts_env,
         "PTS_TOPIC_PREFIX": f"test-{suffix}",
         "PTS_WORKER_ID": f"pts-worker-{suffix}",
-        "PTS_WORKER_HTTP_PORT": str(_free_port()),
-        "PTS_LOADER_HTTP_PORT": str(_free_port()),
+        "PTS_WORKER_HTTP_PORT": str(free_port()),
+        "PTS_LOADER_HTTP_PORT": str(free_port()),
         "PTS_DATA_DIR": str(tmp_path / "data"),
         "PTS_LOG_LEVEL": "info",
     }

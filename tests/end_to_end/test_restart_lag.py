@@ -3,7 +3,6 @@ done on /lag, and a killed worker's consumer groups empty as soon as the session
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from pathlib import Path
@@ -11,15 +10,9 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from tests.conftest import RunningWorker, run_pts, start_worker
+from tests.conftest import RunningWorker, free_port, run_pts, start_worker
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ask_for_a_subset(worker: RunningWorker, build: str, *timeout: str) -> str:

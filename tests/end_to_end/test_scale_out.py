@@ -14,27 +14,17 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningWorker, free_port, run_pts, start_worker
+from tests.conftest import RunningWorker, free_port, run_pts, start_worker, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 PROJECTS = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta")
 CYCLES = "8"  # of synthetic:<n>: 180 tests a cycle
 CANDIDATES = "".join(f"tests/m{m:02d}/test_{t}.py::test_{t}\n" for m in range(3) for t in range(4))
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def deployment(base: dict[str, str], tmp_path: Path, name: str) -> dict[str, str]:

@@ -14,13 +14,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,16 +29,17 @@ from pts.client.publisher import EventPublisher, batches_of
 from pts.core.errors import BrokerUnavailable
 from pts.core.events import Build, Outcome, TestResult
 from pts.core.settings import Settings
-from tests.conftest import RunningWorker, run_pts, running_broker, start_worker
+from tests.conftest import (
+    RunningWorker,
+    free_port,
+    run_pts,
+    running_broker,
+    start_worker,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 RESULTS_PER_BATCH = 20
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Traffic:
@@ -82,15 +82,6 @@ class Traffic:
 def signal_tree(pid: int, sig: signal.Signals) -> None:
     subprocess.run(["pkill", f"-{sig.name.removeprefix('SIG')}", "-P", str(pid)], check=False)
     os.kill(pid, sig)
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def learned(worker: RunningWorker) -> int:
