@@ -165,7 +165,13 @@ class WorkerState:
         )
 
     async def release(self, partitions: set[int]) -> None:
-        """Partitions revoked: snapshot what changed in them, then forget their projects."""
+        """Partitions revoked: let a restore of theirs under way finish, snapshot what changed
+        in them, then forget their projects."""
+        for partition in partitions:
+            lock = self._restoring.get(partition)
+            if lock is not None and lock.locked():
+                async with lock:  # else the restore would install them after the release
+                    pass
         owned = partitions & set(self.restored)
         if not owned:
             return
