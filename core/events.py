@@ -453,6 +453,34 @@ class SubsetResponse:
     def subset(self) -> list[str]:
         return [t.test_id for t in self.ranked[: self.subset_size]]
 
+    def to_record(self) -> dict[str, Any]:
+        # By hand: dataclasses.asdict took 12 ms for a 1,000-test answer, on the model thread.
+        return {
+            "request_id": self.request_id,
+            "project": self.project,
+            "build_id": self.build_id,
+            "ranked": [
+                {
+                    "test_id": t.test_id,
+                    "failure_probability": t.failure_probability,
+                    "expected_duration_s": t.expected_duration_s,
+                    "reason": t.reason,
+                }
+                for t in self.ranked
+            ],
+            "subset_size": self.subset_size,
+            "expected_share_of_time": self.expected_share_of_time,
+            "expected_share_of_failures": self.expected_share_of_failures,
+            "model": self.model,
+            "answered_at": self.answered_at,
+            "part": self.part,
+            "parts": self.parts,
+            "candidates": self.candidates,
+            "flavor": self.flavor,
+            "observe": self.observe,
+            "results_behind": self.results_behind,
+        }
+
     @property
     def rest(self) -> list[str]:
         return [t.test_id for t in self.ranked[self.subset_size :]]
@@ -463,7 +491,17 @@ class SubsetResponse:
             request_id=record["request_id"],
             project=record["project"],
             build_id=record["build_id"],
-            ranked=tuple(RankedTest(**r) for r in record["ranked"]),
+            ranked=tuple(
+                [
+                    RankedTest(
+                        r["test_id"],
+                        r["failure_probability"],
+                        r["expected_duration_s"],
+                        r.get("reason", ""),
+                    )
+                    for r in record["ranked"]
+                ]
+            ),
             subset_size=record["subset_size"],
             expected_share_of_time=record["expected_share_of_time"],
             expected_share_of_failures=record["expected_share_of_failures"],

@@ -47,7 +47,9 @@ _NOT_STRINGS: dict[str, dict[str, pa.DataType]] = {
     rows.COMMITS: {"parents": pa.list_(pa.string()), "changed_files": _FILES},
     rows.TEST_RESULTS: {"slice": pa.uint32(), "duration_s": pa.float64()},
     rows.SUBSET_RESPONSES: {
-        **dict.fromkeys(("part", "parts", "subset_size", "candidates"), pa.uint32()),
+        **dict.fromkeys(
+            ("part", "parts", "subset_size", "candidates", "results_behind"), pa.uint32()
+        ),
         **dict.fromkeys(("expected_share_of_time", "expected_share_of_failures"), pa.float64()),
         "ranked": pa.list_(pa.string()),
         "observe": pa.bool_(),

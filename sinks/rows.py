@@ -50,7 +50,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     SUBSET_RESPONSES: (
         "request_id", "part", "parts", "project", "build_id", "subset_size", "candidates",
         "expected_share_of_time", "expected_share_of_failures", "model", "answered_at", "ranked",
-        "flavor", "observe",
+        "flavor", "observe", "results_behind",
     ),
     PREDICTIONS: (
         "project", "build_id", "report", "report_digest", "slice", "test_id", "variant",
@@ -146,7 +146,7 @@ def subset_response_columns(records: Sequence[Record]) -> Columns:
     for r in records:
         for name in ("request_id", "part", "parts", "project", "build_id", "subset_size",
                      "expected_share_of_time", "expected_share_of_failures", "model", "flavor",
-                     "observe"):  # fmt: skip
+                     "observe", "results_behind"):  # fmt: skip
             columns[name].append(r[name])
         ranked = [test["test_id"] for test in r["ranked"]]
         columns["candidates"].append(r["candidates"] if r["candidates"] >= 0 else len(ranked))

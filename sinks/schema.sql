@@ -141,7 +141,8 @@ ALTER TABLE pts.test_results
 
 ALTER TABLE pts.subset_responses
     ADD COLUMN IF NOT EXISTS flavor String DEFAULT '',
-    ADD COLUMN IF NOT EXISTS observe Bool DEFAULT false;
+    ADD COLUMN IF NOT EXISTS observe Bool DEFAULT false,
+    ADD COLUMN IF NOT EXISTS results_behind UInt32 DEFAULT 0;
 
 -- Each change of a project's serving ranker on a metric, with every candidate's record at the
 -- decision (progressive validation on its recent failing builds). Key: (project, metric,
