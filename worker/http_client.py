@@ -71,6 +71,8 @@ def status_lines(health: dict[str, Any], lag: dict[str, Any]) -> list[str]:
         lines.append(f"lag: unknown ({lag['error']})")
     else:
         lines += [_lag_line(reader, lag.get(reader, {})) for reader in ("model", "history")]
+    if "partitions" in health:
+        lines.append(_partitions_line(health["partitions"], health.get("last_snapshot") or {}))
     for name, project in sorted(projects.items()):
         auc = project.get("roc_auc")
         lines.append(
@@ -80,6 +82,29 @@ def status_lines(health: dict[str, Any], lag: dict[str, Any]) -> list[str]:
         for family, serving in project.get("champions", {}).items():
             lines.append(f"    {family} targets: {_serving_line(serving)}")
     return lines
+
+
+def _partitions_line(partitions: dict[str, Any], last: dict[str, Any]) -> str:
+    """The partitions this worker of its group owns, and its last snapshot round.
+
+    >>> print(_partitions_line({"0": {"restored_results": 1200}, "3": {"restored_results": 0}},
+    ...                        {"at": "10:00Z", "projects": 2, "bytes": 2048}))
+    partitions 0, 3 (restored with 1,200 results); last snapshot 10:00Z: 2 projects, 2 KiB
+    >>> _partitions_line({}, {})
+    'partitions: none assigned; no snapshot taken yet'
+    """
+    if not partitions:
+        owned = "partitions: none assigned"
+    else:
+        restored = sum(int(p.get("restored_results", 0)) for p in partitions.values())
+        numbers = ", ".join(sorted(partitions, key=int))
+        owned = f"partitions {numbers} (restored with {restored:,} results)"
+    if not last:
+        return f"{owned}; no snapshot taken yet"
+    return (
+        f"{owned}; last snapshot {last['at']}: {last['projects']} projects, "
+        f"{round(last['bytes'] / 1024):,} KiB"
+    )
 
 
 def _serving_line(serving: dict[str, Any]) -> str:

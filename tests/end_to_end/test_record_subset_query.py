@@ -175,6 +175,8 @@ def test_record_learn_subset_and_history(
     assert status.returncode == 0, status.stderr
     assert "model lag: caught up" in status.stdout and "history lag: caught up" in status.stdout
     assert "  shop: 6 results learned, model logistic@6" in status.stdout
+    # This worker is the group's only member: it owns every partition.
+    assert "partitions 0, 1, 2 (restored with" in status.stdout  # PTS_PARTITIONS=3
 
 
 def wait_for_no_lag(worker: RunningWorker, timeout_s: float = 30) -> dict:
