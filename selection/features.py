@@ -129,10 +129,18 @@ def features(test_id: str, change: ChangeView, history: ProjectHistory) -> dict[
 def feature_rows(
     test_ids: Sequence[str], change: ChangeView, history: ProjectHistory
 ) -> np.ndarray:
-    """The features of each test for one build, a row per test in `COLUMNS` order. Many tests
-    share a name's tokens or directories, so each similarity is computed once per distinct
-    value; the values go into one flat list, not a list per test, which would leave the
-    garbage collector tens of thousands of new containers to scan at every large request."""
+    """The features of each test for one build, a row per test in `COLUMNS` order."""
+    values = feature_values(test_ids, change, history)
+    return np.array(values, dtype=float).reshape(len(test_ids), len(COLUMNS))
+
+
+def feature_values(
+    test_ids: Sequence[str], change: ChangeView, history: ProjectHistory
+) -> list[float]:
+    """`feature_rows`, row after row in one flat list. Many tests share a name's tokens or
+    directories, so each similarity is computed once per distinct value; the values go into
+    one flat list, not a list per test, which would leave the garbage collector tens of
+    thousands of new containers to scan at every large request."""
     stems = change.stems
     code_tokens, code_directories = change.stem_tokens, change.directories
     co_failure = _co_failures(change, history)
@@ -202,7 +210,7 @@ def feature_rows(
                     log1p(stats.duration_s) / 5,
                 )
             )
-    return np.array(values, dtype=float).reshape(len(test_ids), len(COLUMNS))
+    return values
 
 
 def typical_log(history: ProjectHistory) -> float:

@@ -129,28 +129,42 @@ class LinearModel:
         self, rows: Sequence[Sequence[float]], failed: Sequence[bool], weights: Sequence[float]
     ) -> None:
         """One SGD step per row, in order, each with its sample weight."""
-        exp, w, intercept = math.exp, self.weights, self.intercept
-        for row, fail, weight in zip(rows, failed, weights, strict=True):
-            raw = sum(map(mul, w, row)) + intercept
-            # River's Log loss gradient, times the sample weight, clipped.
-            z = raw if fail else -raw
-            if z > 18.0:
-                gradient = exp(-z)
-            elif z < -18.0:
-                gradient = 1.0
-            else:
-                gradient = 1 / (exp(z) + 1.0)
-            gradient = (-gradient if fail else gradient) * weight
-            gradient = float(max(min(gradient, CLIP_GRADIENT), -CLIP_GRADIENT))
-            intercept -= INTERCEPT_RATE * gradient
-            w = [
-                wj - LEARNING_RATE * (x * gradient + wj * L2) for wj, x in zip(w, row, strict=False)
-            ]
-            for j in _NON_NEGATIVE_COLUMNS:
-                if w[j] < 0.0:
-                    w[j] = 0.0
-        self.weights, self.intercept = w, intercept
+        _step(self, rows, failed, weights)
         self.steps += len(rows)
+
+
+def _step(
+    model: LinearModel,
+    rows: Sequence[Sequence[float]],
+    failed: Sequence[bool],
+    weights: Sequence[float],
+    rate: float = LEARNING_RATE,
+    l2: float = L2,
+) -> None:
+    # The settings are locals of this function, not globals: the update below reads them
+    # 18 times a row, and a closure's variable is read faster than a module's.
+    exp, w, intercept = math.exp, model.weights, model.intercept
+    for row, fail, weight in zip(rows, failed, weights, strict=True):
+        raw = sum(map(mul, w, row)) + intercept
+        # River's Log loss gradient, times the sample weight, clipped.
+        z = raw if fail else -raw
+        if z > 18.0:
+            gradient = exp(-z)
+        elif z < -18.0:
+            gradient = 1.0
+        else:
+            gradient = 1 / (exp(z) + 1.0)
+        gradient = (-gradient if fail else gradient) * weight
+        if gradient > CLIP_GRADIENT:
+            gradient = CLIP_GRADIENT
+        elif gradient < -CLIP_GRADIENT:
+            gradient = -CLIP_GRADIENT
+        intercept -= INTERCEPT_RATE * gradient
+        w = [wj - rate * (x * gradient + wj * l2) for wj, x in zip(w, row, strict=True)]
+        for j in _NON_NEGATIVE_COLUMNS:
+            if w[j] < 0.0:
+                w[j] = 0.0
+    model.weights, model.intercept = w, intercept
 
 
 def _sigmoid(z: float) -> float:
@@ -233,10 +247,16 @@ class FailureModel:
                 for _ in range(self._repeats() if fail else 1):
                     self.learner.learn_one(x, fail)
             return
-        weights = []
+        # `positive_weight` as each result is counted, without a call per result.
+        positives, negatives, weights = self.positives, self.negatives, []
         for fail in failed:
-            self._count(fail)
-            weights.append(self.positive_weight if fail else 1.0)
+            if fail:
+                positives += 1
+                weights.append(min(max(negatives, 1) / positives, MAX_POSITIVE_WEIGHT))
+            else:
+                negatives += 1
+                weights.append(1.0)
+        self.positives, self.negatives = positives, negatives
         self.linear.learn_rows(rows, failed, weights)
 
     def _count(self, failed: bool) -> None:

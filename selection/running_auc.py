@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from itertools import islice
 
 from river import metrics
 
@@ -40,22 +41,25 @@ class RunningAUC:
 
     def update_many(self, failed: Iterable[bool], chances: Iterable[float]) -> None:
         """Count each (failed, chance) in turn."""
-        labels, update, read = self._labels, self._metric.update, self._metric.get
-        window, failures, unread = labels.maxlen, self._failures, self._unread
-        for fail, chance in zip(failed, chances, strict=True):
-            if len(labels) == window and labels[0]:
-                failures -= 1
-            labels.append(fail)
-            failures += fail
-            update(fail, chance)
-            # River (0.26) buffers updates in Python until the metric is read, and nothing
-            # reads it unless /health is asked: read it once a window, so memory and
-            # checkpoints stay bounded by the window, not by the project's whole history.
-            unread += 1
-            if unread >= len(labels):
-                read()
-                unread = 0
-        self._failures, self._unread = failures, unread
+        failed = list(failed)
+        labels = self._labels
+        kept = len(labels)
+        dropped = kept + len(failed) - labels.maxlen  # the oldest labels the window lets go
+        if dropped >= kept:
+            self._failures = sum(failed[-labels.maxlen :])
+        elif dropped > 0:
+            self._failures += sum(failed) - sum(islice(labels, dropped))
+        else:
+            self._failures += sum(failed)
+        labels.extend(failed)
+        deque(map(self._metric.update, failed, chances), maxlen=0)
+        # River (0.26) buffers updates in Python until the metric is read, and nothing reads
+        # it unless /health is asked: read it once a window, so memory and checkpoints stay
+        # bounded by the window, not by the project's whole history.
+        self._unread += len(failed)
+        if self._unread >= len(labels):
+            self._metric.get()
+            self._unread = 0
 
     def get(self) -> float | None:
         """ROC AUC over the window; None unless it holds both a failure and a pass."""

@@ -14,6 +14,7 @@ import numpy as np
 from pts.core.events import (
     Build,
     ChampionDecision,
+    Outcome,
     PredictionBatch,
     RankedTest,
     SubsetRequest,
@@ -25,7 +26,7 @@ from pts.core.flavors import of_flavor
 from pts.selection.calibration import Calibration
 from pts.selection.candidates import BY_NAME, SCORER_NAMES, Evidence, cost_floor
 from pts.selection.champions import Champions
-from pts.selection.features import COLUMN, ChangeView, feature_rows, view_change
+from pts.selection.features import COLUMN, COLUMNS, ChangeView, feature_values, view_change
 from pts.selection.history import ProjectHistory
 from pts.selection.models import FailureModel, ModelKind
 from pts.selection.running_auc import RunningAUC
@@ -133,8 +134,12 @@ class ProjectSelector:
 
     def _evidence(self, test_ids: list[str], change: ChangeView) -> Evidence:
         """The evidence on `test_ids` (each once), scored by the model as it is now."""
+        return self._evidence_of(test_ids, feature_values(test_ids, change, self.history))
+
+    def _evidence_of(self, test_ids: list[str], values: list[float]) -> Evidence:
+        """The evidence on `test_ids` whose feature rows are `values`, row after row."""
         history = self.history
-        x = feature_rows(test_ids, change, history)
+        x = np.array(values, dtype=float).reshape(len(test_ids), len(COLUMNS))
         tests = history.tests
         return Evidence(
             test_ids,
@@ -200,8 +205,9 @@ class ProjectSelector:
         change = self._change(state)  # before the build counts as seen
         if state.index is None:
             state.index = self.history.start_build(state.build)
-        ran = [r for r in batch.results if r.ran]
-        failed = [r.failed for r in ran]
+        skipped, failure, error = Outcome.SKIPPED, Outcome.FAILED, Outcome.ERROR
+        ran = [r for r in batch.results if r.outcome is not skipped]  # `TestResult.ran`
+        failed = [r.outcome is failure or r.outcome is error for r in ran]  # `.failed`
         # Everything is predicted from what was known before the batch (progressive
         # validation): the candidates are scored on it before anything of it is learned.
         # A test that ran in several variants is one candidate of the build, one row here.
@@ -209,8 +215,10 @@ class ProjectSelector:
         for result in ran:
             row_of.setdefault(result.test_id, len(row_of))
         test_ids = list(row_of)
-        evidence = self._evidence(test_ids, change)
-        rows = evidence.x.tolist()
+        values = feature_values(test_ids, change, self.history)
+        evidence = self._evidence_of(test_ids, values)
+        width = len(COLUMNS)
+        rows = [values[i : i + width] for i in range(0, len(values), width)]
         failing = {r.test_id for r, fail in zip(ran, failed, strict=True) if fail}
         if failing:
             for decision in self.champions.validate(evidence, failing):
