@@ -31,6 +31,7 @@ def new_request(
         target=target,
         reply_topic=topic_name(settings, "subset-responses"),
         catch_up_s=settings.subset_catch_up_s,
+        reply_columns=True,
     )
 
 

@@ -385,10 +385,12 @@ class SubsetRequest:
     observe: bool = False  # observation mode: the build runs everything; the subset is recorded
     known_tests: bool = False  # no candidate list: the project's recent tests of this flavor
     catch_up_s: float = 2.0  # how long the worker may wait for the model to catch up
+    reply_columns: bool = False  # the client reads an answer's ranked tests as columns
 
     def to_record(self) -> dict[str, Any]:
         return {
             "catch_up_s": self.catch_up_s,
+            "reply_columns": self.reply_columns,
             "part": self.part,
             "parts": self.parts,
             "flavor": self.flavor,
@@ -420,6 +422,7 @@ class SubsetRequest:
             observe=record.get("observe", False),
             known_tests=record.get("known_tests", False),
             catch_up_s=record.get("catch_up_s", 2.0),
+            reply_columns=record.get("reply_columns", False),
         )
 
 
@@ -448,6 +451,9 @@ class SubsetResponse:
     flavor: str = ""
     observe: bool = False  # the build runs every test; the subset is what it would have run
     results_behind: int = 0  # results written before the request that the model had not learned
+    # On the wire, the ranked tests as columns (the request's reply_columns), not a record each:
+    # a 10,000-test answer encodes and decodes in a third of the time.
+    columns: bool = False
 
     @property
     def subset(self) -> list[str]:
@@ -459,15 +465,7 @@ class SubsetResponse:
             "request_id": self.request_id,
             "project": self.project,
             "build_id": self.build_id,
-            "ranked": [
-                {
-                    "test_id": t.test_id,
-                    "failure_probability": t.failure_probability,
-                    "expected_duration_s": t.expected_duration_s,
-                    "reason": t.reason,
-                }
-                for t in self.ranked
-            ],
+            **(self._ranked_columns() if self.columns else self._ranked_records()),
             "subset_size": self.subset_size,
             "expected_share_of_time": self.expected_share_of_time,
             "expected_share_of_failures": self.expected_share_of_failures,
@@ -481,18 +479,43 @@ class SubsetResponse:
             "results_behind": self.results_behind,
         }
 
+    def _ranked_records(self) -> dict[str, Any]:
+        ranked = [
+            {
+                "test_id": t.test_id,
+                "failure_probability": t.failure_probability,
+                "expected_duration_s": t.expected_duration_s,
+                "reason": t.reason,
+            }
+            for t in self.ranked
+        ]
+        return {"ranked": ranked, **{column: [] for column in RANKED_COLUMNS}}
+
+    def _ranked_columns(self) -> dict[str, Any]:
+        ranked = self.ranked
+        return {
+            "ranked": [],
+            "test_ids": [t.test_id for t in ranked],
+            "failure_probabilities": [t.failure_probability for t in ranked],
+            "expected_durations_s": [t.expected_duration_s for t in ranked],
+            "reasons": [t.reason for t in ranked],
+        }
+
     @property
     def rest(self) -> list[str]:
         return [t.test_id for t in self.ranked[self.subset_size :]]
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Self:
+        columns = bool(record.get("test_ids"))
         return cls(
             request_id=record["request_id"],
             project=record["project"],
             build_id=record["build_id"],
             ranked=tuple(
-                [
+                map(RankedTest, *(record[column] for column in RANKED_COLUMNS))
+                if columns
+                else [
                     RankedTest(
                         r["test_id"],
                         r["failure_probability"],
@@ -513,4 +536,14 @@ class SubsetResponse:
             flavor=record.get("flavor", ""),
             observe=record.get("observe", False),
             results_behind=record.get("results_behind", 0),
+            columns=columns,
         )
+
+
+RANKED_COLUMNS = ("test_ids", "failure_probabilities", "expected_durations_s", "reasons")
+
+
+def ranked_test_ids(record: Mapping[str, Any]) -> list[str]:
+    """A SubsetResponse record's ranked test ids, in order, whether it carries them as columns
+    or (from a client that did not ask for columns, or an earlier worker) a record each."""
+    return list(record.get("test_ids") or [test["test_id"] for test in record["ranked"]])

@@ -122,14 +122,18 @@ class ProjectSelector:
         test_ids = list(dict.fromkeys(request.candidates))
         evidence = self._evidence(test_ids, change)
         candidate = BY_NAME[self.champions.champion(request.target.kind)]
-        order = candidate.order(evidence, cost_floor(evidence)).tolist()
-        chances = self.calibration.chances(evidence.learned)[order].tolist()
-        durations = evidence.duration_s[order].tolist()
-        reasons = _reasons(evidence.x)[order].tolist()
-        ranked = [
-            RankedTest(test_ids[i], round(chance, 6), round(duration, 6), reason)
-            for i, chance, duration, reason in zip(order, chances, durations, reasons, strict=True)
-        ]
+        order = candidate.order(evidence, cost_floor(evidence))
+        # Column by column, and the tests built by `map`: a Python loop over 50,000 candidates
+        # that rounds and builds each in turn took a third of the ranking.
+        ranked = list(
+            map(
+                RankedTest,
+                np.array(test_ids, dtype=object)[order].tolist(),
+                np.round(self.calibration.chances(evidence.learned)[order], 6).tolist(),
+                np.round(evidence.duration_s[order], 6).tolist(),
+                _reasons(evidence.x)[order].tolist(),
+            )
+        )
         return respond(request, ranked, f"{candidate.name}@{self.results_learned}")
 
     def _evidence(self, test_ids: list[str], change: ChangeView) -> Evidence:

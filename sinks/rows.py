@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pts.core.events import prediction_columns as prediction_columns_of
+from pts.core.events import ranked_test_ids
 
 Record = Mapping[str, Any]
 Columns = dict[str, list[Any]]
@@ -148,7 +149,7 @@ def subset_response_columns(records: Sequence[Record]) -> Columns:
                      "expected_share_of_time", "expected_share_of_failures", "model", "flavor",
                      "observe", "results_behind"):  # fmt: skip
             columns[name].append(r[name])
-        ranked = [test["test_id"] for test in r["ranked"]]
+        ranked = ranked_test_ids(r)
         columns["candidates"].append(r["candidates"] if r["candidates"] >= 0 else len(ranked))
         columns["answered_at"].append(millis(r["answered_at"]))
         columns["ranked"].append(ranked)

@@ -39,7 +39,7 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
             request = replace(request, candidates=tuple(known))
         response = replace(
             state.selector.rank(request), flavor=request.flavor, observe=request.observe,
-            results_behind=behind,
+            results_behind=behind, columns=request.reply_columns,
         )  # fmt: skip
         parts = split_response(response)
         return response, [wire.encode("SubsetResponse", to_record(part)) for part in parts]

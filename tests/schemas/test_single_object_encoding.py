@@ -17,6 +17,7 @@ import pytest
 from pts.core import wire
 from pts.core.errors import DecodeError
 from pts.core.events import (
+    RANKED_COLUMNS,
     Build,
     ChangedFile,
     Outcome,
@@ -28,6 +29,7 @@ from pts.core.events import (
     Target,
     TestResult,
     TestResultBatch,
+    ranked_test_ids,
     to_record,
 )
 from pts.sinks.rows import prediction_columns
@@ -109,7 +111,52 @@ def test_hand_built_records_are_the_generic_ones(event: Any) -> None:
     generic = dataclasses.asdict(event, dict_factory=lambda items: {
         k: list(v) if isinstance(v, tuple) else v for k, v in items
     })  # fmt: skip
+    if isinstance(event, SubsetResponse):  # `columns` says how ranked travels; not a field
+        del generic["columns"]
+        generic.update({column: [] for column in RANKED_COLUMNS})
     assert event.to_record() == generic
+
+
+ANSWERED = dataclasses.replace(RESPONSE, answered_at=datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC))
+COLUMNAR = dataclasses.replace(
+    ANSWERED, ranked=(*RESPONSE.ranked, RankedTest("t::b", 0.01, 0.25, "model")), columns=True
+)
+
+
+def test_an_answer_asked_for_as_columns_travels_as_columns_and_reads_back() -> None:
+    record = COLUMNAR.to_record()
+    assert record["ranked"] == [] and record["test_ids"] == ["t::a", "t::b"]
+    payload = wire.encode("SubsetResponse", record)
+    body = avro.io.BinaryDecoder(io.BytesIO(payload[10:]))
+    assert avro.io.DatumReader(reference_schemas()["SubsetResponse"]).read(body) == record
+    assert SubsetResponse.from_record(wire.decode(payload)[1]) == COLUMNAR
+
+
+def _written_with(previous: str, record: dict[str, Any]) -> tuple[dict, bytes]:
+    schema = json.loads((wire.SCHEMA_DIR / "previous" / previous).read_text())
+    body = io.BytesIO()
+    fastavro.schemaless_writer(body, fastavro.parse_schema(schema, named_schemas={}), record)
+    return schema, wire.MARKER + wire._schemas().add_previous(schema) + body.getvalue()
+
+
+def test_clients_and_workers_from_before_the_columns_still_understand_each_other() -> None:
+    # A client from before the columns does not ask for them: it is answered with records.
+    _, old_request = _written_with("subset_request.v4.avsc", REQUEST.to_record())
+    request = SubsetRequest.from_record(wire.decode(old_request, "SubsetRequest")[1])
+    assert request.candidates == REQUEST.candidates and not request.reply_columns
+    answer = dataclasses.replace(COLUMNAR, columns=request.reply_columns)
+    old_reader, _ = _written_with("subset_response.v4.avsc", RESPONSE.to_record())
+    read_by_old_client = fastavro.schemaless_reader(
+        io.BytesIO(wire.encode("SubsetResponse", answer.to_record())[10:]),
+        fastavro.parse_schema(json.loads((wire.SCHEMA_DIR / "subset_response.avsc").read_text())),
+        fastavro.parse_schema(old_reader, named_schemas={}),
+    )
+    assert [t["test_id"] for t in read_by_old_client["ranked"]] == ["t::a", "t::b"]
+    # A worker from before the columns answers with records: today's client reads them.
+    _, old_answer = _written_with("subset_response.v4.avsc", ANSWERED.to_record())
+    decoded = wire.decode(old_answer, "SubsetResponse")[1]
+    assert SubsetResponse.from_record(decoded) == ANSWERED
+    assert ranked_test_ids(decoded) == ["t::a"]
 
 
 def test_predictions_round_trip_as_columns() -> None:
