@@ -220,7 +220,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 return new_request(stack.settings, b.project, b.build_id, c, target)
 
             sample = request()
-            response = selector.rank(sample)
+            # Encoded as the worker answers this client: columns when the request asks.
+            response = replace(selector.rank(sample), columns=sample.reply_columns)
             request_bytes = wire.encode("SubsetRequest", sample.to_record())
             reply_bytes = wire.encode("SubsetResponse", to_record(response))
             bare = BareRoundTrip(stack.settings, request_bytes, reply_bytes)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pts.core.collector import collector_paused
 from pts.core.events import (
     Build,
     ChampionDecision,
@@ -118,6 +119,10 @@ class ProjectSelector:
     def rank(self, request: SubsetRequest) -> SubsetResponse:
         """The champion for the request's target orders the candidates; every test's chance
         is the model's, calibrated, so the cut of a confidence target adds up true chances."""
+        with collector_paused():  # its objects die young, freed by reference counting
+            return self._rank(request)
+
+    def _rank(self, request: SubsetRequest) -> SubsetResponse:
         change = self._change(self._build_state(request.build_id))
         test_ids = list(dict.fromkeys(request.candidates))
         evidence = self._evidence(test_ids, change)

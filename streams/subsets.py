@@ -13,6 +13,7 @@ import faust
 from faust.types.tuples import Message
 
 from pts.core import wire
+from pts.core.collector import collector_paused
 from pts.core.events import SubsetRequest, SubsetResponse, to_record, utc_now
 from pts.core.logs import get_logger
 from pts.core.parts import PartsWaiting, join_request, split_response
@@ -34,6 +35,10 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
 
     def rank_and_encode(request: SubsetRequest, behind: int) -> tuple[SubsetResponse, list[bytes]]:
         # On the model thread: encoding a 10,000-test answer takes tens of milliseconds.
+        with collector_paused():  # `Selector.rank`'s reason, for the encoding too
+            return _rank_and_encode(request, behind)
+
+    def _rank_and_encode(request: SubsetRequest, behind: int) -> tuple[SubsetResponse, list[bytes]]:
         if request.known_tests:  # no candidate list: the project's recent tests of the flavor
             known = state.selector.known_tests(request.project, request.flavor)
             request = replace(request, candidates=tuple(known))
