@@ -129,42 +129,32 @@ class LinearModel:
         self, rows: Sequence[Sequence[float]], failed: Sequence[bool], weights: Sequence[float]
     ) -> None:
         """One SGD step per row, in order, each with its sample weight."""
-        _step(self, rows, failed, weights)
+        # The settings as local names, not globals: the comprehension below reads them 18
+        # times a row, and a name of the enclosing function is read faster than a module's.
+        exp, rate, l2 = math.exp, LEARNING_RATE, L2
+        w, intercept = self.weights, self.intercept
+        for row, fail, weight in zip(rows, failed, weights, strict=True):
+            raw = sum(map(mul, w, row)) + intercept
+            # River's Log loss gradient, times the sample weight, clipped.
+            z = raw if fail else -raw
+            if z > 18.0:
+                gradient = exp(-z)
+            elif z < -18.0:
+                gradient = 1.0
+            else:
+                gradient = 1 / (exp(z) + 1.0)
+            gradient = (-gradient if fail else gradient) * weight
+            if gradient > CLIP_GRADIENT:
+                gradient = CLIP_GRADIENT
+            elif gradient < -CLIP_GRADIENT:
+                gradient = -CLIP_GRADIENT
+            intercept -= INTERCEPT_RATE * gradient
+            w = [wj - rate * (x * gradient + wj * l2) for wj, x in zip(w, row, strict=True)]
+            for j in _NON_NEGATIVE_COLUMNS:
+                if w[j] < 0.0:
+                    w[j] = 0.0
+        self.weights, self.intercept = w, intercept
         self.steps += len(rows)
-
-
-def _step(
-    model: LinearModel,
-    rows: Sequence[Sequence[float]],
-    failed: Sequence[bool],
-    weights: Sequence[float],
-    rate: float = LEARNING_RATE,
-    l2: float = L2,
-) -> None:
-    # The settings are locals of this function, not globals: the update below reads them
-    # 18 times a row, and a closure's variable is read faster than a module's.
-    exp, w, intercept = math.exp, model.weights, model.intercept
-    for row, fail, weight in zip(rows, failed, weights, strict=True):
-        raw = sum(map(mul, w, row)) + intercept
-        # River's Log loss gradient, times the sample weight, clipped.
-        z = raw if fail else -raw
-        if z > 18.0:
-            gradient = exp(-z)
-        elif z < -18.0:
-            gradient = 1.0
-        else:
-            gradient = 1 / (exp(z) + 1.0)
-        gradient = (-gradient if fail else gradient) * weight
-        if gradient > CLIP_GRADIENT:
-            gradient = CLIP_GRADIENT
-        elif gradient < -CLIP_GRADIENT:
-            gradient = -CLIP_GRADIENT
-        intercept -= INTERCEPT_RATE * gradient
-        w = [wj - rate * (x * gradient + wj * l2) for wj, x in zip(w, row, strict=True)]
-        for j in _NON_NEGATIVE_COLUMNS:
-            if w[j] < 0.0:
-                w[j] = 0.0
-    model.weights, model.intercept = w, intercept
 
 
 def _sigmoid(z: float) -> float:
