@@ -119,7 +119,9 @@ def test_test_results_are_flattened_one_row_per_result(store: HistoryStore) -> N
                                                        "skipped": 2}  # fmt: skip
 
 
-def test_subset_responses_keep_ranked_ids(store: HistoryStore) -> None:
+@pytest.mark.parametrize("columns", [False, True], ids=["records", "columns"])
+def test_subset_responses_keep_ranked_ids(store: HistoryStore, columns: bool) -> None:
+    # Answers travel with a record per ranked test or, when the client asks, as columns.
     response = SubsetResponse(
         request_id="r1",
         project="shop",
@@ -130,6 +132,7 @@ def test_subset_responses_keep_ranked_ids(store: HistoryStore) -> None:
         expected_share_of_failures=0.9,
         model="logreg@120",
         answered_at=T0,
+        columns=columns,
     )
     assert store.insert_subset_responses([response]) == 1
     [row] = store.query("SELECT * FROM pts.subset_responses")
