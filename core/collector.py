@@ -16,12 +16,18 @@ from contextlib import contextmanager
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """No cyclic collection inside the block; the collector is back on after it if it was on
-    before (so blocks nest). Collections owed meanwhile happen at the next allocations.
+    """No cyclic collection inside the block (or the decorated function); the collector is
+    back on after it if it was on before (so blocks nest). Collections owed meanwhile happen
+    at the next allocations.
 
     >>> with collector_paused():
     ...     gc.isenabled()
     False
+    >>> @collector_paused()
+    ... def ranking() -> bool:
+    ...     return gc.isenabled()
+    >>> ranking(), gc.isenabled()
+    (False, True)
     """
     enabled = gc.isenabled()
     gc.disable()

@@ -62,7 +62,7 @@ class Evidence:
         learned: np.ndarray | None = None,
     ) -> None:
         self.test_ids = test_ids
-        self.x = x  # the features, a row per test (`features.feature_rows`)
+        self.x = x  # the features, a row per test (`features.feature_values`)
         self.stats = stats  # None for a test never run
         self._typical_duration = typical_duration  # of a test never run
         self.learned = learned  # the learned model's chance

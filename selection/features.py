@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
-
 from pts.core.events import Build
 from pts.selection.history import ProjectHistory
 from pts.selection.paths import (
@@ -123,24 +121,17 @@ def test_name(test_id: str) -> TestName:
 
 def features(test_id: str, change: ChangeView, history: ProjectHistory) -> dict[str, float]:
     """The feature dict of one candidate test for one build (River's dict-in convention)."""
-    return dict(zip(COLUMNS, feature_rows([test_id], change, history)[0].tolist(), strict=True))
-
-
-def feature_rows(
-    test_ids: Sequence[str], change: ChangeView, history: ProjectHistory
-) -> np.ndarray:
-    """The features of each test for one build, a row per test in `COLUMNS` order."""
-    values = feature_values(test_ids, change, history)
-    return np.array(values, dtype=float).reshape(len(test_ids), len(COLUMNS))
+    return dict(zip(COLUMNS, feature_values([test_id], change, history), strict=True))
 
 
 def feature_values(
     test_ids: Sequence[str], change: ChangeView, history: ProjectHistory
 ) -> list[float]:
-    """`feature_rows`, row after row in one flat list. Many tests share a name's tokens or
-    directories, so each similarity is computed once per distinct value; the values go into
-    one flat list, not a list per test, which would leave the garbage collector tens of
-    thousands of new containers to scan at every large request."""
+    """The features of each test for one build, row after row (each in `COLUMNS` order) in
+    one flat list. Many tests share a name's tokens or directories, so each similarity is
+    computed once per distinct value; the values go into one flat list, not a list per test,
+    which would leave the garbage collector tens of thousands of new containers to scan at
+    every large request."""
     stems = change.stems
     code_tokens, code_directories = change.stem_tokens, change.directories
     co_failure = _co_failures(change, history)

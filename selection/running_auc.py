@@ -41,7 +41,9 @@ class RunningAUC:
 
     def update_many(self, failed: Iterable[bool], chances: Iterable[float]) -> None:
         """Count each (failed, chance) in turn."""
-        failed = list(failed)
+        failed, chances = list(failed), list(chances)
+        if len(chances) != len(failed):
+            raise ValueError(f"{len(failed)} outcomes but {len(chances)} chances")
         labels = self._labels
         kept = len(labels)
         dropped = kept + len(failed) - labels.maxlen  # the oldest labels the window lets go

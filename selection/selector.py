@@ -116,13 +116,10 @@ class ProjectSelector:
             state = self.builds[build_id] = _BuildState(None)
         return state
 
+    @collector_paused()  # a ranking's objects die young, freed by reference counting
     def rank(self, request: SubsetRequest) -> SubsetResponse:
         """The champion for the request's target orders the candidates; every test's chance
         is the model's, calibrated, so the cut of a confidence target adds up true chances."""
-        with collector_paused():  # its objects die young, freed by reference counting
-            return self._rank(request)
-
-    def _rank(self, request: SubsetRequest) -> SubsetResponse:
         change = self._change(self._build_state(request.build_id))
         test_ids = list(dict.fromkeys(request.candidates))
         evidence = self._evidence(test_ids, change)

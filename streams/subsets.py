@@ -33,12 +33,9 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
     in_flight: set[asyncio.Future[None]] = set()
     replies = topic_name(state.settings, "subset-responses")  # the one topic answers go to
 
+    @collector_paused()  # `Selector.rank`'s reason, for the encoding too
     def rank_and_encode(request: SubsetRequest, behind: int) -> tuple[SubsetResponse, list[bytes]]:
         # On the model thread: encoding a 10,000-test answer takes tens of milliseconds.
-        with collector_paused():  # `Selector.rank`'s reason, for the encoding too
-            return _rank_and_encode(request, behind)
-
-    def _rank_and_encode(request: SubsetRequest, behind: int) -> tuple[SubsetResponse, list[bytes]]:
         if request.known_tests:  # no candidate list: the project's recent tests of the flavor
             known = state.selector.known_tests(request.project, request.flavor)
             request = replace(request, candidates=tuple(known))

@@ -32,3 +32,8 @@ def test_a_window_of_one_kind_has_no_auc() -> None:
     assert running.get() is None  # the 3 failures left the window
     running.update_many([True], [0.9])
     assert running.get() == 1.0
+
+
+def test_outcomes_and_chances_of_different_lengths_are_refused() -> None:
+    with pytest.raises(ValueError, match="2 outcomes but 1 chances"):
+        RunningAUC().update_many([True, False], [0.5])
