@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Self
+from itertools import compress
+from operator import itemgetter
+from typing import Any, Self, overload
 
 from pts.core.errors import ConfigError
 
@@ -148,6 +150,133 @@ class TestResult:
 
 
 _OUTCOMES = {outcome.value: outcome for outcome in Outcome}
+_RESULT_FIELDS = ("test_id", "suite", "name", "outcome", "duration_s", "message", "variant")
+_result_fields_of = itemgetter(*_RESULT_FIELDS)
+
+
+class ResultColumns(Sequence[TestResult]):
+    """Results held as columns, one tuple per field of `TestResult`: what a decoded batch holds,
+    so that the worker learns from a message without building an object per result. It reads
+    as the sequence of `TestResult`s it stands for and equals any sequence of the same results.
+
+    >>> columns = ResultColumns.of([TestResult("a", "a", "", Outcome.FAILED, 1.5)])
+    >>> columns.test_ids, columns.failed(), columns[0].duration_s
+    (('a',), [True], 1.5)
+    """
+
+    __slots__ = ("test_ids", "suites", "names", "outcomes", "durations_s", "messages", "variants")
+
+    def __init__(
+        self,
+        test_ids: Sequence[str],
+        suites: Sequence[str],
+        names: Sequence[str],
+        outcomes: Sequence[Outcome],
+        durations_s: Sequence[float],
+        messages: Sequence[str],
+        variants: Sequence[str],
+    ) -> None:
+        columns = (test_ids, suites, names, outcomes, durations_s, messages, variants)
+        if len({len(column) for column in columns}) > 1:
+            raise ValueError(f"columns of different lengths: {[len(c) for c in columns]}")
+        self.test_ids: tuple[str, ...] = tuple(test_ids)
+        self.suites: tuple[str, ...] = tuple(suites)
+        self.names: tuple[str, ...] = tuple(names)
+        self.outcomes: tuple[Outcome, ...] = tuple(outcomes)
+        self.durations_s: tuple[float, ...] = tuple(durations_s)
+        self.messages: tuple[str, ...] = tuple(messages)
+        self.variants: tuple[str, ...] = tuple(variants)
+
+    @classmethod
+    def of(cls, results: Iterable[TestResult]) -> ResultColumns:
+        """The results as columns (themselves when they are columns already)."""
+        if isinstance(results, ResultColumns):
+            return results
+        return cls._of_rows(
+            [
+                (r.test_id, r.suite, r.name, r.outcome, r.duration_s, r.message, r.variant)
+                for r in results
+            ]  # fmt: skip
+        )
+
+    @classmethod
+    def from_records(cls, records: Sequence[Mapping[str, Any]]) -> ResultColumns:
+        """From `TestResult` records as the wire decodes them (every field present) or as
+        written by hand (the fields with defaults may be left out)."""
+        try:
+            rows = list(map(_result_fields_of, records))
+        except KeyError:
+            rows = [
+                (r["test_id"], r["suite"], r["name"], r["outcome"], r.get("duration_s", 0.0),
+                 r.get("message", ""), r.get("variant", ""))
+                for r in records
+            ]  # fmt: skip
+        if not rows:
+            return cls._of_rows(rows)
+        test_ids, suites, names, outcomes, durations, messages, variants = zip(*rows, strict=True)
+        return cls(
+            test_ids, suites, names, tuple(map(_OUTCOMES.__getitem__, outcomes)), durations,
+            messages, variants,
+        )  # fmt: skip
+
+    @classmethod
+    def _of_rows(cls, rows: list[tuple[Any, ...]]) -> ResultColumns:
+        if not rows:
+            return cls((), (), (), (), (), (), ())
+        return cls(*zip(*rows, strict=True))
+
+    def ran(self) -> ResultColumns:
+        """The results that ran (`TestResult.ran`): all but the skipped."""
+        outcomes = self.outcomes
+        if Outcome.SKIPPED not in outcomes:
+            return self
+        keep = [outcome is not Outcome.SKIPPED for outcome in outcomes]
+        return ResultColumns(*(tuple(compress(column, keep)) for column in self._columns()))
+
+    def failed(self) -> list[bool]:
+        """`TestResult.failed` of each result."""
+        failure, error = Outcome.FAILED, Outcome.ERROR
+        return [outcome is failure or outcome is error for outcome in self.outcomes]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [
+            dict(zip(_RESULT_FIELDS, row, strict=True))
+            for row in zip(*self._columns(), strict=True)
+        ]
+
+    def _columns(self) -> tuple[tuple[Any, ...], ...]:
+        return (self.test_ids, self.suites, self.names, self.outcomes, self.durations_s,
+                self.messages, self.variants)  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.test_ids)
+
+    @overload
+    def __getitem__(self, index: int) -> TestResult: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> ResultColumns: ...
+
+    def __getitem__(self, index: int | slice) -> TestResult | ResultColumns:
+        if isinstance(index, slice):
+            return ResultColumns(*(column[index] for column in self._columns()))
+        return TestResult(*(column[index] for column in self._columns()))
+
+    def __iter__(self) -> Iterator[TestResult]:
+        return map(TestResult, *self._columns())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ResultColumns):
+            return self._columns() == other._columns()
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))  # as the tuple of the same results
+
+    def __repr__(self) -> str:
+        return f"ResultColumns({list(self)!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +286,7 @@ class TestResultBatch:
     project: str
     build_id: str
     report: str  # the report's path, relative to the working directory when under it
-    results: tuple[TestResult, ...]
+    results: Sequence[TestResult]  # a tuple, or the columns a decoded batch holds
     recorded_at: datetime = field(default_factory=utc_now)
     slice: int = 0
     slices: int = 1
@@ -180,7 +309,7 @@ class TestResultBatch:
             "project": self.project,
             "build_id": self.build_id,
             "report": self.report,
-            "results": [result.to_record() for result in self.results],
+            "results": _records_of(self.results),
             "recorded_at": self.recorded_at,
             "slice": self.slice,
             "slices": self.slices,
@@ -194,13 +323,19 @@ class TestResultBatch:
             project=record["project"],
             build_id=record["build_id"],
             report=record["report"],
-            results=tuple([TestResult.from_record(r) for r in record["results"]]),
+            results=ResultColumns.from_records(record["results"]),
             recorded_at=record["recorded_at"],
             slice=record.get("slice", 0),
             slices=record.get("slices", 1),
             report_digest=record.get("report_digest", ""),
             flavor=record.get("flavor", ""),
         )
+
+
+def _records_of(results: Sequence[TestResult]) -> list[dict[str, Any]]:
+    if isinstance(results, ResultColumns):
+        return results.to_records()
+    return [result.to_record() for result in results]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
-from pts.core.events import Build, TestResult
+from pts.core.events import Build, ResultColumns, TestResult
 
 FAILURE_DECAY = 0.1  # weight of the newest run in the decayed failure rate
 DURATION_DECAY = 0.3  # weight of the newest run in the expected duration
@@ -111,21 +111,21 @@ class ProjectHistory:
         results: Iterable[TestResult],
         failed: Sequence[bool] | None = None,
     ) -> None:
-        """Learn a build's results; `failed`, when given, is `r.failed` of each result (ran)."""
+        """Learn a build's results; `failed`, when given, is `r.failed` of each result, and
+        then every result ran."""
         changed_paths = {f.path for f in build.changed_files} if build is not None else set()
+        columns = ResultColumns.of(results)
         if failed is None:
-            results = [result for result in results if result.ran]
-            failed = [result.failed for result in results]
-        else:
-            results = list(results)
+            columns = columns.ran()
+            failed = columns.failed()
+        test_ids = columns.test_ids
         # A test id that is a runner's unit (a spec file, a class) holds several cases: the
         # time it costs is theirs together, so its duration is learned once, from their sum.
         durations: dict[str, float] = {}
-        for result in results:
-            durations[result.test_id] = durations.get(result.test_id, 0.0) + result.duration_s
+        for test_id, duration in zip(test_ids, columns.durations_s, strict=True):
+            durations[test_id] = durations.get(test_id, 0.0) + duration
         tests = self.tests
-        for result, fail in zip(results, failed, strict=True):
-            test_id = result.test_id
+        for test_id, fail in zip(test_ids, failed, strict=True):
             stats = tests.get(test_id)
             if stats is None:
                 stats = tests[test_id] = TestStats(first_seen=build_index)
@@ -150,6 +150,6 @@ class ProjectHistory:
                 for path in changed_paths:
                     failed_with = self.co_failures[path]
                     failed_with[test_id] = failed_with.get(test_id, 0) + 1
-        self.runs += len(results)
+        self.runs += len(columns)
         self.failures += sum(failed)
         self._durations_sorted = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from itertools import compress
 
 import numpy as np
 
@@ -15,12 +16,11 @@ from pts.core.collector import collector_paused
 from pts.core.events import (
     Build,
     ChampionDecision,
-    Outcome,
     PredictionBatch,
     RankedTest,
+    ResultColumns,
     SubsetRequest,
     SubsetResponse,
-    TestResult,
     TestResultBatch,
 )
 from pts.core.flavors import of_flavor
@@ -188,17 +188,17 @@ class ProjectSelector:
             build_id=batch.build_id,
             report=batch.report,
             model=model_before,
-            test_ids=tuple([r.test_id for r in ran]),
+            test_ids=ran.test_ids,
             probabilities=tuple(served),
             failed=tuple(failed),
-            variants=tuple([r.variant for r in ran]),
+            variants=ran.variants,
             slice=batch.slice,
             report_digest=batch.report_digest,
         )
 
     def _learn(
         self, batch: TestResultBatch
-    ) -> tuple[list[TestResult], list[float], list[bool]] | None:
+    ) -> tuple[ResultColumns, list[float], list[bool]] | None:
         """The results that ran, the chance served to each before it was learned, and whether
         each failed; None when the batch was learned before."""
         key = batch.identity
@@ -211,21 +211,17 @@ class ProjectSelector:
         change = self._change(state)  # before the build counts as seen
         if state.index is None:
             state.index = self.history.start_build(state.build)
-        skipped, failure, error = Outcome.SKIPPED, Outcome.FAILED, Outcome.ERROR
-        ran = [r for r in batch.results if r.outcome is not skipped]  # `TestResult.ran`
-        failed = [r.outcome is failure or r.outcome is error for r in ran]  # `.failed`
+        ran = ResultColumns.of(batch.results).ran()
+        failed = ran.failed()
         # Everything is predicted from what was known before the batch (progressive
         # validation): the candidates are scored on it before anything of it is learned.
         # A test that ran in several variants is one candidate of the build, one row here.
-        row_of: dict[str, int] = {}
-        for result in ran:
-            row_of.setdefault(result.test_id, len(row_of))
-        test_ids = list(row_of)
+        test_ids = list(dict.fromkeys(ran.test_ids))
         values = feature_values(test_ids, change, self.history)
         evidence = self._evidence_of(test_ids, values)
         width = len(COLUMNS)
         rows = [values[i : i + width] for i in range(0, len(values), width)]
-        failing = {r.test_id for r, fail in zip(ran, failed, strict=True) if fail}
+        failing = set(compress(ran.test_ids, failed))
         if failing:
             for decision in self.champions.validate(evidence, failing):
                 self.decisions.append(
@@ -240,7 +236,8 @@ class ProjectSelector:
                     )
                 )
         if len(test_ids) < len(ran):  # rows and chances of each result, repeats included
-            each = [row_of[r.test_id] for r in ran]
+            row_of = {test_id: row for row, test_id in enumerate(test_ids)}
+            each = list(map(row_of.__getitem__, ran.test_ids))
             rows, learned = [rows[i] for i in each], evidence.learned[each]
         else:
             learned = evidence.learned

@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, TopicPartition
 from pts.core import wire
 from pts.core.dead_letters import DeadLetters
 from pts.core.errors import PtsError
-from pts.core.events import TestResultBatch, utc_now
+from pts.core.events import ResultColumns, utc_now
 from pts.core.kafka import MAX_MESSAGE_BYTES, CheckedProducer, client_config
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
@@ -374,7 +374,7 @@ def _results_in(value: bytes | None) -> int:
         _, record = wire.decode(value, expected="TestResultBatch")
     except PtsError:
         return 0
-    return sum(1 for result in TestResultBatch.from_record(record).results if result.ran)
+    return len(ResultColumns.from_records(record["results"]).ran())
 
 
 def create_app(settings: Settings) -> faust.App:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from pts.core import wire
 from pts.core.events import Outcome, SubsetRequest, Target, TargetKind, TestResult, TestResultBatch
 from pts.evaluation.synthetic import generate
 from pts.selection.candidates import BY_NAME, Evidence, cost_floor
@@ -187,6 +189,31 @@ def test_a_pickled_selector_ranks_the_same() -> None:
     first, again = selector.rank(ask), restored.rank(ask)
     assert first.ranked == again.ranked and first.subset_size == again.subset_size
     assert first.model == again.model
+
+
+def test_a_batch_decoded_from_the_wire_is_learned_as_the_batch_itself() -> None:
+    # The worker learns from the columns a decoded batch holds; in process, from TestResults.
+    history = generate(seed=5).head(30)
+    as_objects, as_decoded = Selector(), Selector()
+    predicted: list[tuple[object, object]] = []
+    for cycle in history.cycles:
+        batch = TestResultBatch(
+            cycle.build.project, cycle.build.build_id, "r", tuple(cycle.results)
+        )
+        _, record = wire.decode(wire.encode("TestResultBatch", batch.to_record()))
+        for selector in (as_objects, as_decoded):
+            selector.observe_build(cycle.build)
+        predicted.append(
+            (
+                as_objects.learn_and_predict(batch),
+                as_decoded.learn_and_predict(TestResultBatch.from_record(record)),
+            )
+        )
+    assert all(replace(a, predicted_at=b.predicted_at) == b for a, b in predicted)
+    mine, theirs = as_objects.projects[history.project], as_decoded.projects[history.project]
+    assert mine.model.linear.weights == theirs.model.linear.weights
+    assert mine.history.tests == theirs.history.tests
+    assert mine.results_learned == theirs.results_learned > 0
 
 
 def test_the_running_auc_is_the_exact_auc_of_the_predictions() -> None:
