@@ -152,6 +152,8 @@ class TestResult:
 _OUTCOMES = {outcome.value: outcome for outcome in Outcome}
 _RESULT_FIELDS = ("test_id", "suite", "name", "outcome", "duration_s", "message", "variant")
 _result_fields_of = itemgetter(*_RESULT_FIELDS)
+RESULT_COLUMNS = ("test_ids", "suites", "names", "outcomes", "durations_s", "messages", "variants")
+"""A `TestResultBatch` record's columns (v4), one per field of `TestResult`, in its order."""
 
 
 class ResultColumns(Sequence[TestResult]):
@@ -220,6 +222,19 @@ class ResultColumns(Sequence[TestResult]):
         )  # fmt: skip
 
     @classmethod
+    def from_columns(cls, record: Mapping[str, Any]) -> ResultColumns:
+        """From the columns of a `TestResultBatch` record (`RESULT_COLUMNS`)."""
+        test_ids, suites, names, outcomes, durations, messages, variants = (
+            record[name] for name in RESULT_COLUMNS
+        )
+        outcomes = tuple(map(_OUTCOMES.__getitem__, outcomes))
+        return cls(test_ids, suites, names, outcomes, durations, messages, variants)
+
+    def to_columns(self) -> dict[str, tuple[Any, ...]]:
+        """The columns of a `TestResultBatch` record."""
+        return dict(zip(RESULT_COLUMNS, self._columns(), strict=True))
+
+    @classmethod
     def _of_rows(cls, rows: list[tuple[Any, ...]]) -> ResultColumns:
         if not rows:
             return cls((), (), (), (), (), (), ())
@@ -237,12 +252,6 @@ class ResultColumns(Sequence[TestResult]):
         """`TestResult.failed` of each result."""
         failure, error = Outcome.FAILED, Outcome.ERROR
         return [outcome is failure or outcome is error for outcome in self.outcomes]
-
-    def to_records(self) -> list[dict[str, Any]]:
-        return [
-            dict(zip(_RESULT_FIELDS, row, strict=True))
-            for row in zip(*self._columns(), strict=True)
-        ]
 
     def _columns(self) -> tuple[tuple[Any, ...], ...]:
         return (self.test_ids, self.suites, self.names, self.outcomes, self.durations_s,
@@ -304,12 +313,14 @@ class TestResultBatch:
         return (self.build_id, report, self.slice)
 
     def to_record(self) -> dict[str, Any]:
-        # By hand: dataclasses.asdict took 13 µs per result of a large report.
+        # By hand: dataclasses.asdict took 13 µs per result of a large report. The results
+        # travel as columns (v4); `results`, their form before, stays empty.
         return {
             "project": self.project,
             "build_id": self.build_id,
             "report": self.report,
-            "results": _records_of(self.results),
+            "results": [],
+            **ResultColumns.of(self.results).to_columns(),
             "recorded_at": self.recorded_at,
             "slice": self.slice,
             "slices": self.slices,
@@ -323,7 +334,7 @@ class TestResultBatch:
             project=record["project"],
             build_id=record["build_id"],
             report=record["report"],
-            results=ResultColumns.from_records(record["results"]),
+            results=result_columns_of(record),
             recorded_at=record["recorded_at"],
             slice=record.get("slice", 0),
             slices=record.get("slices", 1),
@@ -332,10 +343,17 @@ class TestResultBatch:
         )
 
 
-def _records_of(results: Sequence[TestResult]) -> list[dict[str, Any]]:
-    if isinstance(results, ResultColumns):
-        return results.to_records()
-    return [result.to_record() for result in results]
+def result_columns_of(record: Mapping[str, Any]) -> ResultColumns:
+    """The results of a `TestResultBatch` record: its columns, or the records a writer before
+    v4 sent (a record from a v4 writer has no `results`; one from before, no columns)."""
+    if holds_result_columns(record):
+        return ResultColumns.from_columns(record)
+    return ResultColumns.from_records(record.get("results", ()))
+
+
+def holds_result_columns(record: Mapping[str, Any]) -> bool:
+    """Whether a `TestResultBatch` record holds its results as columns (written since v4)."""
+    return not record.get("results") and "test_ids" in record
 
 
 @dataclass(frozen=True, slots=True)

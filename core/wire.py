@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-from fastavro.schema import expand_schema, fingerprint, to_parsing_canonical_form
+from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from pts.core.errors import DecodeError
 
@@ -57,7 +57,7 @@ class _Schemas:
         for stem in SCHEMA_FILES:
             raw = json.loads((SCHEMA_DIR / f"{stem}.avsc").read_text())
             parsed = fastavro.parse_schema(raw, named_schemas=self.named)
-            fp = _fingerprint(parsed)
+            fp = _fingerprint(parsed, self.named)
             self.by_name[raw["name"]] = parsed
             self.fingerprint_of[raw["name"]] = fp
             self.writers[fp] = (raw["name"], parsed, None)
@@ -67,18 +67,51 @@ class _Schemas:
     def add_previous(self, raw: dict[str, Any]) -> bytes:
         """Accept messages written with an earlier, self-contained version of a schema; they
         are read into the current schema of the same name. Returns its fingerprint."""
-        writer = fastavro.parse_schema(raw, named_schemas={})
+        named: dict[str, Any] = {}
+        writer = fastavro.parse_schema(raw, named_schemas=named)
         name = raw["name"].rpartition(".")[2]
-        fp = _fingerprint(writer)
+        fp = _fingerprint(writer, named)
         self.writers.setdefault(fp, (name, writer, self.by_name[name]))
         return fp
 
 
-def _fingerprint(parsed: Any) -> bytes:
-    """CRC-64-AVRO of the Parsing Canonical Form of the whole schema (named types inlined where
-    first used), in wire order: fastavro gives those bytes as hex."""
-    canonical = to_parsing_canonical_form(expand_schema(parsed))
+def _fingerprint(parsed: Any, named: dict[str, Any]) -> bytes:
+    """CRC-64-AVRO of the Parsing Canonical Form of the whole schema, in wire order: fastavro
+    gives those bytes as hex."""
+    canonical = to_parsing_canonical_form(_inlined_where_first_used(parsed, named, set()))
     return bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
+
+
+def _inlined_where_first_used(schema: Any, named: dict[str, Any], seen: set[str]) -> Any:
+    """The schema with each named type written out where it is first used and named after
+    that, as the Parsing Canonical Form has it (fastavro's `expand_schema` writes it out at
+    every use, which changes the fingerprint of a schema that uses a type twice)."""
+    if isinstance(schema, str):
+        if schema in named and schema not in seen:
+            return _inlined_where_first_used(named[schema], named, seen)
+        return schema
+    if isinstance(schema, list):
+        return [_inlined_where_first_used(branch, named, seen) for branch in schema]
+    if not isinstance(schema, dict):
+        return schema
+    kind = schema.get("type")
+    if kind in ("record", "error", "enum", "fixed"):
+        if schema["name"] in seen:
+            return schema["name"]
+        seen.add(schema["name"])
+    inlined = dict(schema)
+    if kind in ("record", "error"):
+        inlined["fields"] = [
+            {**f, "type": _inlined_where_first_used(f["type"], named, seen)}
+            for f in schema["fields"]
+        ]
+    elif kind == "array":
+        inlined["items"] = _inlined_where_first_used(schema["items"], named, seen)
+    elif kind == "map":
+        inlined["values"] = _inlined_where_first_used(schema["values"], named, seen)
+    elif isinstance(kind, (dict, list)):
+        inlined["type"] = _inlined_where_first_used(kind, named, seen)
+    return inlined
 
 
 @cache

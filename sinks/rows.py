@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pts.core.events import holds_result_columns, ranked_test_ids
 from pts.core.events import prediction_columns as prediction_columns_of
-from pts.core.events import ranked_test_ids
 
 Record = Mapping[str, Any]
 Columns = dict[str, list[Any]]
@@ -72,6 +72,10 @@ DATETIME_COLUMNS = frozenset(
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 _RESULT_FIELDS = ("test_id", "suite", "name", "variant", "outcome", "duration_s", "message")
+_RESULT_COLUMNS = {  # table column: TestResultBatch column (v4 writers)
+    "test_id": "test_ids", "suite": "suites", "name": "names", "variant": "variants",
+    "outcome": "outcomes", "duration_s": "durations_s", "message": "messages",
+}  # fmt: skip
 _BATCH_FIELDS = ("project", "build_id", "report", "report_digest", "slice", "flavor")
 _PREDICTION_FIELDS = {  # table column: PredictionBatch column
     "test_id": "test_ids",
@@ -132,13 +136,21 @@ def test_result_columns(records: Sequence[Record]) -> Columns:
     """One row per result of each batch; the batch's ids and time repeat on each."""
     columns = empty(TEST_RESULTS)
     for batch in records:
-        results = batch["results"]
-        repeat = len(results)
+        if holds_result_columns(batch):
+            repeat = len(batch["test_ids"])
+            for name, column in _RESULT_COLUMNS.items():
+                values = batch[column]
+                if len(values) != repeat:
+                    raise ValueError(f"{len(values)} {column} for {repeat} test_ids")
+                columns[name] += values
+        else:  # records, from a writer before v4
+            results = batch.get("results", ())
+            repeat = len(results)
+            for name in _RESULT_FIELDS:
+                columns[name] += [result[name] for result in results]
         for name in _BATCH_FIELDS:
             columns[name] += [batch[name]] * repeat
         columns["recorded_at"] += [millis(batch["recorded_at"])] * repeat
-        for name in _RESULT_FIELDS:
-            columns[name] += [result[name] for result in results]
     return columns
 
 

@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, TopicPartition
 from pts.core import wire
 from pts.core.dead_letters import DeadLetters
 from pts.core.errors import PtsError
-from pts.core.events import ResultColumns, utc_now
+from pts.core.events import result_columns_of, utc_now
 from pts.core.kafka import MAX_MESSAGE_BYTES, CheckedProducer, client_config
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
@@ -88,7 +88,11 @@ class WorkerState:
         self.fatal: Callable[[BaseException], None] | None = None
 
     async def run_model(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._model_thread, fn, *args)
+        return await self.start_model(fn, *args)
+
+    def start_model(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """`fn(*args)` queued for the model thread now; the future of its result."""
+        return asyncio.get_running_loop().run_in_executor(self._model_thread, fn, *args)
 
     async def decode(self, value: bytes | None, schema: str) -> dict[str, Any]:
         """The message's record, decoded on the decode thread; raises DecodeError."""
@@ -374,7 +378,7 @@ def _results_in(value: bytes | None) -> int:
         _, record = wire.decode(value, expected="TestResultBatch")
     except PtsError:
         return 0
-    return len(ResultColumns.from_records(record["results"]).ran())
+    return len(result_columns_of(record).ran())
 
 
 def create_app(settings: Settings) -> faust.App:

@@ -40,8 +40,8 @@ def test_columns_index_slice_and_encode_as_the_results() -> None:
     assert ResultColumns.of(columns) is columns
     assert columns[1] == RESULTS[1] and columns[-1] == RESULTS[-1]
     assert isinstance(columns[1:3], ResultColumns) and columns[1:3] == RESULTS[1:3]
-    assert columns.to_records() == [r.to_record() for r in RESULTS]
-    assert decoded(RESULTS).to_record()["results"] == [r.to_record() for r in RESULTS]
+    assert [r.to_record() for r in columns] == [r.to_record() for r in RESULTS]
+    assert decoded(RESULTS).to_record()["test_ids"] == columns.test_ids
     assert columns != RESULTS[:3] and columns != "s::a"
 
 

@@ -18,6 +18,7 @@ from pts.core import wire
 from pts.core.errors import DecodeError
 from pts.core.events import (
     RANKED_COLUMNS,
+    RESULT_COLUMNS,
     Build,
     ChangedFile,
     Outcome,
@@ -32,6 +33,7 @@ from pts.core.events import (
     ranked_test_ids,
     to_record,
 )
+from pts.sinks import rows
 from pts.sinks.rows import prediction_columns
 
 
@@ -114,7 +116,16 @@ def test_hand_built_records_are_the_generic_ones(event: Any) -> None:
     if isinstance(event, SubsetResponse):  # `columns` says how ranked travels; not a field
         del generic["columns"]
         generic.update({column: [] for column in RANKED_COLUMNS})
-    assert event.to_record() == generic
+    if isinstance(event, TestResultBatch):  # the results travel as columns (v4)
+        results = generic.pop("results")
+        generic["results"] = []
+        for column, field in zip(RESULT_COLUMNS, ("test_id", "suite", "name", "outcome",
+                                                  "duration_s", "message", "variant"),
+                                 strict=True):  # fmt: skip
+            generic[column] = [result[field] for result in results]
+    assert {k: list(v) if isinstance(v, tuple) else v for k, v in event.to_record().items()} == (
+        generic
+    )
 
 
 ANSWERED = dataclasses.replace(RESPONSE, answered_at=datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC))
@@ -157,6 +168,28 @@ def test_clients_and_workers_from_before_the_columns_still_understand_each_other
     decoded = wire.decode(old_answer, "SubsetResponse")[1]
     assert SubsetResponse.from_record(decoded) == ANSWERED
     assert ranked_test_ids(decoded) == ["t::a"]
+
+
+def test_results_written_as_records_by_an_earlier_client_read_as_columns() -> None:
+    # Clients before v4 sent one record per result; their messages still in the topic are
+    # learned from and stored as today's, whose results travel as columns.
+    record = {**BATCH.to_record(), "results": [r.to_record() for r in BATCH.results]}
+    _, old_batch = _written_with("test_result_batch.v3.avsc", record)
+    decoded = wire.decode(old_batch, "TestResultBatch")[1]
+    assert decoded["test_ids"] == [] and len(decoded["results"]) == 2
+    assert TestResultBatch.from_record(decoded).results == BATCH.results
+    _, today = wire.decode(wire.encode("TestResultBatch", BATCH.to_record()))
+    assert today["results"] == [] and today["test_ids"] == ["t::a", "t::b"]
+    assert rows.test_result_columns([decoded]) == rows.test_result_columns([today])
+
+
+def test_result_columns_of_different_lengths_do_not_store() -> None:
+    _, record = wire.decode(wire.encode("TestResultBatch", BATCH.to_record()))
+    record["durations_s"] = record["durations_s"][:1]
+    with pytest.raises(ValueError, match="1 durations_s for 2 test_ids"):
+        rows.test_result_columns([record])
+    with pytest.raises(ValueError, match="different lengths"):
+        TestResultBatch.from_record(record)
 
 
 def test_predictions_round_trip_as_columns() -> None:
