@@ -1,12 +1,15 @@
 """Each message of a stream: restore its partition's models first if this worker was just
 given it, skip what the restored snapshot already holds, decode it, hand it to the agent's
 handler, and set aside to the dead-letter topic, with the reason, whatever does not decode or
-fails; the stream goes on."""
+fails; the stream goes on. `consume_in_turn` does the same with the model thread's turns of
+consecutive messages back to back."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 from faust.types.tuples import Message
@@ -15,9 +18,12 @@ from pts.core.errors import DecodeError
 from pts.core.logs import get_logger
 from pts.streams.app import WorkerState
 
+T = TypeVar("T")
 Handler = Callable[[dict[str, Any], Message], Awaitable[None]]
 RawHandler = Callable[[bytes | None, Message], Awaitable[None]]
 log = get_logger(__name__)
+WAITING_AT_MOST = 4  # messages taken from the stream ahead of the model thread
+FINISH_AT_EXIT_S = 30.0
 
 
 async def consume(
@@ -40,22 +46,107 @@ async def consume_raw(stream: faust.StreamT, handle: RawHandler, state: WorkerSt
     async for event in stream.events():
         message = event.message
         await state.ensure_restored(message.partition)
-        if state.in_snapshot(message.topic, message.partition, message.offset):
-            await state.mark_processed(message.topic, message.partition, message.offset)
-            continue  # learned before the snapshot this partition was restored from
-        try:
-            await handle(message.value, message)
-        except DecodeError as exc:
-            set_aside(state, message, exc.reason)
-        except Exception as exc:  # a bug or a bad record must not stop the partition
-            log.exception(
-                "message_failed",
-                topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-            )
-            set_aside(state, message, f"processing failed: {exc!r}")
+        # Skipped when the snapshot the partition was restored from has learned it already.
+        if not state.in_snapshot(message.topic, message.partition, message.offset):
+            await guarded(state, message, handle(message.value, message))
         await state.mark_processed(message.topic, message.partition, message.offset)
+
+
+async def consume_in_turn(
+    stream: faust.StreamT,
+    state: WorkerState,
+    turn: Callable[[bytes | None], T],
+    finish: Callable[[T, Message], Awaitable[None]],
+    holds: Callable[[T], bool],
+) -> None:
+    """`consume_raw`, with each message's turn of the model thread (`turn`, given the bytes)
+    started as soon as the previous turn ends, while the event loop finishes the message before
+    it (`finish`: replies, logs, offsets). So the model thread does not wait on the event loop
+    between messages. Turns still run one at a time, in the stream's order; after a turn whose
+    result `holds` (a batch whose build has not arrived), the next waits until `finish` is done
+    with it, so `finish` may take more turns for it first."""
+    loop = asyncio.get_running_loop()
+    waiting: deque[tuple[Message, bool]] = deque()  # (message, already in the snapshot)
+    # Taken messages, in order, each with its turn (None: in the snapshot); None ends them.
+    turns: asyncio.Queue[tuple[Message, asyncio.Future[T] | None] | None] = asyncio.Queue()
+    room = asyncio.Event()
+    busy = False
+    holding: asyncio.Future[T] | None = None  # the turn whose result holds the next ones
+
+    def start_turns() -> None:
+        nonlocal busy
+        while waiting and not busy and holding is None:
+            message, restored = waiting.popleft()
+            if restored:
+                turns.put_nowait((message, None))
+                continue
+            busy = True
+            future = state.start_model(turn, message.value)
+            future.add_done_callback(turn_ended)
+            turns.put_nowait((message, future))
+        if len(waiting) < WAITING_AT_MOST:
+            room.set()
+
+    def turn_ended(future: asyncio.Future[T]) -> None:
+        nonlocal busy, holding
+        busy = False
+        if not future.cancelled() and future.exception() is None and holds(future.result()):
+            holding = future
+        else:
+            start_turns()
+
+    async def finished(future: asyncio.Future[T], message: Message) -> None:
+        await finish(await future, message)
+
+    async def finish_turns() -> None:
+        nonlocal holding
+        while (taken := await turns.get()) is not None:
+            message, future = taken
+            if future is not None:
+                await guarded(state, message, finished(future, message))
+                if future is holding:
+                    holding = None
+                    start_turns()
+            await state.mark_processed(message.topic, message.partition, message.offset)
+
+    finisher = loop.create_task(finish_turns())
+    try:
+        async for event in stream.events():
+            if finisher.done():
+                finisher.result()  # raises what stopped it
+            message = event.message
+            await state.ensure_restored(message.partition)
+            restored = state.in_snapshot(message.topic, message.partition, message.offset)
+            waiting.append((message, restored))
+            start_turns()
+            while len(waiting) >= WAITING_AT_MOST:
+                room.clear()
+                await room.wait()
+    finally:
+        # What the model thread took is finished (its predictions sent, its offset marked):
+        # else a batch learned here would be redelivered, found learned, and never answered
+        # for. What it did not take yet is redelivered to the partition's next owner.
+        waiting.clear()
+        turns.put_nowait(None)
+        try:
+            await asyncio.wait_for(asyncio.shield(finisher), FINISH_AT_EXIT_S)
+        finally:
+            finisher.cancel()
+
+
+async def guarded(state: WorkerState, message: Message, work: Awaitable[None]) -> None:
+    """Await the message's `work`; a DecodeError it raises sets the message aside with its
+    reason, and so does any other error, logged."""
+    try:
+        await work
+    except DecodeError as exc:
+        set_aside(state, message, exc.reason)
+    except Exception as exc:  # a bug or a bad record must not stop the partition
+        log.exception(
+            "message_failed", topic=message.topic, partition=message.partition,
+            offset=message.offset,
+        )  # fmt: skip
+        set_aside(state, message, f"processing failed: {exc!r}")
 
 
 def set_aside(state: WorkerState, message: Message, reason: str) -> None:

@@ -1,6 +1,7 @@
 """Test results: for each batch, predict first, then learn (progressive validation); what was
 predicted goes to the predictions topic, so the model's quality becomes history, and a change of
-a project's champion goes to the champion-decisions topic."""
+a project's champion goes to the champion-decisions topic. The model thread decodes and learns
+a batch while the event loop sends what the one before it produced (`consume_in_turn`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pts.core.events import ChampionDecision, TestResultBatch
 from pts.core.logs import get_logger
 from pts.core.topics import topic_name
 from pts.streams.app import WorkerState
-from pts.streams.messages import consume_raw
+from pts.streams.messages import consume_in_turn
 
 log = get_logger(__name__)
 
@@ -61,8 +62,8 @@ def register(
         done.decisions = selector.take_decisions(batch.project)
         return done
 
-    async def handle(value: bytes | None, message: Message) -> None:
-        done = await state.run_model(decode_and_learn, value)
+    async def finish(done: _Learned, message: Message) -> None:
+        # On the event loop, while the model thread takes the next message.
         batch = done.batch
         if done.awaits_build:
             # The build may still be in flight on its own topic: let it land first.
@@ -101,4 +102,6 @@ def register(
 
     @app.agent(results, name="test-results")
     async def learn_results(stream: faust.StreamT) -> None:
-        await consume_raw(stream, handle, state)
+        await consume_in_turn(
+            stream, state, decode_and_learn, finish, holds=lambda done: done.awaits_build
+        )
