@@ -8,13 +8,17 @@ history on (the loader on a thread of the worker); (d) `pts worker --no-history`
 separate `pts loader` (and how soon the loader has stored every result and prediction).
 
 Each run publishes `--batches` batches of `--batch-size` results (a synthetic 1,000-test
-history, build before its results, encoded before the clock starts) for a fresh project as fast
-as the producer goes, and a
-thread polls the worker's /health every 50 ms to see when each batch counts as learned:
+history, build before its results, encoded before the clock starts) for fresh projects as fast
+as the producer goes. When each batch was learned is read from the predictions topic: the
+worker produces a batch's predictions as soon as it learned it, and Kafka stamps the message
+then (CreateTime), so the benchmark measures without asking the worker anything (polling
+/health took a turn of the model thread per call: 3-6% of it at 20 polls a second).
 - throughput: results / (last learned - first publish), and per CPU second of the worker;
-- lag: per batch, its publish time to the first poll that counts it (under this burst);
+- lag: per batch, its publish time to its predictions' time (under this burst);
 - freshness: on the idle worker, one new batch published, then /health polled until counted.
-Baselines on the same batches: `Selector.learn` alone, and Avro decode + `Selector.learn`.
+Baselines on the same batches: `Selector.learn` alone, and Avro decode + `Selector.learn`,
+right after each burst while the stack idles, so that each run's ratio pairs two rates taken
+seconds apart (this machine's speed drifts by half within minutes).
 
     .venv/bin/python -m bench.ingest [--batches 200] [--batch-size 500] [--runs 3] [--warmup 1]
         [--workers N] [--projects P] [--modes c,d]
@@ -25,9 +29,13 @@ from __future__ import annotations
 import argparse
 import threading
 import time
+import uuid
+from collections.abc import Collection
 from dataclasses import replace
 from itertools import zip_longest
 from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
 
 from bench.common import machine_line, median, percentile, progress, table, write_result
 from bench.stack import Stack, running_stack
@@ -35,13 +43,14 @@ from pts.client.junit_reports import slice_results
 from pts.client.publisher import EventPublisher, batches_of
 from pts.core import wire
 from pts.core.events import Build, TestResultBatch, to_record
+from pts.core.kafka import client_config
+from pts.core.settings import Settings
+from pts.core.topics import topic_name
 from pts.evaluation.synthetic import generate
 from pts.selection.models import make_classifier
 from pts.selection.selector import Selector
 
-# Each /health poll is a turn of the model thread (its projects' figures): at 10 ms it took
-# 5% of the model thread's time during a burst, so the benchmark disturbed what it measured.
-POLL_S = 0.05
+POLL_S = 0.05  # how often to ask whether the loader has stored everything
 TESTS = (20, 50)  # modules, tests per module: a 1,000-test suite
 
 
@@ -66,22 +75,52 @@ def workload(
     return out
 
 
-class Poller(threading.Thread):
-    """Polls /health and keeps (time, results_learned) over the projects, on every worker."""
+class PredictionWatch(threading.Thread):
+    """Reads the predictions topic from its current end and keeps (time learned, results
+    learned so far) of the given projects: the message's CreateTime is when the worker produced
+    the batch's predictions, right after learning it."""
 
-    def __init__(self, stack: Stack, projects: list[str]) -> None:
+    def __init__(self, settings: Settings, projects: Collection[str]) -> None:
         super().__init__(daemon=True)
-        self.stack, self.projects = stack, projects
+        self.projects = {p.encode() for p in projects}
         self.samples: list[tuple[float, int]] = []
         self.stop = threading.Event()
+        self._consumer = Consumer(
+            client_config(settings, **{"group.id": f"bench-{uuid.uuid4().hex}",
+                                       "enable.auto.commit": False})
+        )  # fmt: skip
+        topic = topic_name(settings, "predictions")
+        partitions = self._consumer.list_topics(topic, timeout=30).topics[topic].partitions
+        starts = []
+        for partition in partitions:
+            _, high = self._consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=30
+            )
+            starts.append(TopicPartition(topic, partition, high))
+        self._consumer.assign(starts)  # from the end, before anything of the run is published
 
     def run(self) -> None:
-        while not self.stop.is_set():
-            self.samples.append((time.monotonic(), self.stack.learned_by(self.projects)))
-            time.sleep(POLL_S)
+        learned = 0
+        try:
+            while not self.stop.is_set():
+                for message in self._consumer.consume(num_messages=100, timeout=0.05):
+                    if message.error() is not None or message.key() not in self.projects:
+                        continue
+                    _, record = wire.decode(message.value(), expected="PredictionBatch")
+                    learned += len(record["test_ids"])
+                    self.samples.append((message.timestamp()[1] / 1000, learned))
+        finally:
+            self._consumer.close()
 
     def first_time_at(self, count: int) -> float:
-        return next(t for t, n in self.samples if n >= count)
+        return next(t for t, n in sorted(self.samples) if n >= count)
+
+    def wait_for(self, count: int, timeout_s: float = 600) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.samples or self.samples[-1][1] < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.samples[-1:] or 'nothing'} of {count} results learned")
+            time.sleep(POLL_S)
 
 
 def in_process(work: list[tuple[Build, list[TestResultBatch]]]) -> dict[str, float]:
@@ -130,20 +169,30 @@ def interleaved(works: list[list[tuple[Build, list[TestResultBatch]]]]) -> list[
     return [cycle for cycles in zip_longest(*works) for cycle in cycles if cycle is not None]
 
 
-def burst(stack: Stack, args: argparse.Namespace, run: int) -> dict[str, Any]:
-    projects = [f"ingest-{run}" if args.projects == 1 else f"ingest-{run}-{k}"
-                for k in range(args.projects)]  # fmt: skip
+def projects_of(args: argparse.Namespace, run: int) -> list[str]:
+    if args.projects == 1:
+        return [f"ingest-{run}"]
+    return [f"ingest-{run}-{k}" for k in range(args.projects)]
+
+
+def run_work(args: argparse.Namespace, run: int) -> list[tuple[Build, list[TestResultBatch]]]:
+    """The run's batches, spread over its projects: the same for the worker and in process."""
     per_project = -(-args.batches // args.projects)
     works = [workload(p, per_project, args.batch_size, seed=run * 100 + k)
-             for k, p in enumerate(projects)]  # fmt: skip
-    work = interleaved(works)
+             for k, p in enumerate(projects_of(args, run))]  # fmt: skip
+    return interleaved(works)
+
+
+def burst(stack: Stack, args: argparse.Namespace, run: int) -> dict[str, Any]:
+    projects = projects_of(args, run)
+    work = run_work(args, run)
     total = sum(len(b.results) for _, batches in work for b in batches)
     messages = sum(len(batches) for _, batches in work)
     label = f"run {run + 1}/{args.runs}" if run < args.runs else "warm-up run"
     progress(f"{label}: {total} results in {messages} batches")
     publisher = EventPublisher(stack.settings)
-    poller = Poller(stack, projects)
-    poller.start()
+    watch = PredictionWatch(stack.settings, projects)
+    watch.start()
     loaded_before = _loaded(stack)
     cpu_before = stack.all_workers_cpu_s()
     loader_cpu_before = stack.loader_cpu_s() if stack.loader else 0.0
@@ -156,22 +205,21 @@ def burst(stack: Stack, args: argparse.Namespace, run: int) -> dict[str, Any]:
                                           for b in batches])
         for build, batches in work
     ]  # fmt: skip
-    started = time.monotonic()
+    started = time.time()  # wall clock, as Kafka's timestamps
     for build_message, batch_messages in encoded:
         publisher.send(build_message)
         for message, results in batch_messages:
             publisher.send(message)
             cumulative += results
-            published.append((time.monotonic(), cumulative))
+            published.append((time.time(), cumulative))
     publisher.flush()
-    flushed = time.monotonic()
-    while not poller.samples or poller.samples[-1][1] < total:  # one poller: see POLL_S
-        time.sleep(POLL_S)
-    poller.stop.set()
-    poller.join()
-    done = poller.first_time_at(total)
+    flushed = time.time()
+    watch.wait_for(total)
     cpu = stack.all_workers_cpu_s() - cpu_before
-    lags = [poller.first_time_at(count) - at for at, count in published]
+    watch.stop.set()
+    watch.join()
+    done = watch.first_time_at(total)
+    lags = [watch.first_time_at(count) - at for at, count in published]
     progress(f"run {run + 1}: learned in {done - started:.2f} s, worker CPU {cpu:.2f} s")
     measured: dict[str, Any] = {}
     if stack.loader is not None:
@@ -216,10 +264,28 @@ def _loaded(stack: Stack) -> dict[str, int]:
 
 
 def _wait_loaded(stack: Stack, before: dict[str, int], messages: int) -> float:
-    """When the loader had stored every batch of results and of predictions of the run."""
+    """When (wall clock) the loader had stored every batch of results and of predictions of
+    the run."""
     while any(stack.loaded(kind) - n < messages for kind, n in before.items()):
         time.sleep(POLL_S)
-    return time.monotonic()
+    return time.time()
+
+
+_NOT_MEDIANS = ("fresh_s", "in_process")
+
+
+def paired_run(stack: Stack, args: argparse.Namespace, run: int) -> dict[str, Any]:
+    """A burst, then `Selector.learn` and bare River on the same batches in process while the
+    stack idles: the machine's speed drifts within minutes, so each ratio pairs rates measured
+    seconds apart."""
+    measured = burst(stack, args, run)
+    progress(f"run {run + 1}: in-process learn and bare River, the stack idle")
+    baseline = in_process(run_work(args, run))
+    return {
+        **measured,
+        "in_process": baseline,
+        "ratio_to_learn": measured["worker_rate"] / baseline["learn_rate"],
+    }
 
 
 MODES = {
@@ -248,17 +314,11 @@ def main() -> None:
         with running_stack(workers=args.workers, **MODES[mode][1]) as stack:
             for warmup in range(args.warmup):  # not counted: the first burst of a stack is slower
                 burst(stack, args, args.runs + warmup)
-            results[mode] = [burst(stack, args, run) for run in range(args.runs)]
-    baselines = []
-    for run in range(args.runs):  # with the broker and workers stopped: nothing shares the CPU
-        progress(f"run {run + 1}: in-process learn and bare River")
-        per_project = -(-args.batches // args.projects)
-        works = [workload(f"ingest-{run}-{k}", per_project, args.batch_size, run * 100 + k)
-                 for k in range(args.projects)]  # fmt: skip
-        baselines.append(in_process(interleaved(works)))
+            results[mode] = [paired_run(stack, args, run) for run in range(args.runs)]
+    baselines = [r["in_process"] for runs in results.values() for r in runs]
     base = {k: median([b[k] for b in baselines]) for k in baselines[0]}
     medians = {
-        mode: {k: median([r[k] for r in runs]) for k in runs[0] if k != "fresh_s"}
+        mode: {k: median([r[k] for r in runs]) for k in runs[0] if k not in _NOT_MEDIANS}
         for mode, runs in results.items()
     }
     print(machine_line())
@@ -293,14 +353,14 @@ def main() -> None:
             rows,
         )  # fmt: skip
     )
-    ratios = {"(a)/(b)": base["learn_rate"] / base["bare_river_rate"],
-              "(a)/(b')": base["learn_rate"] / base["bare_river_predict_rate"]}  # fmt: skip
+    ratios = {
+        "(a)/(b)": median([b["learn_rate"] / b["bare_river_rate"] for b in baselines]),
+        "(a)/(b')": median([b["learn_rate"] / b["bare_river_predict_rate"] for b in baselines]),
+    }
     for mode, m in medians.items():
-        ratios[f"({mode})/(a)"] = m["worker_rate"] / base["learn_rate"]
+        ratios[f"({mode})/(a)"] = m["ratio_to_learn"]
     print("ratios: " + ", ".join(f"{name} {value:.2f}" for name, value in ratios.items()))
-    path = write_result(
-        "ingest", {"args": vars(args), "modes": results, "in_process": baselines, "ratios": ratios}
-    )
+    path = write_result("ingest", {"args": vars(args), "modes": results, "ratios": ratios})
     print(f"written {path}")
 
 
