@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 import pytest
 from confluent_kafka import Consumer
-from confluent_kafka.admin import AdminClient
 
 from pts.core import wire
 from pts.core.events import (
@@ -25,22 +24,13 @@ from pts.core.events import (
 )
 from pts.core.kafka import CheckedProducer
 from pts.core.settings import Settings
-from pts.core.topics import ensure_topics, topic_name
+from pts.core.topics import topic_name
 from pts.selection.selector import Selector
 from pts.streams.app import WorkerState
 from tests.conftest import run_pts
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def settings(kafka_bootstrap: str, kafka_admin: AdminClient, tmp_path) -> Settings:
-    suffix = uuid.uuid4().hex[:8]
-    chosen = Settings(kafka_bootstrap=kafka_bootstrap, topic_prefix=f"fresh-{suffix}",
-                      partitions=1, worker_id=f"fresh-{suffix}", data_dir=tmp_path)  # fmt: skip
-    ensure_topics(kafka_admin, chosen)
-    return chosen
 
 
 def batch(project: str, build: str, outcomes: list[Outcome]) -> bytes:

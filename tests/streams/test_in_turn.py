@@ -13,11 +13,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from confluent_kafka.admin import AdminClient
 
 from pts.core.errors import DecodeError
 from pts.core.settings import Settings
-from pts.core.topics import ensure_topics, topic_name
+from pts.core.topics import topic_name
 from pts.selection.selector import Selector
 from pts.streams.app import WorkerState
 from pts.streams.messages import consume_in_turn
@@ -54,15 +53,6 @@ class Stream:
         last = self.messages[-1]
         while self.state.processed.get((last.topic, last.partition), -1) < last.offset:
             await asyncio.sleep(0.01)
-
-
-@pytest.fixture
-def settings(kafka_bootstrap: str, kafka_admin: AdminClient, tmp_path) -> Settings:
-    suffix = uuid.uuid4().hex[:8]
-    chosen = Settings(kafka_bootstrap=kafka_bootstrap, topic_prefix=f"turns-{suffix}",
-                      partitions=1, worker_id=f"turns-{suffix}", data_dir=tmp_path)  # fmt: skip
-    ensure_topics(kafka_admin, chosen)
-    return chosen
 
 
 class Turns:
