@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+from contextlib import suppress
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -25,6 +26,7 @@ from typing import Any
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
+from pts.core import columnar_avro
 from pts.core.errors import DecodeError
 
 SCHEMA_DIR = Path(str(resources.files("pts.schemas")))  # the contracts: data, not code
@@ -54,6 +56,8 @@ class _Schemas:
         # fingerprint -> (record name, writer schema, reader schema or None when current)
         self.writers: dict[bytes, tuple[str, Any, Any]] = {}
         self.fingerprint_of: dict[str, bytes] = {}
+        # fingerprint -> the compiled reader of a current schema (`columnar_avro`)
+        self.readers: dict[bytes, columnar_avro.Reader] = {}
         for stem in SCHEMA_FILES:
             raw = json.loads((SCHEMA_DIR / f"{stem}.avsc").read_text())
             parsed = fastavro.parse_schema(raw, named_schemas=self.named)
@@ -61,6 +65,8 @@ class _Schemas:
             self.by_name[raw["name"]] = parsed
             self.fingerprint_of[raw["name"]] = fp
             self.writers[fp] = (raw["name"], parsed, None)
+            with suppress(columnar_avro.Unsupported):  # a map: fastavro reads it
+                self.readers[fp] = columnar_avro.compile_reader(parsed, self.named)
         for path in sorted((SCHEMA_DIR / "previous").glob("*.avsc")):
             self.add_previous(json.loads(path.read_text()))
 
@@ -169,8 +175,12 @@ def decode(payload: bytes | None, expected: str | None = None) -> tuple[str, dic
     name, writer, reader = known
     if expected is not None and name != expected:
         raise DecodeError(f"expected a {expected} message, got {name}", raw=payload)
+    compiled = _schemas().readers.get(payload[2:_HEADER])
     try:
-        record = fastavro.schemaless_reader(io.BytesIO(payload[_HEADER:]), writer, reader)
+        if compiled is not None:
+            record = columnar_avro.decode(compiled, payload, _HEADER)
+        else:
+            record = fastavro.schemaless_reader(io.BytesIO(payload[_HEADER:]), writer, reader)
     except Exception as exc:  # fastavro raises EOFError, ValueError, UnicodeDecodeError, ...
         raise DecodeError(f"{name} body does not decode: {exc!r}", raw=payload) from exc
     return name, record
