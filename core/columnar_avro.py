@@ -284,9 +284,7 @@ def _enums(symbols: tuple[str, ...]) -> Reader:
                 out.extend(map(symbol_of.__getitem__, chunk))
                 pos += count
             else:
-                for _ in range(count):
-                    value, pos = item(data, text, pos)
-                    out.append(value)
+                pos = _each(item, count, data, text, pos, out)
             count, pos = _block(data, text, pos)
         return out, pos
 
@@ -298,10 +296,16 @@ def _items(item: Reader) -> Reader:
         out: list[Any] = []
         count, pos = _block(data, text, pos)
         while count:
-            for _ in range(count):
-                value, pos = item(data, text, pos)
-                out.append(value)
+            pos = _each(item, count, data, text, pos, out)
             count, pos = _block(data, text, pos)
         return out, pos
 
     return read
+
+
+def _each(item: Reader, count: int, data: bytes, text: str, pos: int, out: list[Any]) -> int:
+    """Read `count` items one by one onto `out`; the position after them."""
+    for _ in range(count):
+        value, pos = item(data, text, pos)
+        out.append(value)
+    return pos
