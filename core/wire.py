@@ -167,7 +167,8 @@ def decode(payload: bytes | None, expected: str | None = None) -> tuple[str, dic
         raise DecodeError("empty message", raw=payload)
     if payload[:2] != MARKER or len(payload) < _HEADER:
         raise DecodeError("not Avro single-object encoding (no C3 01 marker)", raw=payload)
-    known = _schemas().writers.get(payload[2:_HEADER])
+    schemas = _schemas()
+    known = schemas.writers.get(payload[2:_HEADER])
     if known is None:
         raise DecodeError(
             f"unknown writer schema fingerprint {payload[2:_HEADER].hex()}", raw=payload
@@ -175,7 +176,7 @@ def decode(payload: bytes | None, expected: str | None = None) -> tuple[str, dic
     name, writer, reader = known
     if expected is not None and name != expected:
         raise DecodeError(f"expected a {expected} message, got {name}", raw=payload)
-    compiled = _schemas().readers.get(payload[2:_HEADER])
+    compiled = schemas.readers.get(payload[2:_HEADER])
     try:
         if compiled is not None:
             record = columnar_avro.decode(compiled, payload, _HEADER)
