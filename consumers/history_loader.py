@@ -25,6 +25,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from pts.core import wire
+from pts.core.bounded import bounded, described
 from pts.core.dead_letters import DeadLetters
 from pts.core.errors import BrokerUnavailable, ConfigError, DecodeError, StoreError
 from pts.core.events import (
@@ -86,7 +87,7 @@ class LoaderHealth:
         """Note a failed batch; returns how long to wait before retrying it."""
         if self.state != "retrying":
             self.failing_since = datetime.now(UTC)
-        self.state, self.error = "retrying", error
+        self.state, self.error = "retrying", bounded(error)
         self.batches_failed += 1
         return min(self.max_backoff_s, 0.5 * 2 ** min(self.batches_failed - 1, 10))
 
@@ -188,11 +189,15 @@ class HistoryLoader:
         while not stop.is_set():
             try:
                 stats = self.run_once()
-            except (StoreError, BrokerUnavailable) as exc:
+            except KafkaException:
+                raise  # fatal: the consumer cannot go on
+            except Exception as exc:  # the store, the broker, or a bug: the batch is retried
                 failing = self.health.state == "retrying"
-                wait_s = self.health.failed(str(exc))
+                known = isinstance(exc, (StoreError, BrokerUnavailable))
+                error = str(exc) if known else described(exc)
+                wait_s = self.health.failed(error)
                 if not failing:  # once when it starts failing; /health has the latest error
-                    log.warning("history_loader_batch_failed", error=str(exc), retry_in_s=wait_s)
+                    log.warning("history_loader_batch_failed", error=error, retry_in_s=wait_s)
                 stop.wait(wait_s)
                 continue
             if self.health.state == "retrying":
@@ -288,14 +293,14 @@ class HistoryLoader:
         try:
             self.store.insert_records(kind, [record for _, record in items])
             return len(items), 0
-        except StoreError as exc:
+        except Exception as exc:  # StoreError, or records that do not convert to columns
             if len(items) > 1:
                 half = len(items) // 2
                 first, second = self._store(kind, items[:half]), self._store(kind, items[half:])
                 return first[0] + second[0], first[1] + second[1]
             if not self._store_writes():
                 raise
-            self._dead_letter(items[0][0], f"the history store refused it: {exc}")
+            self._dead_letter(items[0][0], f"the history store refused it: {described(exc)}")
             return 0, 1
 
     def _store_writes(self) -> bool:

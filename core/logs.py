@@ -15,6 +15,8 @@ from typing import TextIO
 
 import structlog
 
+from pts.core.bounded import MAX_CHARS, bounded_value
+
 _LEVELS = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -25,6 +27,20 @@ _LEVELS = {
 
 def _event_first(_logger: object, _method: str, event_dict: dict) -> dict:
     return {"event": event_dict.pop("event"), **event_dict}
+
+
+# A traceback may be long and still worth reading whole; never megabytes.
+MAX_EXCEPTION_CHARS = 16 * MAX_CHARS
+
+
+def _bounded_fields(_logger: object, _method: str, event_dict: dict) -> dict:
+    """Every field bounded (`pts.core.bounded`): a field that carries outside data (a reason,
+    a key, a library's message) never makes a line of megabytes."""
+    for name, value in event_dict.items():
+        if not isinstance(value, (int, float, bool)) and value is not None:
+            limit = MAX_EXCEPTION_CHARS if name == "exception" else MAX_CHARS
+            event_dict[name] = bounded_value(value, limit)
+    return event_dict
 
 
 def _stderr_logger(*_args: object) -> structlog.PrintLogger:
@@ -39,6 +55,7 @@ def configure(level: str = "info") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            _bounded_fields,
             _event_first,
             structlog.processors.JSONRenderer(sort_keys=False),
         ],
@@ -173,6 +190,7 @@ def stdlib_logging_config(level: str = "warning", window_s: float = 60.0) -> dic
                 "()": structlog.stdlib.ProcessorFormatter,
                 "processors": [
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    _bounded_fields,
                     _event_first,
                     structlog.processors.JSONRenderer(sort_keys=False),
                 ],

@@ -27,6 +27,7 @@ import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from pts.core import columnar_avro
+from pts.core.bounded import described
 from pts.core.errors import DecodeError
 
 SCHEMA_DIR = Path(str(resources.files("pts.schemas")))  # the contracts: data, not code
@@ -183,5 +184,5 @@ def decode(payload: bytes | None, expected: str | None = None) -> tuple[str, dic
         else:
             record = fastavro.schemaless_reader(io.BytesIO(payload[_HEADER:]), writer, reader)
     except Exception as exc:  # fastavro raises EOFError, ValueError, UnicodeDecodeError, ...
-        raise DecodeError(f"{name} body does not decode: {exc!r}", raw=payload) from exc
+        raise DecodeError(f"{name} body does not decode: {described(exc)}", raw=payload) from exc
     return name, record

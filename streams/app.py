@@ -18,9 +18,10 @@ from functools import partial
 from typing import Any, TypeVar
 
 import faust
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from pts.core import wire
+from pts.core.bounded import described
 from pts.core.dead_letters import DeadLetters
 from pts.core.errors import PtsError
 from pts.core.events import result_columns_of, utc_now
@@ -36,6 +37,7 @@ T = TypeVar("T")
 log = get_logger(__name__)
 
 CATCH_UP_TIMEOUT_S = 2.0
+CATCH_UP_RETRY_S = 2.0  # while the broker does not answer, how often a catch-up asks it again
 COUNT_BEHIND_TIMEOUT_S = 5.0  # reading what the model has not learned, to count it
 PRODUCE_TIMEOUT_S = 300.0
 CLOSE_FLUSH_TIMEOUT_S = 10.0
@@ -83,6 +85,11 @@ class WorkerState:
         self._restoring: dict[int, asyncio.Lock] = {}
         self._snapshotting = asyncio.Lock()
         self.last_snapshot: dict[str, Any] = {}
+        # Agents that crashed (faust restarts them): name -> what, since when, how often.
+        self.crashed_agents: dict[str, dict[str, Any]] = {}
+        # When the broker last failed to say where partitions end (None: it answers); logged
+        # once, and asked again only every CATCH_UP_RETRY_S meanwhile.
+        self._catch_up_failed_at: float | None = None
         # Set by the worker process: commit offsets to the group; stop on a fatal error.
         self.commit: Callable[[dict[tuple[str, int], int]], Awaitable[None]] | None = None
         self.fatal: Callable[[BaseException], None] | None = None
@@ -195,9 +202,26 @@ class WorkerState:
             self.restored_results.pop(partition, None)
             self._marked.pop(partition, None)
 
+    def agent_crashed(self, agent: str, exc: BaseException) -> None:
+        """An agent stopped on an error. faust restarts it, but the messages it had taken are
+        not given to it again: so no snapshot round marks offsets past them any more, and a
+        restart of the worker replays them from the last snapshot."""
+        crash = self.crashed_agents.setdefault(
+            agent, {"since": utc_now().isoformat(), "crashes": 0}
+        )
+        crash["crashes"] += 1
+        crash["error"] = described(exc)
+        log.error(
+            "agent_crashed", agent=agent, error=crash["error"], crashes=crash["crashes"],
+            hint="snapshots are paused; restart the worker to replay from the last snapshot",
+        )  # fmt: skip
+
     async def snapshot(self, partitions: set[int] | None = None) -> bool:
         """One snapshot round (see `pts.streams.snapshots`) over the owned `partitions` (all
-        when None); False when the broker did not take it (the next round retries)."""
+        when None); False when the broker did not take it (the next round retries), or when
+        an agent crashed (`agent_crashed`)."""
+        if self.crashed_agents:
+            return False
         async with self._snapshotting:
             owned = set(self.restored) if partitions is None else partitions & set(self.restored)
             # Step 1, in one step on the event loop: offsets and changes agree.
@@ -302,30 +326,62 @@ class WorkerState:
         return highs
 
     async def catch_up(
-        self, partition: int, stems: tuple[str, ...] = FEEDS, timeout_s: float = CATCH_UP_TIMEOUT_S
+        self,
+        partition: int,
+        stems: tuple[str, ...] = FEEDS,
+        timeout_s: float = CATCH_UP_TIMEOUT_S,
+        or_until: Callable[[], bool] | None = None,
     ) -> bool:
         """Wait until this worker has processed everything already written to the partition of
         each topic in `stems`: so a subset answer comes from a model that learned all prior
-        results, and results are learned with their build's changes."""
+        results, and results are learned with their build's changes. When the broker cannot
+        say where the partitions end, that counts as not caught up (logged once), and the wait
+        is for `or_until` instead, if given."""
         loop = asyncio.get_running_loop()
-        highs = await loop.run_in_executor(self._io_thread, self._high_watermarks, partition, stems)
+        failed_at = self._catch_up_failed_at
+        try:
+            if failed_at is not None and time.monotonic() - failed_at < CATCH_UP_RETRY_S:
+                raise PtsError("the broker did not say where the partitions end just now")
+            highs = await loop.run_in_executor(
+                self._io_thread, self._high_watermarks, partition, stems
+            )
+        except (KafkaException, PtsError) as exc:
+            if failed_at is None:
+                log.warning("catch_up_unavailable", partition=partition, error=described(exc))
+                self._catch_up_failed_at = time.monotonic()
+            elif time.monotonic() - failed_at >= CATCH_UP_RETRY_S:
+                self._catch_up_failed_at = time.monotonic()
+            return or_until is not None and await self._progressed(or_until, timeout_s)
+        if failed_at is not None:
+            self._catch_up_failed_at = None
+            log.info("catch_up_available", partition=partition)
 
         def caught_up() -> bool:
             return all(
                 self.processed.get((t, partition), -1) >= high - 1 for t, high in highs.items()
             )
 
+        return await self._progressed(caught_up, timeout_s)
+
+    async def _progressed(self, condition: Callable[[], bool], timeout_s: float) -> bool:
+        """Whether `condition` holds, asked at each message processed, within `timeout_s`."""
         async with self._progress:
             try:
-                await asyncio.wait_for(self._progress.wait_for(caught_up), timeout_s)
+                await asyncio.wait_for(self._progress.wait_for(condition), timeout_s)
                 return True
             except TimeoutError:
                 return False
 
     async def results_behind(self, partition: int, project: str) -> int:
-        """The project's results written to the partition that the model has not learned."""
+        """The project's results written to the partition that the model has not learned; 0
+        when the broker cannot tell (`catch_up` has logged it away)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._io_thread, self._count_behind, partition, project)
+        try:
+            return await loop.run_in_executor(
+                self._io_thread, self._count_behind, partition, project
+            )
+        except (KafkaException, PtsError):
+            return 0
 
     def _count_behind(self, partition: int, project: str) -> int:
         # On the watermarks thread; only when an answer could not wait for the model.
@@ -353,10 +409,14 @@ class WorkerState:
         return count
 
     def report_delivery_failures(self) -> None:
-        """Log what the producer could not deliver since the last call."""
+        """Log what the producer could not deliver since the last call; count the dead letters
+        among them."""
         failures = self.producer.take_failures()
         if failures:
             log.error("worker_delivery_failed", messages=len(failures), first=failures[0])
+        letters = [f for f in failures if f.startswith(f"{self.dead_letters.topic}:")]
+        if letters:
+            self.dead_letters.not_written(len(letters), letters[0])
 
     def close(self) -> None:
         self._model_thread.shutdown(wait=True)

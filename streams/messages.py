@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import faust
 from faust.types.tuples import Message
 
+from pts.core.bounded import described
 from pts.core.errors import DecodeError
 from pts.core.logs import get_logger
 from pts.streams.app import WorkerState
@@ -43,13 +44,17 @@ async def consume(
 async def consume_raw(stream: faust.StreamT, handle: RawHandler, state: WorkerState) -> None:
     """Each message's bytes handed to `handle`, which decodes them where it likes; a
     DecodeError it raises sets the message aside with its reason."""
-    async for event in stream.events():
-        message = event.message
-        await state.ensure_restored(message.partition)
-        # Skipped when the snapshot the partition was restored from has learned it already.
-        if not state.in_snapshot(message.topic, message.partition, message.offset):
-            await guarded(state, message, handle(message.value, message))
-        await state.mark_processed(message.topic, message.partition, message.offset)
+    try:
+        async for event in stream.events():
+            message = event.message
+            await state.ensure_restored(message.partition)
+            # Skipped when the snapshot the partition was restored from has learned it already.
+            if not state.in_snapshot(message.topic, message.partition, message.offset):
+                await guarded(state, message, handle(message.value, message))
+            await state.mark_processed(message.topic, message.partition, message.offset)
+    except Exception as exc:
+        state.agent_crashed(_agent_of(stream), exc)
+        raise
 
 
 async def consume_in_turn(
@@ -122,6 +127,9 @@ async def consume_in_turn(
             while len(waiting) >= WAITING_AT_MOST:
                 room.clear()
                 await room.wait()
+    except Exception as exc:
+        state.agent_crashed(_agent_of(stream), exc)
+        raise
     finally:
         # What the model thread took is finished (its predictions sent, its offset marked):
         # else a batch learned here would be redelivered, found learned, and never answered
@@ -136,7 +144,7 @@ async def consume_in_turn(
 
 async def guarded(state: WorkerState, message: Message, work: Awaitable[None]) -> None:
     """Await the message's `work`; a DecodeError it raises sets the message aside with its
-    reason, and so does any other error, logged."""
+    reason, and so does any other error, logged. Never raises: setting aside does not."""
     try:
         await work
     except DecodeError as exc:
@@ -146,10 +154,16 @@ async def guarded(state: WorkerState, message: Message, work: Awaitable[None]) -
             "message_failed", topic=message.topic, partition=message.partition,
             offset=message.offset,
         )  # fmt: skip
-        set_aside(state, message, f"processing failed: {exc!r}")
+        set_aside(state, message, f"processing failed: {described(exc)}")
 
 
 def set_aside(state: WorkerState, message: Message, reason: str) -> None:
     state.dead_letters.set_aside(
         message.topic, message.partition, message.offset, message.key, message.value, reason
     )
+
+
+def _agent_of(stream: faust.StreamT) -> str:
+    """The topic an agent's stream reads, to name the agent on /health."""
+    topics = getattr(stream.channel, "topics", None)
+    return ",".join(topics) if topics else str(stream.channel)

@@ -67,7 +67,10 @@ def register(
         batch = done.batch
         if done.awaits_build:
             # The build may still be in flight on its own topic: let it land first.
-            await state.catch_up(message.partition, ("builds",))
+            await state.catch_up(
+                message.partition, ("builds",),
+                or_until=lambda: selector.knows_build(batch.project, batch.build_id),
+            )  # fmt: skip
             if not selector.knows_build(batch.project, batch.build_id):
                 log.warning(
                     "results_of_unrecorded_build", project=batch.project,

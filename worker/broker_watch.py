@@ -20,6 +20,8 @@ log = get_logger(__name__)
 
 CHECK_EVERY_S = 5.0
 FAILED_CHECKS_TO_BE_AWAY = 2
+# No check finished for this long: the watch itself is stuck, and its answer is stale.
+OVERDUE_AFTER_S = 4 * CHECK_EVERY_S
 
 
 class BrokerWatch:
@@ -36,6 +38,7 @@ class BrokerWatch:
         self.since = datetime.now(UTC)
         self._lost_at: float | None = None
         self.failed_checks = 0
+        self._checked_at = time.monotonic()  # when the last check finished (or the watch began)
 
     def check(self) -> bool:
         """Ask the broker for one topic's metadata; blocking (run it in an executor)."""
@@ -44,14 +47,29 @@ class BrokerWatch:
         except KafkaException as exc:
             self._went_away(exc.args[0].str() if exc.args else str(exc))
             return False
+        finally:
+            self._checked_at = time.monotonic()
         self._answered()
         return True
 
+    @property
+    def overdue_s(self) -> float | None:
+        """How long since the last check finished, when that is longer than it should be."""
+        since = time.monotonic() - self._checked_at
+        return since if since > OVERDUE_AFTER_S else None
+
+    @property
+    def healthy(self) -> bool:
+        return self.reachable and self.overdue_s is None
+
     def as_dict(self) -> dict[str, Any]:
+        overdue_s = self.overdue_s
+        state = "reachable" if self.reachable else "unreachable"
         return {
-            "state": "reachable" if self.reachable else "unreachable",
+            "state": "overdue" if overdue_s is not None else state,
             "error": self.error,
             "since": self.since.isoformat(),
+            **({"last_check_s_ago": round(overdue_s, 1)} if overdue_s is not None else {}),
         }
 
     def _went_away(self, error: str) -> None:

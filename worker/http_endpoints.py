@@ -43,14 +43,29 @@ def register(
     @app.page("/health")
     async def health(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
         body: dict[str, Any] = {"status": "ok", "worker": settings.worker_id}
+        degraded: list[dict[str, Any]] = []  # what is wrong, and since when
         if history is not None:
-            body["history"] = history.health()
-            if body["history"]["state"] not in ("starting", "running"):
-                body["status"] = "degraded"
+            body["history"] = loader = history.health()
+            if loader["state"] not in ("starting", "running"):
+                what = f"history loader {loader['state']}: {loader['error']}"
+                degraded.append({"what": what, "since": loader["failing_since"]})
         if broker is not None:
-            body["broker"] = broker.as_dict()
-            if not broker.reachable:
-                body["status"] = "degraded"
+            body["broker"] = watched = broker.as_dict()
+            if not broker.healthy:
+                what = f"broker {watched['state']}: {watched['error']}"
+                degraded.append({"what": what, "since": watched["since"]})
+        for agent, crash in state.crashed_agents.items():
+            what = (
+                f"agent {agent} crashed {crash['crashes']} time(s), last: {crash['error']}; "
+                "snapshots are paused until the worker restarts"
+            )
+            degraded.append({"what": what, "since": crash["since"]})
+        letters = state.dead_letters.health()
+        if letters is not None:
+            what = f"{letters['unwritten']} dead letter(s) not written: {letters['error']}"
+            degraded.append({"what": what, "since": letters["since"]})
+        if degraded:
+            body["status"], body["degraded"] = "degraded", degraded
         # The partitions this worker owns, and how many results their snapshots held.
         body["partitions"] = {
             str(p): {"restored_results": n} for p, n in state.restored_results.items()

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import faust
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
@@ -36,6 +38,9 @@ from pts.worker.startup_checks import (
 log = get_logger(__name__)
 
 Offsets = dict[tuple[str, int], int]
+# From SIGTERM (or a crash) to the end of the process, at most: a snapshot round, the turns
+# the model thread took, the history thread and the last deliveries fit well within it.
+SHUTDOWN_BOUND_S = 60.0
 
 
 @retry_broker_call
@@ -153,9 +158,12 @@ def build_worker_app(
     async def on_shutdown(app: faust.App, **kwargs: object) -> None:
         await state.snapshot()
 
+    # Its own thread: a check never waits behind other work (queries, lag) for a thread.
+    watching = ThreadPoolExecutor(1, thread_name_prefix="pts-broker-watch")
+
     @app.timer(CHECK_EVERY_S)
     async def watch_broker() -> None:
-        await asyncio.get_running_loop().run_in_executor(None, broker.check)
+        await asyncio.get_running_loop().run_in_executor(watching, broker.check)
 
     return app
 
@@ -191,7 +199,7 @@ def run_worker(settings: Settings, load_history: bool = True) -> None:
     # faust's startup spinner writes terminal codes to stdout (also at exit, so the sink stays
     # open for the life of the process); our logs are JSON on stderr.
     no_spinner = open(os.devnull, "w")  # noqa: SIM115
-    worker = faust.Worker(
+    worker = BoundedWorker(
         app,
         loglevel="WARNING",
         quiet=True,
@@ -202,8 +210,37 @@ def run_worker(settings: Settings, load_history: bool = True) -> None:
     _run(worker, state, loader_stop, history.thread if history else None)
 
 
+class BoundedWorker(faust.Worker):
+    """A faust worker whose shutdown, once asked for, ends within SHUTDOWN_BOUND_S whatever
+    state the agents are in: past it the process exits with code 1. Nothing is lost by that:
+    the next start replays from the last snapshot, as after a crash."""
+
+    _deadline: threading.Timer | None = None
+
+    def _schedule_shutdown(self, signum: signal.Signals) -> None:
+        self.bound_shutdown(f"signal {signum.name}")
+        super()._schedule_shutdown(signum)
+
+    def bound_shutdown(self, cause: str) -> None:
+        """Start the clock on the shutdown (once)."""
+        if self._deadline is not None:
+            return
+        log.info("worker_stopping", cause=cause, bound_s=SHUTDOWN_BOUND_S)
+        self._deadline = threading.Timer(SHUTDOWN_BOUND_S, _exit_now, args=(cause,))
+        self._deadline.daemon = True
+        self._deadline.start()
+
+
+def _exit_now(cause: str) -> None:
+    log.error(
+        "worker_shutdown_overdue", cause=cause, bound_s=SHUTDOWN_BOUND_S,
+        hint="exiting now; the next start replays from the last snapshot",
+    )  # fmt: skip
+    os._exit(1)
+
+
 def _run(
-    worker: faust.Worker,
+    worker: BoundedWorker,
     state: WorkerState,
     loader_stop: threading.Event,
     loader_thread: threading.Thread | None,
@@ -211,6 +248,7 @@ def _run(
     try:
         worker.execute_from_commandline()
     finally:
+        worker.bound_shutdown("the worker stopped")  # also when faust stops on a crash
         loader_stop.set()
         if loader_thread is not None:
             loader_thread.join(timeout=30)
