@@ -6,12 +6,12 @@ import time
 import uuid
 from collections.abc import Sequence
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from pts.core import wire
 from pts.core.errors import DecodeError, SubsetTimeout
 from pts.core.events import SubsetRequest, SubsetResponse, Target
-from pts.core.kafka import CheckedProducer, client_config, unreachable
+from pts.core.kafka import CheckedProducer, ask_cluster, client_config
 from pts.core.logs import get_logger
 from pts.core.parts import PartsWaiting, join_response, split_request
 from pts.core.settings import Settings
@@ -49,7 +49,7 @@ class SubsetClient:
                     "group.id": f"pts-subset-{uuid.uuid4().hex[:8]}",
                     "enable.auto.commit": False,
                     "auto.offset.reset": "latest",
-                    "socket.connection.setup.timeout.ms": int(self.timeout_s * 1000),
+                    "socket.connection.setup.timeout.ms": max(int(self.timeout_s * 1000), 1000),
                 },
             )
         )
@@ -59,20 +59,23 @@ class SubsetClient:
         """Start reading the reply topic at its current end, before the request is sent."""
         if self._assigned_topic == reply_topic:
             return
-        try:
-            metadata = self._consumer.list_topics(
-                reply_topic, timeout=max(deadline - time.monotonic(), 0.1)
+        consumer = self._consumer
+        metadata = ask_cluster(
+            self.settings,
+            consumer,
+            lambda timeout: consumer.list_topics(reply_topic, timeout=timeout),
+            max(deadline - time.monotonic(), 0.1),
+        )
+        starts = []
+        for partition in metadata.topics[reply_topic].partitions:
+            where = TopicPartition(reply_topic, partition)
+            _, high = ask_cluster(
+                self.settings,
+                consumer,
+                lambda timeout, where=where: consumer.get_watermark_offsets(where, timeout=timeout),
+                max(deadline - time.monotonic(), 0.1),
             )
-            partitions = metadata.topics[reply_topic].partitions
-            starts = []
-            for partition in partitions:
-                _, high = self._consumer.get_watermark_offsets(
-                    TopicPartition(reply_topic, partition),
-                    timeout=max(deadline - time.monotonic(), 0.1),
-                )
-                starts.append(TopicPartition(reply_topic, partition, high))
-        except KafkaException as exc:
-            raise unreachable(self.settings, f"did not answer: {exc}") from exc
+            starts.append(TopicPartition(reply_topic, partition, high))
         self._consumer.assign(starts)
         self._assigned_topic = reply_topic
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pts.core.errors import BrokerUnavailable, ConfigError
-from pts.core.kafka import MAX_MESSAGE_BYTES, unreachable
+from pts.core.kafka import MAX_MESSAGE_BYTES, ask_cluster
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
 
@@ -134,11 +135,7 @@ def ensure_topics(admin: AdminClient, settings: Settings, timeout_s: float = 15.
 
     Returns the names of the topics created (empty when all existed).
     """
-    try:
-        existing = admin.list_topics(timeout=timeout_s).topics
-    except Exception as exc:
-        admin.poll(0)  # serves error_cb, which tells refused credentials from a silent broker
-        raise unreachable(settings, f"did not answer: {exc}") from exc
+    existing = _list_topics(admin, settings, timeout_s)
     missing = []
     for topic in TOPICS:
         name = topic_name(settings, topic.stem)
@@ -164,15 +161,26 @@ def ensure_topics(admin: AdminClient, settings: Settings, timeout_s: float = 15.
                 raise
     for name in created:
         log.info("topic_created", topic=name)
-    _wait_for_leaders(admin, [topic_name(settings, topic.stem) for topic in TOPICS], timeout_s)
+    names = [topic_name(settings, topic.stem) for topic in TOPICS]
+    _wait_for_leaders(admin, settings, names, timeout_s)
     return created
 
 
-def _wait_for_leaders(admin: AdminClient, names: list[str], timeout_s: float) -> None:
+def _list_topics(admin: AdminClient, settings: Settings, timeout_s: float) -> dict[str, Any]:
+    """The cluster's topics; a cluster that does not answer (or refuses the credentials) is
+    one clear BrokerUnavailable."""
+    return ask_cluster(
+        settings, admin, lambda timeout: admin.list_topics(timeout=timeout).topics, timeout_s
+    )
+
+
+def _wait_for_leaders(
+    admin: AdminClient, settings: Settings, names: list[str], timeout_s: float
+) -> None:
     """New partitions have no leader for a moment; clients that come next need one."""
     deadline = time.monotonic() + timeout_s
     while True:
-        topics = admin.list_topics(timeout=timeout_s).topics
+        topics = _list_topics(admin, settings, timeout_s)
         leaderless = [
             f"{name}[{p.id}]"
             for name in names

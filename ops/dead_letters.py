@@ -11,11 +11,11 @@ import base64
 from collections.abc import Iterator
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from pts.core import wire
 from pts.core.errors import DecodeError
-from pts.core.kafka import client_config, unreachable
+from pts.core.kafka import ask_cluster, client_config
 from pts.core.settings import Settings
 from pts.core.topics import TOPICS, partitions_of, topic_name
 
@@ -36,12 +36,13 @@ def read_dead_letters(
     try:
         ends = {}
         for partition in range(partitions_of(settings, spec)):
-            try:
-                low, high = consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=timeout_s
-                )
-            except KafkaException as exc:
-                raise unreachable(settings, f"did not answer: {exc}") from exc
+            where = TopicPartition(topic, partition)
+            low, high = ask_cluster(
+                settings,
+                consumer,
+                lambda timeout, where=where: consumer.get_watermark_offsets(where, timeout=timeout),
+                timeout_s,
+            )
             start = low if limit is None else max(low, high - limit)
             if high > start:
                 ends[partition] = (start, high)

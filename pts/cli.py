@@ -565,9 +565,17 @@ def topics() -> None:
 @app.command()
 def status() -> None:
     """Show the running worker's projects and how far behind it is (exit 3 if none answers)."""
+    from pts.core.errors import WorkerUnreachable
+    from pts.core.kafka import refused_credentials
     from pts.worker.http_client import fetch, status_lines
 
-    health = fetch(settings(), "/health")
+    try:
+        health = fetch(settings(), "/health")
+    except WorkerUnreachable as exc:  # a worker given these credentials could not start
+        refusal = refused_credentials(settings())
+        if refusal is None:
+            raise
+        raise WorkerUnreachable(f"{exc}; {refusal}") from exc
     for line in status_lines(health, fetch(settings(), "/lag")):
         typer.echo(line)
 

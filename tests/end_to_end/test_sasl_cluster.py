@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningWorker, run_pts, running_broker, running_worker
+from tests.conftest import RunningWorker, free_port, run_pts, running_broker, running_worker
 
 pytestmark = pytest.mark.integration
 
@@ -76,21 +76,59 @@ def test_worker_learns_and_answers_over_sasl(sasl_worker: RunningWorker, tmp_pat
     assert sasl_worker.get("/health")["projects"]["secure"]["results_learned"] == 2
 
 
-def test_refused_credentials_are_named_and_nothing_blocks(
-    sasl_env: dict[str, str], tmp_path: Path
-) -> None:
-    env = {**sasl_env, "PTS_KAFKA_CONFIG": sasl_config("wrong"), "PTS_RECORD_TIMEOUT_S": "3"}
-    report = tmp_path / "report.xml"
-    report.write_text(REPORT)
-    recorded = run_pts(env, "record", "tests", "-p", "secure", "-b", "3", str(report))
-    assert recorded.returncode == 3
-    assert "refused the credentials in PTS_KAFKA_CONFIG" in recorded.stderr
-    assert "Invalid username or password" in recorded.stderr
+@pytest.fixture(scope="module")
+def wrong_password_env(
+    sasl_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """The SASL cluster with a wrong password, short timeouts, and ports of its own (the
+    module's worker holds the others)."""
+    return {
+        **sasl_env,
+        "PTS_KAFKA_CONFIG": sasl_config("wrong"),
+        "PTS_RECORD_TIMEOUT_S": "3",
+        "PTS_SUBSET_TIMEOUT_S": "3",
+        "PTS_WORKER_HTTP_PORT": str(free_port()),
+        "PTS_LOADER_HTTP_PORT": str(free_port()),
+        "PTS_DATA_DIR": str(tmp_path_factory.mktemp("wrong-password-data")),
+    }
 
-    env["PTS_SUBSET_TIMEOUT_S"] = "3"
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "topics",
+        "record tests -p secure -b 3 {tmp}/report.xml",
+        "dead-letters",
+        "replay synthetic:1 --limit 2 --project secure",
+        "status",
+        "loader",
+        "worker",
+        "eval synthetic:1 --through-broker -r random --limit 3 --out {tmp}",
+    ],
+    ids=lambda command: command.split()[0],
+)
+def test_refused_credentials_are_named_by_every_command(
+    wrong_password_env: dict[str, str], tmp_path: Path, command: str
+) -> None:
+    (tmp_path / "report.xml").write_text(REPORT)
+    done = run_pts(wrong_password_env, *command.format(tmp=tmp_path).split(), timeout=60)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 3, done.stderr
+    assert len(lines) == 1, done.stderr  # one line, no traceback
+    assert lines[0].startswith("pts: error: "), done.stderr
+    assert "refused the credentials in PTS_KAFKA_CONFIG" in lines[0]
+    assert "Invalid username or password" in lines[0]  # librdkafka's reason
+
+
+def test_refused_credentials_are_named_and_nothing_blocks(
+    wrong_password_env: dict[str, str],
+) -> None:
+    env = wrong_password_env
     answer = run_pts(env, "subset", "-p", "secure", "-b", "3", "--target", "10%", stdin="a\nb\n")
     assert answer.returncode == 0
     assert answer.stdout.split() == ["a", "b"]  # the whole list: a build is never blocked
+    assert "refused the credentials in PTS_KAFKA_CONFIG" in answer.stderr
+    assert "Traceback" not in answer.stderr
 
 
 def test_worker_refuses_a_mechanism_its_client_cannot_use(sasl_env: dict[str, str]) -> None:
