@@ -83,6 +83,12 @@ class DeadLetters:
         self.unwritten += letters
         self.unwritten_error = bounded(error)
 
+    def count_undelivered(self) -> None:
+        """Count the letters the broker did not take since the last call."""
+        failures = self._producer.take_failures()
+        if failures:
+            self.not_written(len(failures), failures[0])
+
     def health(self) -> dict[str, Any] | None:
         """For /health: None while every letter was written."""
         if not self.unwritten:

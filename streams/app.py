@@ -62,10 +62,11 @@ class WorkerState:
         snapshotted them since."""
         self.settings = settings
         self.selector = selector
-        # Replies, predictions and dead letters: one producer, which keeps retrying through a
-        # broker outage of up to PRODUCE_TIMEOUT_S.
+        # Replies, predictions and snapshots: one producer, which keeps retrying through a
+        # broker outage of up to PRODUCE_TIMEOUT_S. Dead letters have their own, so that one
+        # that cannot be written is counted as such and fails no snapshot round.
         self.producer = CheckedProducer(settings, PRODUCE_TIMEOUT_S)
-        self.dead_letters = DeadLetters(settings, self.producer)
+        self.dead_letters = DeadLetters(settings, CheckedProducer(settings, PRODUCE_TIMEOUT_S))
         self.processed = dict(offsets)
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-model")
         self._io_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-watermarks")
@@ -141,8 +142,8 @@ class WorkerState:
                 )
             except PtsError as exc:
                 log.error("partition_restore_failed", partition=partition, error=str(exc))
-                if self.fatal is not None:
-                    self.fatal(exc)
+                if self.fatal is not None:  # the worker stops, with the error's exit code
+                    self.fatal(snapshots.RestoreStopped(exc))
                 raise
             await self.run_model(self._install, snapshot)
             log.info(
@@ -159,7 +160,10 @@ class WorkerState:
             self.settings, self._restorer, partition
         ):
             return prefetched
-        return snapshots.read_partition(self.settings, self._restorer, partition, self._key)
+        try:
+            return snapshots.read_partition(self.settings, self._restorer, partition, self._key)
+        except checkpoints.StateRefused as exc:
+            raise snapshots.with_rebuild_hint(self.settings, exc) from None
 
     def _install(self, snapshot: snapshots.PartitionSnapshot) -> None:
         # On the model thread.
@@ -234,11 +238,10 @@ class WorkerState:
             started = time.monotonic()
             try:
                 state_bytes = await self._produce_states(changed, offsets)
+                topic = snapshots.snapshot_topic(self.settings)
                 for p in moved:
-                    self.producer.produce(
-                        snapshots.snapshot_topic(self.settings), snapshots.MARKER_KEY,
-                        snapshots.encode_marker(p, offsets[p], self._worker), partition=p,
-                    )  # fmt: skip
+                    marker = snapshots.encode_marker(topic, p, offsets[p], self._key, self._worker)
+                    self.producer.produce(topic, snapshots.MARKER_KEY, marker, partition=p)
                 loop = asyncio.get_running_loop()
                 await loop.run_in_executor(self._snapshot_thread, self.producer.flush)
             except PtsError as exc:
@@ -409,19 +412,17 @@ class WorkerState:
         return count
 
     def report_delivery_failures(self) -> None:
-        """Log what the producer could not deliver since the last call; count the dead letters
-        among them."""
+        """Log what the producers could not deliver since the last call."""
         failures = self.producer.take_failures()
         if failures:
             log.error("worker_delivery_failed", messages=len(failures), first=failures[0])
-        letters = [f for f in failures if f.startswith(f"{self.dead_letters.topic}:")]
-        if letters:
-            self.dead_letters.not_written(len(letters), letters[0])
+        self.dead_letters.count_undelivered()
 
     def close(self) -> None:
         self._model_thread.shutdown(wait=True)
         try:
             self.producer.flush(CLOSE_FLUSH_TIMEOUT_S)
+            self.dead_letters.confirm(CLOSE_FLUSH_TIMEOUT_S)
         except PtsError as exc:
             log.error("worker_undelivered_at_exit", error=str(exc))
         self._io_thread.shutdown(wait=False)
