@@ -20,6 +20,7 @@ from pts.consumers.loader_http import LoaderHttp
 from pts.core.errors import ConfigError, StoreError
 from pts.core.kafka import admin_client
 from pts.core.logs import get_logger
+from pts.core.secrets import check_secrets
 from pts.core.settings import Settings
 from pts.core.topics import ensure_topics
 
@@ -56,6 +57,7 @@ def health_of(settings: Settings, service: HistoryService) -> dict[str, Any]:
 
 def run_loader(settings: Settings) -> None:
     """Load history until SIGTERM or SIGINT; raises when the loader cannot go on."""
+    check_secrets(settings)  # an empty or short token: before anything else
     ensure_topics(admin_client(settings), settings)  # a broker that is away: one clear error
     stop = threading.Event()
     service = HistoryService(settings, stop, SESSION_TIMEOUT_S)  # embedded: opens chdb now
@@ -65,7 +67,7 @@ def run_loader(settings: Settings) -> None:
             settings.loader_http_port,
             lambda: health_of(settings, service),
             service.query,
-            settings.worker_token.get_secret_value() if settings.worker_token else None,
+            None if settings.worker_token is None else settings.worker_token.get_secret_value(),
         )
     except OSError as exc:
         if service.store is not None:

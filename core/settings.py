@@ -51,10 +51,14 @@ class Settings(BaseSettings):
         False, description="Record commit authors' e-mail addresses; by default a digest."
     )
     worker_token: SecretStr | None = Field(
-        None, description="Bearer token /query requires; needed to listen beyond loopback."
+        None,
+        description="Bearer token /query requires; needed to listen beyond loopback. At least "
+        "32 characters (`pts.core.secrets`).",
     )
     checkpoint_key: SecretStr | None = Field(
-        None, description="Key that signs model checkpoints; unset: a key in PTS_DATA_DIR."
+        None,
+        description="Key that signs model checkpoints; unset: a key in PTS_DATA_DIR. At least "
+        "32 characters (`pts.core.secrets`).",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="debug, info, warning or error."

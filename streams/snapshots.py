@@ -9,7 +9,8 @@ and when the worker stops) is incremental and off the path that learns and answe
    projects changed since the last round;
 2. pickle each changed project on the model thread, one project per turn (learning and answering
    go on between turns), and compress, sign and produce it elsewhere;
-3. produce each partition's marker with the offsets of step 1, and wait until all is delivered;
+3. produce each partition's marker with the offsets of step 1, signed with the checkpoint key
+   for this topic and partition (`checkpoints.sign_offsets`), and wait until all is delivered;
 4. commit the offsets just after the markers' to the consumer group. faust never commits the
    replayed topics itself, so the group's position of a partition is always where its last
    complete round stood.
@@ -18,6 +19,12 @@ A worker that is assigned a partition reads it here (`read_partition`): the late
 each project and the latest marker. Messages at or before the marker's offsets are in the states
 and are skipped; a batch between the marker and a newer state (a round cut short by a crash) is
 recognised by its identity and not learned twice.
+
+Whatever on the topic does not verify stops the restore with one line naming the partition and
+offset (`with_rebuild_hint` adds how to rebuild): a message that is not a ModelSnapshot, a state
+that is not sealed with the key or holds anything but a selector, a marker that is unsigned or
+signed for another partition. Skipping it instead would let a planted marker make a worker skip
+everything before its offsets, or lose a project's model without a word.
 """
 
 from __future__ import annotations
@@ -29,14 +36,14 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from pts.core import wire
-from pts.core.errors import BrokerUnavailable
+from pts.core.errors import BrokerUnavailable, DecodeError, PtsError
 from pts.core.events import utc_now
 from pts.core.kafka import client_config, retry_broker_call
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
 from pts.core.topics import Reader, read_by, topic_name
 from pts.selection.selector import ProjectSelector
-from pts.streams.checkpoints import seal_pickled, unseal
+from pts.streams.checkpoints import StateRefused, seal_pickled, sign_offsets, unseal, verify_offsets
 
 log = get_logger(__name__)
 
@@ -72,8 +79,12 @@ def encode_state(
     return _encode(project, partition, offsets, seal_pickled(pickled, key), worker)
 
 
-def encode_marker(partition: int, offsets: dict[str, int], worker: str) -> bytes:
-    return _encode("", partition, offsets, b"", worker)
+def encode_marker(
+    topic: str, partition: int, offsets: dict[str, int], key: bytes, worker: str
+) -> bytes:
+    """A partition's offsets marker for the snapshot `topic`, signed with `key`."""
+    signed = sign_offsets(key, topic, partition, offsets)
+    return _encode("", partition, offsets, signed, worker)
 
 
 def _encode(
@@ -119,8 +130,8 @@ def read_partition(
     settings: Settings, consumer: Consumer, partition: int, key: bytes
 ) -> PartitionSnapshot:
     """The latest state of every project of `partition`, and its latest marker. Raises
-    StateRefused when a state does not verify; BrokerUnavailable when the partition cannot be
-    read to its end within READ_TIMEOUT_S."""
+    StateRefused when a message, a state or the marker does not verify; BrokerUnavailable when
+    the partition cannot be read to its end within READ_TIMEOUT_S."""
     topic = snapshot_topic(settings)
     low, high = _end_offsets(consumer, TopicPartition(topic, partition))
     snapshot = PartitionSnapshot(partition, end=high)
@@ -130,14 +141,55 @@ def read_partition(
     for message_key, (offset, value) in latest.items():
         if value is None:
             continue  # a tombstone
-        _, record = wire.decode(value, expected="ModelSnapshot")
+        where = f"{topic}[{partition}] offset {offset}"
+        try:
+            _, record = wire.decode(value, expected="ModelSnapshot")
+        except DecodeError as exc:
+            raise StateRefused(
+                f"the message at {where} is not a model snapshot ({exc.reason}); it was not loaded"
+            ) from None
         if message_key == MARKER_KEY:
+            what = f"offsets marker of partition {partition} ({where})"
+            verify_offsets(record["state"], key, topic, partition, record["offsets"], what)
             snapshot.offsets = dict(record["offsets"])
             continue
         project = record["project"]
-        what = f"snapshot of project {project!r} ({topic}[{partition}] offset {offset})"
-        snapshot.projects[project] = unseal(record["state"], key, what, ProjectSelector)
+        what = f"snapshot of project {project!r} ({where})"
+        selector = unseal(record["state"], key, what, ProjectSelector)
+        if message_key != project.encode() or selector.project != project:
+            raise StateRefused(f"{what} is filed under another project's name; it was not loaded")
+        if record["partition"] != partition:
+            raise StateRefused(
+                f"{what} belongs to partition {record['partition']}; it was not loaded"
+            )
+        snapshot.projects[project] = selector
     return snapshot
+
+
+class RestoreStopped(SystemExit):
+    """Stops a worker whose restore failed after it started, with the error's exit code: faust
+    re-raises what crashed the app when its loop ends, and turns any Exception into exit code
+    1, but lets a SystemExit through."""
+
+    def __init__(self, error: PtsError) -> None:
+        super().__init__(error.exit_code)
+        self.error = error
+
+    def __str__(self) -> str:
+        return str(self.error)
+
+    def __repr__(self) -> str:  # how faust logs what crashed the app
+        return f"{type(self).__name__}({str(self.error)!r})"
+
+
+def with_rebuild_hint(settings: Settings, refused: StateRefused) -> StateRefused:
+    """The one-line error a refused snapshot stops the worker with: what, where, how to
+    rebuild."""
+    reason = " ".join(str(refused).split())  # one line, whatever a decoder said
+    return StateRefused(
+        f"{reason}. To rebuild the models from the topics instead, stop every worker of group "
+        f"{settings.worker_id}, delete topic {snapshot_topic(settings)}, and start again"
+    )
 
 
 def _latest_per_key(

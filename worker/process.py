@@ -19,6 +19,7 @@ from pts.consumers.history_service import HistoryService, start_in_thread
 from pts.core.errors import ConfigError
 from pts.core.kafka import admin_client, client_config, retry_broker_call
 from pts.core.logs import get_logger, stdlib_logging_config
+from pts.core.secrets import check_secrets
 from pts.core.settings import Settings
 from pts.core.topics import Reader, ensure_topics, partitions_of, read_by, topic_name
 from pts.core.topics import spec as topic_spec
@@ -95,7 +96,8 @@ def _processed_before(starts: Offsets) -> Offsets:
 
 
 def read_all_snapshots(settings: Settings) -> dict[int, PartitionSnapshot]:
-    """Every partition's snapshot; ConfigError, saying how to rebuild, when one is refused."""
+    """Every partition's snapshot; StateRefused (a ConfigError: exit code 2), naming the
+    partition and offset and saying how to rebuild, when anything on the topic is refused."""
     key = checkpoints.checkpoint_key(settings)
     consumer = snapshots.restore_consumer(settings)
     try:
@@ -105,11 +107,7 @@ def read_all_snapshots(settings: Settings) -> dict[int, PartitionSnapshot]:
             for partition in range(partitions_of(settings, spec))
         }
     except checkpoints.StateRefused as exc:
-        raise ConfigError(
-            f"{exc}. To rebuild the models from the topics instead, stop every worker of group "
-            f"{settings.worker_id}, delete topic {snapshots.snapshot_topic(settings)}, and start "
-            "again"
-        ) from None
+        raise snapshots.with_rebuild_hint(settings, exc) from None
     finally:
         consumer.close()
 
@@ -169,6 +167,7 @@ def build_worker_app(
 
 
 def run_worker(settings: Settings, load_history: bool = True) -> None:
+    check_secrets(settings)  # an empty or short token or key: before anything else
     broker_credentials(settings.kafka_config)  # refuse unusable security settings first
     check_http_exposure(settings)
     check_http_address(settings)
@@ -247,6 +246,8 @@ def _run(
 ) -> None:
     try:
         worker.execute_from_commandline()
+    except snapshots.RestoreStopped as stopped:  # the CLI prints its one line, exits with its code
+        raise stopped.error from None
     finally:
         worker.bound_shutdown("the worker stopped")  # also when faust stops on a crash
         loader_stop.set()

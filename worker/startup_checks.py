@@ -1,5 +1,5 @@
-"""What the worker checks before it starts: that it can serve HTTP where it is told to, and
-who else is in its consumer group."""
+"""What the worker checks before it starts: that its secrets are secrets, that it can serve
+HTTP where it is told to, and who else is in its consumer group."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from confluent_kafka.admin import AdminClient
 from pts.core.errors import ConfigError
 from pts.core.kafka import admin_client, retry_broker_call, unreachable
 from pts.core.logs import get_logger
+from pts.core.secrets import check_secrets
 from pts.core.settings import Settings
 from pts.worker.http_client import worker_answering
 
@@ -29,7 +30,10 @@ def _group_members(admin: AdminClient, group: str) -> list[str]:
 
 
 def check_http_exposure(settings: Settings) -> None:
-    """Refuse to serve the history beyond loopback without a token."""
+    """Refuse to serve the history beyond loopback without a token. A token that is set is a
+    good one (`check_secrets` refuses an empty or short one first), so `/query`, which requires
+    it whenever it is not None, agrees with this check."""
+    check_secrets(settings)
     if settings.worker_token is not None or _is_loopback(settings.worker_http_host):
         return
     raise ConfigError(

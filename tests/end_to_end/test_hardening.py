@@ -83,7 +83,7 @@ def test_serving_beyond_loopback_needs_a_token(pts_env: dict[str, str], tmp_path
 def test_the_history_needs_the_token_when_one_is_set(
     pts_env: dict[str, str], tmp_path: Path
 ) -> None:
-    env = fresh_env(pts_env, tmp_path, PTS_WORKER_TOKEN="s3cret")
+    env = fresh_env(pts_env, tmp_path, PTS_WORKER_TOKEN="s3cret-" + "0" * 32)
     (tmp_path / "data").mkdir()
     with running_worker(env):
         allowed = run_pts(env, "query", "SELECT 1 AS one")

@@ -34,7 +34,7 @@ def deployment(base: dict[str, str], tmp_path: Path, name: str) -> dict[str, str
         "PTS_TOPIC_PREFIX": f"{name}-{suffix}",
         "PTS_WORKER_ID": f"{name}-{suffix}",
         "PTS_PARTITIONS": "4",
-        "PTS_CHECKPOINT_KEY": "one key for the whole group",
+        "PTS_CHECKPOINT_KEY": "one key for the whole group of workers",
         "PTS_SUBSET_TIMEOUT_S": "90",  # an answer may wait out a failover
         "PTS_LOG_LEVEL": "info",
         "PTS_DATA_DIR": str(tmp_path / name),

@@ -26,8 +26,8 @@ DOCKERFILE = REPO / "Dockerfile"
 BROKER_POM = REPO / "ops" / "broker" / "pom.xml"
 # What a user puts in .env; the file gives none of them a default.
 SECRETS = {
-    "PTS_WORKER_TOKEN": "token-of-the-test",
-    "PTS_CHECKPOINT_KEY": "key-of-the-test",
+    "PTS_WORKER_TOKEN": "token-of-the-test-0123456789abcdef",  # 32 characters at least
+    "PTS_CHECKPOINT_KEY": "key-of-the-test-0123456789abcdef",
     "CLICKHOUSE_PASSWORD": "password0of0the0test",
 }
 LOOPBACK = "127.0.0.1"
