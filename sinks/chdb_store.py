@@ -2,10 +2,11 @@
 
 chdb runs one embedded server per process, bound to one data directory: while a store is open,
 another directory cannot be opened in this process, and no other process can open this one.
-The store holds two sessions on it: one writes, one reads with `readonly = 1` and `final = 1`.
-Each session has its own lock, so an analyst's query (up to its time limit) never holds up the
-history loader's inserts: chdb runs queries of different sessions at once and releases the GIL
-while it works (its `Session` docs: one session per thread, for concurrency).
+The store holds one session that writes and `readers` sessions that read, with `readonly = 1`,
+`final = 1` and the limits of `query_settings`, in database `pts`. A query takes an idle reader
+(one session per thread, as chdb's `Session` docs ask for concurrency), so an analyst's query (up
+to its time limit) never holds up the history loader's inserts, nor another query: chdb runs
+queries of different sessions at once and releases the GIL while it works.
 
 Inserts go in as one Arrow table per call, read by chdb's `Python()` table function: no text
 format to write per row, and the datetimes travel as epoch milliseconds.
@@ -14,30 +15,31 @@ format to write per row, and the datetimes travel as epoch milliseconds.
 from __future__ import annotations
 
 import contextlib
-import json
-import re
 import threading
-from collections.abc import Callable
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 from chdb import session as chdb_session
 
 from pts.core.errors import StoreError
 from pts.sinks import rows
-from pts.sinks.store import QUERY_SETTINGS, HistoryStore, first_line, store_error
+from pts.sinks.query_guard import DATABASE
+from pts.sinks.store import (
+    MAX_CONCURRENT_QUERIES,
+    MAX_RESULT_BYTES,
+    QUERY_SETTINGS,
+    RESULT_FORMAT,
+    HistoryStore,
+    ResultRows,
+    first_line,
+    store_error,
+)
 
 _READER_SETTINGS: dict[str, Any] = {
-    "session_timezone": "UTC",
-    "output_format_json_quote_64bit_integers": 0,
     **QUERY_SETTINGS,
     "readonly": 1,  # last: once set, the session can change no setting
 }
-_TEMPORAL = re.compile(r"^(?:LowCardinality\()?(?:Nullable\()?(DateTime64|DateTime|Date32|Date)\b")
-_TIMEZONE = re.compile(r"'([^']+)'")
 
 _FILES = pa.list_(
     pa.struct([("path", pa.string()), ("added", pa.uint32()), ("deleted", pa.uint32())])
@@ -79,20 +81,30 @@ LowCardinality, Nullable, Tuple, DateTime64) is ClickHouse's own on insert."""
 class ChdbStore(HistoryStore):
     """History store embedded in this process, persisted under `path`."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
+    def __init__(
+        self,
+        path: Path | str,
+        readers: int = MAX_CONCURRENT_QUERIES,
+        max_result_bytes: int = MAX_RESULT_BYTES,
+    ) -> None:
+        """`readers`: queries that run at once (more wait for an idle reader);
+        `max_result_bytes`: the largest result a query returns."""
+        self.path, self.max_result_bytes = Path(path), max_result_bytes
         self._writing = threading.Lock()
-        self._reading = threading.Lock()
+        self._idle_readers = threading.Condition()
         self._writer: chdb_session.Session | None = None
-        self._reader: chdb_session.Session | None = None
+        self._readers: list[chdb_session.Session] = []
+        self._idle: list[chdb_session.Session] = []
         self.path.mkdir(parents=True, exist_ok=True)
         try:
             self._writer = self._open()
-            self._reader = self._open()
             self._run(self._writer, "SET session_timezone = 'UTC'")
-            for name, value in _READER_SETTINGS.items():
-                self._run(self._reader, f"SET {name} = {_literal(value)}")
             self.create_schema()
+            for _ in range(readers):
+                reader = self._open()
+                self._readers.append(reader)
+                self._idle.append(reader)
+                self._reader_setup(reader)
         except BaseException:
             self.close()
             raise
@@ -105,6 +117,15 @@ class ChdbStore(HistoryStore):
                 f"chdb cannot open {self.path} ({first_line(exc)}); is another process or "
                 "another store directory of this process using chdb?"
             ) from exc
+
+    def _reader_setup(self, reader: chdb_session.Session) -> None:
+        settings = {**_READER_SETTINGS, "max_result_bytes": self.max_result_bytes}
+        try:
+            reader.query(f"USE {DATABASE}")
+            for name, value in settings.items():  # readonly last
+                reader.query(f"SET {name} = {_literal(value)}")
+        except Exception as exc:
+            raise store_error("chdb", exc) from exc
 
     def _execute(self, statement: str) -> None:
         self._run(self._writer, statement)
@@ -123,22 +144,30 @@ class ChdbStore(HistoryStore):
         del pts_insert_columns
 
     def _select(self, statement: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        raw = self._run(self._reader, statement, "JSONCompactEachRowWithNamesAndTypes", params)
-        lines = raw.splitlines()
-        if len(lines) < 2:
-            return []
-        names, types = json.loads(lines[0]), json.loads(lines[1])
-        converters = [_converter(t) for t in types]
-        result = []
-        for line in lines[2:]:
-            values = json.loads(line)
-            result.append(
-                {
-                    name: value if value is None or convert is None else convert(value)
-                    for name, value, convert in zip(names, values, converters, strict=True)
-                }
-            )
-        return result
+        result = ResultRows(self.max_result_bytes)
+        reader = self._take_reader()
+        try:
+            answer = reader.query(statement, RESULT_FORMAT, params=params or None)
+            result.admit(answer.size())  # before the text is copied out of chdb
+            result.feed(answer.bytes(), counted=True)
+            return result.finish()
+        except StoreError:
+            raise
+        except Exception as exc:  # chdb raises ChdbError, RuntimeError or ValueError
+            _drain(reader, RESULT_FORMAT)
+            raise store_error("chdb", exc, self.max_result_bytes) from exc
+        finally:
+            with self._idle_readers:
+                self._idle.append(reader)
+                self._idle_readers.notify_all()  # a query, or close(), waits for it
+
+    def _take_reader(self) -> chdb_session.Session:
+        """An idle reader, once one is; StoreError once the store is closed."""
+        with self._idle_readers:
+            self._idle_readers.wait_for(lambda: self._idle or not self._readers)
+            if not self._readers:
+                raise StoreError(f"the chdb store at {self.path} is closed")
+            return self._idle.pop()
 
     def _run(
         self,
@@ -147,8 +176,9 @@ class ChdbStore(HistoryStore):
         fmt: str = "CSV",
         params: dict[str, Any] | None = None,
     ) -> bytes:
-        with self._reading if target is self._reader else self._writing:
-            if target is None or target not in (self._writer, self._reader):
+        """Run `sql` on the writer (or, in tests, on another session of the store)."""
+        with self._writing:
+            if target is None or (target is not self._writer and target not in self._readers):
                 raise StoreError(f"the chdb store at {self.path} is closed")
             try:
                 return target.query(sql, fmt, params=params or None).bytes()
@@ -157,11 +187,16 @@ class ChdbStore(HistoryStore):
                 raise store_error("chdb", exc) from exc
 
     def close(self) -> None:
-        with self._writing, self._reading:  # always in this order: no deadlock with _run
-            for session in (self._reader, self._writer):
+        """Wait for the running queries (each within its time limit), then end every session."""
+        with self._idle_readers:
+            self._idle_readers.wait_for(lambda: len(self._idle) == len(self._readers))
+            readers, self._readers, self._idle = self._readers, [], []
+            self._idle_readers.notify_all()  # whoever waits for a reader: the store is closed
+        with self._writing:
+            for session in [*readers, self._writer]:
                 if session is not None:
                     session.cleanup()
-            self._reader = self._writer = None
+            self._writer = None
 
 
 def _drain(session: chdb_session.Session, fmt: str) -> None:
@@ -174,15 +209,3 @@ def _drain(session: chdb_session.Session, fmt: str) -> None:
 
 def _literal(value: Any) -> str:
     return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "\\'") + "'"
-
-
-def _converter(clickhouse_type: str) -> Callable[[Any], Any] | None:
-    """How to turn a top-level JSON value of this type into Python; None: as parsed."""
-    match = _TEMPORAL.match(clickhouse_type)
-    if match is None:
-        return None
-    if match[1] in ("Date", "Date32"):
-        return date.fromisoformat
-    named = _TIMEZONE.search(clickhouse_type)
-    zone = UTC if named is None or named[1] in ("UTC", "Etc/UTC") else ZoneInfo(named[1])
-    return lambda text: datetime.fromisoformat(text).replace(tzinfo=zone)

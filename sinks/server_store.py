@@ -20,11 +20,24 @@ from clickhouse_connect.driver.client import Client
 
 from pts.core.errors import ConfigError, StoreError
 from pts.sinks import rows
-from pts.sinks.store import QUERY_SETTINGS, HistoryStore, first_line, store_error
+from pts.sinks.query_guard import DATABASE
+from pts.sinks.store import (
+    MAX_RESULT_BYTES,
+    QUERY_SETTINGS,
+    RESULT_FORMAT,
+    HistoryStore,
+    ResultRows,
+    first_line,
+    query_settings,
+    store_error,
+)
 
 # readonly = 2, not 1: clickhouse-connect sends settings of its own with each query, which
-# readonly = 1 would refuse. 2 still refuses every write and DDL.
-SELECT_SETTINGS: dict[str, Any] = {"readonly": 2, **QUERY_SETTINGS}
+# readonly = 1 would refuse. 2 still refuses every write and DDL. `database`: the current
+# database of the request (an HTTP parameter), so that unqualified names are tables of `pts`.
+SELECT_SETTINGS: dict[str, Any] = {"readonly": 2, **QUERY_SETTINGS, "database": DATABASE}
+PIECE_BYTES = 1 << 20
+"""How much of a result's text is read at a time."""
 _DEFAULT_PORTS = {"http": 8123, "https": 8443}
 
 
@@ -74,8 +87,11 @@ def use_database(client: Client, database: str) -> None:
 class ServerStore(HistoryStore):
     """History store on a ClickHouse server; `connect(url)` builds one from a URL."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, max_result_bytes: int = MAX_RESULT_BYTES) -> None:
+        """`max_result_bytes`: the largest result a query returns."""
         self._client: Client | None = client
+        self.max_result_bytes = max_result_bytes
+        self._settings = {**SELECT_SETTINGS, **query_settings(max_result_bytes)}
         self.create_schema()
 
     @classmethod
@@ -112,18 +128,40 @@ class ServerStore(HistoryStore):
         )
 
     def _select(self, statement: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        result = self._call(
-            lambda client: client.query(statement, parameters=params, settings=SELECT_SETTINGS)
-        )
-        return list(result.named_results())
+        """The result's text streamed and read piece by piece, so that no more of it than
+        `max_result_bytes` is ever held: clickhouse-connect's own `query()` takes it whole.
+        An EXPLAIN still goes through `query()`: the FORMAT clause that names the text's format
+        would be the explained statement's, and its answer is the size of the statement."""
+        if statement.split(None, 1)[0].upper() == "EXPLAIN":
+            answer = self._call(
+                lambda client: client.query(statement, parameters=params, settings=self._settings)
+            )
+            return list(answer.named_results())
+
+        def read(client: Client) -> list[dict[str, Any]]:
+            result = ResultRows(self.max_result_bytes)
+            text = client.raw_stream(
+                statement, parameters=params, settings=self._settings, fmt=RESULT_FORMAT
+            )
+            try:
+                while piece := text.read(PIECE_BYTES):
+                    result.feed(piece)
+            finally:
+                text.close()
+            return result.finish()
+
+        rows: list[dict[str, Any]] = self._call(read)
+        return rows
 
     def _call(self, action: Any) -> Any:
         if self._client is None:
             raise StoreError("the ClickHouse store is closed")
         try:
             return action(self._client)
+        except StoreError:
+            raise
         except Exception as exc:  # clickhouse-connect raises DatabaseError, OperationalError...
-            raise store_error("ClickHouse", exc) from exc
+            raise store_error("ClickHouse", exc, self.max_result_bytes) from exc
 
     def close(self) -> None:
         if self._client is not None:

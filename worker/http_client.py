@@ -6,20 +6,27 @@ from __future__ import annotations
 import http.client
 import json
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from pts.core.errors import ConfigError, QueryRejected, StoreError, WorkerUnreachable
+from pts.consumers.loader_http import MAX_BODY_BYTES, TOO_LARGE
+from pts.core.errors import (
+    ConfigError,
+    PtsError,
+    QueryRejected,
+    StoreError,
+    WorkerUnreachable,
+)
 from pts.core.settings import Settings
 from pts.sinks.sql import check_read_only
 
 TIMEOUT_S = 10.0
 QUERY_TIMEOUT_S = 30.0
 HEALTH_PROBE_TIMEOUT_S = 3.0
-PARAM_PREFIX = "param_"  # /query?sql=...&param_project=shop, as ClickHouse's HTTP interface
+REASON_CHARS = 300
+"""At most this much of an error body is shown, on one line."""
 
 
 def fetch(settings: Settings, path: str) -> dict[str, Any]:
@@ -30,7 +37,7 @@ def fetch(settings: Settings, path: str) -> dict[str, Any]:
             body: dict[str, Any] = json.load(answer)
             return body
     except urllib.error.HTTPError as exc:
-        return {"error": json.load(exc).get("error", str(exc))}
+        return {"error": _reason(exc)[0]}
     except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
         raise WorkerUnreachable(f"no worker answers at {url} ({exc})") from exc
 
@@ -164,27 +171,90 @@ def run_query(
 def _ask_worker(
     settings: Settings, sql: str, params: dict[str, str], base_url: str
 ) -> list[dict[str, Any]] | None:
-    """The rows from the /query at `base_url`; None when nothing answers there, or it serves
-    no /query (a worker with --no-history)."""
-    fields = {"sql": sql, **{f"{PARAM_PREFIX}{name}": value for name, value in params.items()}}
-    url = f"{base_url}/query?" + urllib.parse.urlencode(fields)
-    headers = {}
+    """The rows from the /query at `base_url`, asked by POST (SQL of any length); None when
+    nothing answers there, or it serves no /query (a worker with --no-history). Whatever it
+    answers otherwise becomes one line: QueryRejected for a refused query (exit 2),
+    WorkerUnreachable when it is busy or does not answer in time (exit 3)."""
+    body = json.dumps({"sql": sql, "params": params}).encode()
+    if len(body) > MAX_BODY_BYTES:
+        raise QueryRejected(TOO_LARGE)
+    headers = {"Content-Type": "application/json"}
     if settings.worker_token is not None:
         headers["Authorization"] = f"Bearer {settings.worker_token.get_secret_value()}"
+    request = urllib.request.Request(f"{base_url}/query", body, headers, method="POST")
     try:
-        with urllib.request.urlopen(
-            urllib.request.Request(url, headers=headers), timeout=QUERY_TIMEOUT_S
-        ) as answer:
-            return json.load(answer)["rows"]
+        with urllib.request.urlopen(request, timeout=QUERY_TIMEOUT_S) as answer:
+            text = answer.read()
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             return None
-        reason = json.load(exc).get("error", str(exc))
-        if exc.code == 401:
-            raise ConfigError(f"the history at {base_url} refused: {reason}") from exc
-        raise (QueryRejected if exc.code == 400 else StoreError)(reason) from exc
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        raise _refusal(base_url, exc) from None
+    except (TimeoutError, urllib.error.URLError) as exc:
+        if isinstance(getattr(exc, "reason", exc), TimeoutError):
+            raise WorkerUnreachable(
+                f"the history at {base_url} did not answer within {QUERY_TIMEOUT_S:g} s"
+            ) from None
         return None
+    except (ConnectionError, http.client.HTTPException):
+        return None
+    try:
+        rows = json.loads(text)["rows"]
+        if not isinstance(rows, list):
+            raise TypeError("rows is not a list")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoreError(
+            f"the history at {base_url} answered no rows ({_one_line(repr(text[:80]))}): {exc}"
+        ) from None
+    return rows
+
+
+def _refusal(base_url: str, exc: urllib.error.HTTPError) -> PtsError:
+    """The one-line error for what the /query at `base_url` answered instead of rows."""
+    reason, ours = _reason(exc)
+    if exc.code in (401, 403):
+        return ConfigError(f"the history at {base_url} refused: {reason}")
+    if exc.code == 429:
+        return WorkerUnreachable(f"the history at {base_url} is busy: {reason}")
+    if exc.code in (502, 503, 504):
+        return WorkerUnreachable(f"the history at {base_url} did not answer: {reason}")
+    if exc.code >= 500:
+        return StoreError(f"the history at {base_url} failed: {reason}")
+    if ours:  # pts's own refusal says what is wrong with the query
+        return QueryRejected(reason)
+    return QueryRejected(f"query rejected by the history at {base_url}: {reason}")
+
+
+def _reason(exc: urllib.error.HTTPError) -> tuple[str, bool]:
+    """What an error answer says, on one line, and whether it is pts's own JSON `{"error":
+    ...}` (aiohttp, a proxy or an older server may answer plain text or HTML).
+
+    >>> import io
+    >>> def answer(code, body):
+    ...     return urllib.error.HTTPError("u", code, "Bad", {}, io.BytesIO(body))
+    >>> _reason(answer(400, b'{"error": "query rejected: it is empty"}'))
+    ('query rejected: it is empty', True)
+    >>> _reason(answer(400, b"400: Bad Request\\n\\nGot more than 8190 bytes\\n"))
+    ('400: Bad Request; Got more than 8190 bytes', False)
+    >>> _reason(answer(502, b""))
+    ('502 Bad', False)
+    """
+    try:
+        text = exc.read(64 * 1024)
+    except (OSError, http.client.HTTPException):
+        text = b""
+    try:
+        error = json.loads(text).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if isinstance(error, str) and error.strip():
+        return _one_line(error), True
+    lines = [line.strip() for line in text.decode(errors="replace").splitlines() if line.strip()]
+    return _one_line("; ".join(lines[:2]) or f"{exc.code} {exc.reason}"), False
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 3] + "..."
 
 
 def _json_default(value: Any) -> Any:

@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import Any
+from typing import Any, cast
 
 import faust
+from aiohttp import web_request
+from aiohttp.web_exceptions import HTTPRequestEntityTooLarge
 from confluent_kafka import KafkaException
 
 from pts.consumers.history_service import HistoryService
-from pts.core.errors import PtsError
+from pts.consumers.loader_http import (
+    TOO_LARGE,
+    UNAUTHORIZED,
+    query_of_body,
+    query_of_fields,
+    rows_body,
+)
+from pts.core.errors import PtsError, QueryRejected
 from pts.core.settings import Settings
+from pts.sinks.store import QuerySlots
 from pts.streams.app import WorkerState
 from pts.worker.broker_watch import BrokerWatch
-from pts.worker.http_client import PARAM_PREFIX
 from pts.worker.lag import measure_lag
 
 
@@ -87,24 +96,44 @@ def register(
     if history is None:
         return
     query = history.query
+    slots = QuerySlots()  # their own threads: /health, /lag and the broker watch never wait
 
     token = settings.worker_token.get_secret_value() if settings.worker_token else None
 
-    @app.page("/query")
-    async def run_query(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+    async def run_query(
+        web: faust.web.View, request: faust.web.Request, post: bool
+    ) -> faust.web.Response:
         if token is not None and not _bearer_matches(request.headers.get("Authorization"), token):
-            return web.json({"error": "the history needs PTS_WORKER_TOKEN (Bearer)"}, status=401)
-        sql = request.query.get("sql", "")
-        params = {
-            name.removeprefix(PARAM_PREFIX): value
-            for name, value in request.query.items()
-            if name.startswith(PARAM_PREFIX)
-        }
+            return web.json({"error": UNAUTHORIZED}, status=401)
+        if post:
+            try:  # aiohttp's read() refuses a body over its client_max_size, 1 MB
+                body = await cast(web_request.Request, request).read()
+                sql, params = query_of_body(body)
+            except HTTPRequestEntityTooLarge:
+                return web.json({"error": TOO_LARGE}, status=413)
+            except QueryRejected as exc:
+                return web.json({"error": str(exc)}, status=400)
+        else:
+            sql, params = query_of_fields(request.query)
+        running = slots.submit(rows_body, query, sql, params)
+        if running is None:
+            return web.json({"error": slots.busy}, status=429, headers={"Retry-After": "1"})
         try:
-            rows = await asyncio.get_running_loop().run_in_executor(None, query, sql, params)
+            payload = await asyncio.wrap_future(running)
         except PtsError as exc:
             return web.json({"error": str(exc)}, status=400)
-        return web.json({"rows": rows})
+        return web.bytes(payload, content_type="application/json")
+
+    @app.page("/query")
+    class QueryPage(faust.web.View):
+        """`/query`: GET `?sql=...&param_project=shop`, or POST `{"sql": ..., "params": ...}`
+        (no length limit of a URL)."""
+
+        async def get(self, request: faust.web.Request) -> faust.web.Response:
+            return await run_query(self, request, post=False)
+
+        async def post(self, request: faust.web.Request) -> faust.web.Response:
+            return await run_query(self, request, post=True)
 
 
 def _bearer_matches(header: str | None, token: str) -> bool:
