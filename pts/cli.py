@@ -446,7 +446,8 @@ def _warn_if_no_candidate_is_known(project: str, response: SubsetResponse, profi
     """Candidates that never match a recorded test id are all "new": the likely cause is a
     different id format (a file path instead of the recorded suite::name, say). A project the
     worker does not know at all is likely a typo."""
-    if response.model == "cold-start":
+    # A request for an unknown project creates it with no results: its next answer is @0.
+    if response.model == "cold-start" or response.model.endswith("@0"):
         typer.echo(
             f"pts: warning: the worker knows no project {project!r} (no results learned): "
             "the candidates are in the order given; check --project",
@@ -456,7 +457,7 @@ def _warn_if_no_candidate_is_known(project: str, response: SubsetResponse, profi
     learned = response.model.rpartition("@")[2]
     if not learned.isdigit() or int(learned) == 0 or not response.ranked:
         return
-    if all(test.reason == "new" for test in response.ranked):
+    if all(test.reason in ("new", "never-ran") for test in response.ranked):
         typer.echo(
             f"pts: warning: none of the {_count(len(response.ranked), 'candidate')} (e.g. "
             f"{response.ranked[0].test_id!r}) has a recorded result in project {project}, "

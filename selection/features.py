@@ -1,6 +1,13 @@
 """Features of (test, build): what history says about the test and how the change relates to it.
 
 Every feature is a float in a small range, so a linear model can weigh them without tuning.
+
+`never_run` (the name is the one the learner was first fed) is 1 for a test that is new in this
+build (`history.is_new`): one the project never saw as a candidate or in a result. A new test's
+`posterior` is the project's learned chance of a new test (`ProjectHistory.new_test_chance`, by
+whether the change touched its file); a known test that never ran (a candidate not chosen, a
+test only ever skipped) has no evidence of its own: 0 on every history feature but its age, the
+base rate as its posterior, and the typical duration.
 """
 
 from __future__ import annotations
@@ -119,16 +126,18 @@ def test_name(test_id: str) -> TestName:
     )
 
 
-def features(test_id: str, change: ChangeView, history: ProjectHistory) -> dict[str, float]:
+def features(
+    test_id: str, change: ChangeView, history: ProjectHistory, build_id: str = ""
+) -> dict[str, float]:
     """The feature dict of one candidate test for one build (River's dict-in convention)."""
-    return dict(zip(COLUMNS, feature_values([test_id], change, history), strict=True))
+    return dict(zip(COLUMNS, feature_values([test_id], change, history, build_id), strict=True))
 
 
 def feature_values(
-    test_ids: Sequence[str], change: ChangeView, history: ProjectHistory
+    test_ids: Sequence[str], change: ChangeView, history: ProjectHistory, build_id: str = ""
 ) -> list[float]:
-    """The features of each test for one build, row after row (each in `COLUMNS` order) in
-    one flat list. Many tests share a name's tokens or directories, so each similarity is
+    """The features of each test for build `build_id`, row after row (each in `COLUMNS` order)
+    in one flat list. Many tests share a name's tokens or directories, so each similarity is
     computed once per distinct value; the values go into one flat list, not a list per test,
     which would leave the garbage collector tens of thousands of new containers to scan at
     every large request."""
@@ -148,7 +157,8 @@ def feature_values(
     tests = history.tests
     now = history.builds_learned
     base = history.base_rate
-    unseen: tuple[float, ...] | None = None  # the history part of a test never run, when needed
+    typical: float | None = None  # `typical_log`, when a test needs it
+    new_chance: tuple[float, float] | None = None  # of a new test: not changed, changed
     log1p = math.log1p
     values: list[float] = []
     add = values.extend
@@ -173,10 +183,22 @@ def feature_values(
         test_changed = float(name.stem in stems)
         subject_changed = float(name.subject != name.stem and name.subject in stems)
         co = co_failure.get(test_id, 0.0) if co_failure else 0.0
-        if stats is None:
-            if unseen is None:
-                unseen = (0.0, 0.0, 0.0, base, 0.0, 0.0, 0.0, 0.0, typical_log(history))
-            add((1.0, test_changed, subject_changed, similar, near, co, *shared, *unseen))
+        if stats is None or (build_id and stats.named_in == build_id):  # `is_new`, inline
+            if new_chance is None:
+                new_chance = (history.new_test_chance(False), history.new_test_chance(True))
+                typical = typical_log(history) if typical is None else typical
+            add(
+                (1.0, test_changed, subject_changed, similar, near, co, *shared,
+                 0.0, 0.0, 0.0, new_chance[test_changed > 0], 0.0, 0.0, 0.0, 0.0, typical)
+            )  # fmt: skip
+        elif stats.runs == 0:  # known, never ran: no evidence of its own
+            if typical is None:
+                typical = typical_log(history)
+            add(
+                (0.0, test_changed, subject_changed, similar, near, co, *shared,
+                 0.0, 0.0, 0.0, stats.posterior(base), 0.0, 0.0, 0.0,
+                 log1p(now - stats.first_seen) / 10, typical)
+            )  # fmt: skip
         else:
             runs = stats.runs
             add(
@@ -205,7 +227,7 @@ def feature_values(
 
 
 def typical_log(history: ProjectHistory) -> float:
-    """`duration_log` of a test never run: the project's typical duration."""
+    """`duration_log` of a test that never ran: the project's typical duration."""
     return math.log1p(history.typical_duration()) / 5
 
 

@@ -1,5 +1,19 @@
 """What a project's past tells about each test: per-test statistics and co-failures with files.
 
+A test is *new* only while the project has never seen it: not as a candidate of a subset
+request, not in a result of any kind. Every other test is known and has a `TestStats`, even
+with no run: a candidate that was not chosen, or a test whose results are all skipped
+(disabled, not applicable here), is a known test whose outcome is unknown, not a new one. Were
+it new at every build, it would go first in every build, and push the test that just failed out
+of a small subset. A test named by a request stays new for the rest of that build (a build may
+ask several times before its results, and each answer must be the same), and skipped results
+are kept as skipped: they count neither as a run nor as a pass, so they move no failure rate,
+no base rate and nothing the model learns.
+
+How likely a new test is to fail is learned per project, from how often the first runs of its
+new tests failed (`ProjectHistory.new_test_chance`), separately for new tests whose own file
+the build's change touched (usually just written) and the others.
+
 State is plain Python (dicts and small dataclasses) so that it pickles into a checkpoint.
 """
 
@@ -7,9 +21,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 
-from pts.core.events import Build, ResultColumns, TestResult
+from pts.core.events import Build, Outcome, ResultColumns, TestResult
 
 FAILURE_DECAY = 0.1  # weight of the newest run in the decayed failure rate
 DURATION_DECAY = 0.3  # weight of the newest run in the expected duration
@@ -17,13 +31,17 @@ EVIDENCE_DECAY = 0.98  # what one run weighs one run later in the posterior (hal
 PRIOR_RUNS = 2.0  # how many runs' worth the project's base rate weighs in a test's posterior
 BASE_PRIOR = (0.01, 10.0)  # a project's base rate before its results: 1%, worth 10 results
 MIN_DURATION_S = 0.001  # pytest writes time="0.000" for fast tests: they still cost something
+# How many first runs the prior of a new test's chance weighs: the project's base rate for the
+# chance of any new test, and that chance for each kind (changed by the build, or not). The
+# same weight as the base rate's own prior: a handful of first runs is not yet a rate.
+NEW_TEST_PRIOR = 10.0
 
 
 @dataclass(slots=True)
 class TestStats:
     __test__ = False
 
-    first_seen: int  # index of the build in which the test first ran
+    first_seen: int  # index of the build in which the project first saw the test
     runs: int = 0
     failures: int = 0
     transitions: int = 0  # pass->fail and fail->pass flips: flakiness
@@ -34,13 +52,18 @@ class TestStats:
     duration_s: float = 0.0
     recent_failures: float = 0.0  # failures, each weighing EVIDENCE_DECAY ** (runs since)
     recent_runs: float = 0.0  # runs, weighed the same way
+    skipped: int = 0  # skipped results: seen, not run
+    named_in: str = ""  # the build whose request first named it, until a result of it arrives
 
     def __setstate__(self, state: list | tuple) -> None:
-        # Checkpoints from before the posterior have fewer fields: the new ones start at 0.
-        names = [f.name for f in fields(self)]
-        values = list(state) + [0.0] * (len(names) - len(state))
-        for name, value in zip(names, values, strict=True):
-            object.__setattr__(self, name, value)
+        # Checkpoints from before a field have fewer of them: the missing ones take their
+        # defaults (fields are only ever added at the end).
+        known = fields(self)
+        values = list(state) + [f.default for f in known[len(state) :]]
+        for field, value in zip(known, values, strict=True):
+            if value is MISSING:
+                raise ValueError(f"a TestStats state without {field.name}")
+            object.__setattr__(self, field.name, value)
 
     def __getstate__(self) -> list:
         return [getattr(self, f.name) for f in fields(self)]
@@ -50,6 +73,12 @@ class TestStats:
         (recent failures + PRIOR_RUNS * base) / (recent runs + PRIOR_RUNS). Two failures in two
         runs give about 0.5 whatever the base; one failure in many runs, about the base."""
         return (self.recent_failures + PRIOR_RUNS * base_rate) / (self.recent_runs + PRIOR_RUNS)
+
+
+def is_new(stats: TestStats | None, build_id: str) -> bool:
+    """Whether a test is new in build `build_id`: the project never saw it, or saw it only as
+    a candidate of this same build."""
+    return stats is None or (stats.named_in != "" and stats.named_in == build_id)
 
 
 class ProjectHistory:
@@ -63,10 +92,17 @@ class ProjectHistory:
         self._durations_sorted: list[float] | None = None
         self.runs = 0
         self.failures = 0
+        # First runs of new tests (after the project's first build) and how many failed, each
+        # as [not changed by their build, changed by it].
+        self.first_runs = [0, 0]
+        self.first_failures = [0, 0]
 
     def __setstate__(self, state: dict) -> None:
         state.setdefault("runs", sum(s.runs for s in state["tests"].values()))
         state.setdefault("failures", sum(s.failures for s in state["tests"].values()))
+        # Checkpoints from before new tests had a learned chance: none counted yet.
+        state.setdefault("first_runs", [0, 0])
+        state.setdefault("first_failures", [0, 0])
         self.__dict__.update(state)
 
     @property
@@ -81,6 +117,57 @@ class ProjectHistory:
         stats = self.tests.get(test_id)
         base = self.base_rate
         return stats.posterior(base) if stats is not None else base
+
+    def new_test_chance(self, changed: bool) -> float:
+        """The chance that a new test fails its first run, from this project's new tests: the
+        share of their first runs that failed, shrunk (`NEW_TEST_PRIOR` first runs) toward the
+        share over all new tests, itself shrunk toward the base rate; `changed`: the test's
+        own file is part of the build's change. A project whose new tests often fail ranks
+        them early, one whose new tests pass ranks them with its other quiet tests.
+
+        >>> history = ProjectHistory()
+        >>> round(history.new_test_chance(False), 4)  # nothing known: the base rate, 1%
+        0.01
+        >>> history.learn_first_runs(changed=[True] * 10, failed=[True] * 5 + [False] * 5)
+        >>> round(history.new_test_chance(True), 3), round(history.new_test_chance(False), 3)
+        (0.378, 0.255)
+        """
+        any_new = (sum(self.first_failures) + NEW_TEST_PRIOR * self.base_rate) / (
+            sum(self.first_runs) + NEW_TEST_PRIOR
+        )
+        kind = int(changed)
+        return (self.first_failures[kind] + NEW_TEST_PRIOR * any_new) / (
+            self.first_runs[kind] + NEW_TEST_PRIOR
+        )
+
+    def learn_first_runs(self, changed: Sequence[bool], failed: Sequence[bool]) -> None:
+        """Count the first runs of new tests: whether each one's file was part of its build's
+        change, and whether it failed."""
+        for kind, fail in zip(changed, failed, strict=True):
+            self.first_runs[int(kind)] += 1
+            self.first_failures[int(kind)] += int(fail)
+
+    def name_candidates(self, test_ids: Iterable[str], build_id: str, build_index: int) -> int:
+        """Remember the tests a subset request for build `build_id` names: from the next build
+        on, those never seen before are known (`is_new`). Returns how many were new."""
+        tests = self.tests
+        named = 0
+        for test_id in test_ids:
+            if test_id not in tests:
+                tests[test_id] = TestStats(first_seen=build_index, named_in=build_id)
+                named += 1
+        return named
+
+    def note_skipped(self, build_index: int, test_ids: Iterable[str]) -> None:
+        """Keep skipped results: the test is known from now on, and nothing else changes (a
+        skipped result is not a run, and not a pass)."""
+        tests = self.tests
+        for test_id in test_ids:
+            stats = tests.get(test_id)
+            if stats is None:
+                stats = tests[test_id] = TestStats(first_seen=build_index)
+            stats.skipped += 1
+            stats.named_in = ""
 
     def expected_duration(self, test_id: str) -> float:
         stats = self.tests.get(test_id)
@@ -112,11 +199,14 @@ class ProjectHistory:
         failed: Sequence[bool] | None = None,
     ) -> None:
         """Learn a build's results; `failed`, when given, is `r.failed` of each result, and
-        then every result ran."""
+        then every result ran (skipped ones go to `note_skipped`)."""
         changed_paths = {f.path for f in build.changed_files} if build is not None else set()
         columns = ResultColumns.of(results)
         if failed is None:
-            columns = columns.ran()
+            ran = columns.ran()
+            if len(ran) < len(columns):
+                self.note_skipped(build_index, skipped_ids(columns))
+            columns = ran
             failed = columns.failed()
         test_ids = columns.test_ids
         # A test id that is a runner's unit (a spec file, a class) holds several cases: the
@@ -139,6 +229,7 @@ class ProjectHistory:
                     else (1 - DURATION_DECAY) * stats.duration_s + DURATION_DECAY * duration
                 )
             stats.runs += 1
+            stats.named_in = ""
             stats.failure_rate = (1 - FAILURE_DECAY) * stats.failure_rate + FAILURE_DECAY * fail
             stats.last_failed = fail
             stats.last_run = build_index
@@ -153,3 +244,9 @@ class ProjectHistory:
         self.runs += len(columns)
         self.failures += sum(failed)
         self._durations_sorted = None
+
+
+def skipped_ids(columns: ResultColumns) -> list[str]:
+    """The ids of the skipped results, in order."""
+    skipped = Outcome.SKIPPED
+    return [t for t, o in zip(columns.test_ids, columns.outcomes, strict=True) if o is skipped]

@@ -1,7 +1,13 @@
 """The learned selector: per-project history and River model, predict first, then learn.
 
 A project never seen gets the cold-start answer: the candidates in the order given, each
-equally likely to fail and 1 s long, so a 20% target keeps the first 20% of the list.
+equally likely to fail and 1 s long, so a 20% target keeps the first 20% of the list. Its
+candidates are remembered all the same, as every request's are (`ProjectHistory.name_candidates`):
+a test a request named is known from the next build on, chosen or not, so the tests a subset
+left out do not come back as new and push out the one that failed.
+
+Skipped results are kept as skipped (`ProjectHistory.note_skipped`): the test is known, and
+nothing of a skipped result is learned as a pass, by the history, the model or the champions.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from pts.selection.calibration import Calibration
 from pts.selection.candidates import BY_NAME, SCORER_NAMES, Evidence, cost_floor
 from pts.selection.champions import Champions
 from pts.selection.features import COLUMN, COLUMNS, ChangeView, feature_values, view_change
-from pts.selection.history import ProjectHistory
+from pts.selection.history import ProjectHistory, skipped_ids
 from pts.selection.models import FailureModel, ModelKind
 from pts.selection.running_auc import RunningAUC
 from pts.selection.subsets import respond
@@ -120,9 +126,11 @@ class ProjectSelector:
     def rank(self, request: SubsetRequest) -> SubsetResponse:
         """The champion for the request's target orders the candidates; every test's chance
         is the model's, calibrated, so the cut of a confidence target adds up true chances."""
-        change = self._change(self._build_state(request.build_id))
+        state = self._build_state(request.build_id)
+        change = self._change(state)
         test_ids = list(dict.fromkeys(request.candidates))
-        evidence = self._evidence(test_ids, change)
+        evidence = self._evidence(test_ids, change, request.build_id)
+        self._name_candidates(test_ids, request.build_id, state)
         candidate = BY_NAME[self.champions.champion(request.target.kind)]
         order = candidate.order(evidence, cost_floor(evidence))
         # Column by column, and the tests built by `map`: a Python loop over 50,000 candidates
@@ -138,9 +146,16 @@ class ProjectSelector:
         )
         return respond(request, ranked, f"{candidate.name}@{self.results_learned}")
 
-    def _evidence(self, test_ids: list[str], change: ChangeView) -> Evidence:
-        """The evidence on `test_ids` (each once), scored by the model as it is now."""
-        return self._evidence_of(test_ids, feature_values(test_ids, change, self.history))
+    def _evidence(self, test_ids: list[str], change: ChangeView, build_id: str) -> Evidence:
+        """The evidence on `test_ids` (each once) in build `build_id`, scored by the model as
+        it is now."""
+        values = feature_values(test_ids, change, self.history, build_id)
+        return self._evidence_of(test_ids, values)
+
+    def _name_candidates(self, test_ids: list[str], build_id: str, state: _BuildState) -> None:
+        """Remember a request's candidates: known from the next build on, chosen or not."""
+        index = state.index if state.index is not None else self.history.builds_learned
+        self.history.name_candidates(test_ids, build_id, index)
 
     def _evidence_of(self, test_ids: list[str], values: list[float]) -> Evidence:
         """The evidence on `test_ids` whose feature rows are `values`, row after row."""
@@ -211,17 +226,20 @@ class ProjectSelector:
         change = self._change(state)  # before the build counts as seen
         if state.index is None:
             state.index = self.history.start_build(state.build)
-        ran = ResultColumns.of(batch.results).ran()
+        results = ResultColumns.of(batch.results)
+        ran = results.ran()
         failed = ran.failed()
         # Everything is predicted from what was known before the batch (progressive
         # validation): the candidates are scored on it before anything of it is learned.
         # A test that ran in several variants is one candidate of the build, one row here.
         test_ids = list(dict.fromkeys(ran.test_ids))
-        values = feature_values(test_ids, change, self.history)
+        values = feature_values(test_ids, change, self.history, batch.build_id)
         evidence = self._evidence_of(test_ids, values)
         width = len(COLUMNS)
         rows = [values[i : i + width] for i in range(0, len(values), width)]
         failing = set(compress(ran.test_ids, failed))
+        if state.index > 0:  # the tests of a project's first build are not new tests
+            self._learn_first_runs(evidence, failing)
         if failing:
             for decision in self.champions.validate(evidence, failing):
                 self.decisions.append(
@@ -246,23 +264,45 @@ class ProjectSelector:
         self.model.learn_rows(rows, failed)
         self.calibration.learn_many(learned, failed)
         self.auc.update_many(failed, served)
+        if len(ran) < len(results):
+            self.history.note_skipped(state.index, skipped_ids(results))
         self.history.update(state.index, state.build, ran, failed)
         self.results_learned += len(ran)
         return ran, served, failed
 
+    def _learn_first_runs(self, evidence: Evidence, failing: set[str]) -> None:
+        """Count the first runs of the batch's new tests (`ProjectHistory.new_test_chance`)."""
+        new = np.flatnonzero(evidence.new)
+        if len(new):
+            test_ids = evidence.test_ids
+            self.history.learn_first_runs(
+                (evidence.column(COLUMN["test_changed"])[new] > 0).tolist(),
+                [test_ids[i] in failing for i in new.tolist()],
+            )
+
 
 def _reasons(x: np.ndarray) -> np.ndarray:
-    """Why each test ranks where it does, from its feature row: the first signal that holds."""
+    """Why each test ranks where it does, from its feature row: the first signal that holds.
+    `new`: the project never saw it; `never-ran`: it is known (named by a request, or only
+    skipped) but never ran, so nothing of its own speaks for or against it."""
     column = x.T
     return np.select(
         [
             column[COLUMN["never_run"]] != 0,
+            column[COLUMN["runs_log"]] == 0,
             column[COLUMN["test_changed"]] != 0,
             column[COLUMN["co_failure"]] > 0,
             column[COLUMN["last_failed"]] != 0,
             (column[COLUMN["subject_changed"]] != 0) | (column[COLUMN["name_similarity"]] >= 0.5),
         ],
-        ["new", "changed", "failed-with-these-files", "failed-last-run", "tests-changed-code"],
+        [
+            "new",
+            "never-ran",
+            "changed",
+            "failed-with-these-files",
+            "failed-last-run",
+            "tests-changed-code",
+        ],
         default="model",
     )
 
@@ -302,6 +342,11 @@ class Selector:
     def rank(self, request: SubsetRequest) -> SubsetResponse:
         selector = self.projects.get(request.project)
         if selector is None:
+            # Answered in the order given, and its candidates remembered: the next request
+            # must not take the tests this subset leaves out for new ones.
+            self.project(request.project).history.name_candidates(
+                dict.fromkeys(request.candidates), request.build_id, 0
+            )
             return cold_start(request)
         return selector.rank(request)
 

@@ -76,6 +76,8 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
             caught_up = await state.catch_up(partition, timeout_s=wait_s)
             behind = 0 if caught_up else await state.results_behind(partition, request.project)
             response, payloads = await state.run_model(rank_and_encode, request, behind)
+            if any(test.reason == "new" for test in response.ranked):
+                state.changed(request.project, partition)  # the candidates it now knows
             for payload in payloads:
                 state.producer.produce(request.reply_topic, request.request_id.encode(), payload)
         except Exception:  # a bug must not go unseen in a task nobody awaits

@@ -98,8 +98,9 @@ def test_pytest_round_trip(pts_worker: RunningWorker, tmp_path: Path) -> None:
     assert 0 < len(chosen) < PYTEST_CASES
     reasons = explained(answer.stderr)
     assert len(reasons) == PYTEST_CASES
-    # every candidate matched a recorded id: only the skipped test (never ran) is new
-    assert {t for t, reason in reasons.items() if reason == "new"} == {
+    # every candidate matched a recorded id: none is new; the skipped test is known, never ran
+    assert "new" not in reasons.values()
+    assert {t for t, reason in reasons.items() if reason == "never-ran"} == {
         "tests/test_calc.py::test_skipped"
     }
     (project / "run.txt").write_text(answer.stdout)
@@ -124,7 +125,10 @@ def test_go_round_trip(pts_worker: RunningWorker, tmp_path: Path) -> None:
     answer = subset(env, "rt-go", "b2", "--target", "50%", "--runner", "go", stdin=listing)
     reasons = explained(answer.stderr)
     assert len(reasons) == 6
-    assert {t for t, r in reasons.items() if r == "new"} == {"example.com/sample/calc::TestSkipped"}
+    assert "new" not in reasons.values()  # the skipped test is known: it never ran
+    assert {t for t, r in reasons.items() if r == "never-ran"} == {
+        "example.com/sample/calc::TestSkipped"
+    }
     chosen = chosen_in(answer.stderr)
     arguments = answer.stdout.split()  # as an unquoted $(...) splits it
     assert arguments[0].startswith("-run=^(") and arguments[0].endswith(")$")
@@ -304,12 +308,13 @@ def test_observation_and_the_zero_input_subset(pts_worker: RunningWorker, tmp_pa
     project = sample("pytest", tmp_path)
     run(pytest_cmd("--junitxml=r1.xml"), project, env)
     record(env, "rt-observe", "b1", "--runner", "pytest", "r1.xml", cwd=project)
-    # zero input: the tests that ran recently (the skipped one never ran) are the candidates
+    # zero input: the tests reported recently are the candidates, the skipped one too (it is
+    # known, though it never ran)
     known = subset(env, "rt-observe", "b2", "--target", "100%", "--runner", "pytest",
                    "--known-tests")  # fmt: skip
     listing = ok(run(pytest_cmd("--collect-only", "-q"), project, env)).stdout
-    ran_before = {t for t in runner("pytest").candidates(listing).ids if "skipped" not in t}
-    assert set(explained(known.stderr)) == ran_before
+    reported = set(runner("pytest").candidates(listing).ids)
+    assert set(explained(known.stderr)) == reported
     assert set(known.stdout.splitlines()) == set(chosen_in(known.stderr))
     # observation: every test is printed, the subset is only recorded
     watched = subset(env, "rt-observe", "b3", "--target", "20%", "--runner", "pytest",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pts.selection.features import FEATURE_NAMES, features, view_change
+from pts.core.events import Outcome, TestResult
+from pts.selection.features import FEATURE_NAMES, features, typical_log, view_change
 from pts.selection.history import ProjectHistory
 from pts.selection.paths import is_test_file
 
@@ -84,3 +85,44 @@ def test_unseen_test_is_never_run() -> None:
     change = view_change(None, history)
     assert features("org/x/NewTest.java", change, history)["never_run"] == 1.0
     assert features(FOO_TEST, change, history)["never_run"] == 0.0
+
+
+def test_a_test_named_by_a_request_is_new_only_in_that_build() -> None:
+    history = ProjectHistory()
+    _learn(history, "b0", (), {FOO_TEST: (False, 4.0), BAR_TEST: (True, 1.0)})
+    named = "org/x/NamedTest.java"
+    assert history.name_candidates([FOO_TEST, named], "b1", history.builds_learned) == 1
+    change = view_change(None, history)
+    assert features(named, change, history, "b1")["never_run"] == 1.0
+    _learn(history, "b1", (), {FOO_TEST: (False, 4.0)})
+    x = features(named, change, history, "b2")
+    # Known, never ran: nothing of its own; the base rate, the typical duration, its age.
+    assert x["never_run"] == 0.0 and x["runs_log"] == 0.0 and x["failures_log"] == 0.0
+    assert x["posterior"] == pytest.approx(history.base_rate)
+    assert x["duration_log"] == pytest.approx(typical_log(history))
+    assert x["age_log"] > 0.0
+
+
+def test_a_test_only_ever_skipped_is_known() -> None:
+    history = ProjectHistory()
+    b = build("b0")
+    results = batch("b0", {FOO_TEST: (False, 1.0)}).results
+    skipped = TestResult("org/x/OffTest.java", "suite", "off", Outcome.SKIPPED, 0.0)
+    history.update(history.start_build(b), b, (*results, skipped))
+    assert history.runs == 1 and history.tests["org/x/OffTest.java"].skipped == 1
+    x = features("org/x/OffTest.java", view_change(None, history), history, "b1")
+    assert x["never_run"] == 0.0 and x["runs_log"] == 0.0
+
+
+def test_a_new_test_has_the_projects_chance_of_a_new_test() -> None:
+    history = ProjectHistory()
+    _learn(history, "b0", (), {FOO_TEST: (False, 1.0)})
+    history.learn_first_runs(changed=[False, True, True], failed=[False, True, True])
+    tests_changed = view_change(build("b1", "src/test/java/org/x/NewTest.java"), history)
+    assert features("org/x/NewTest.java", tests_changed, history)["posterior"] == pytest.approx(
+        history.new_test_chance(changed=True)
+    )
+    assert features("org/x/OtherTest.java", tests_changed, history)["posterior"] == (
+        pytest.approx(history.new_test_chance(changed=False))
+    )
+    assert history.new_test_chance(changed=True) > history.new_test_chance(changed=False)

@@ -110,12 +110,21 @@ def _trained() -> Selector:
     return selector
 
 
-def test_new_tests_come_first_then_the_failing_ones() -> None:
+def test_a_new_test_ranks_by_the_chance_of_a_new_test_not_first() -> None:
+    # A failed 2 builds ago; B and C never failed. The new test has the project's chance of a
+    # new test (here its base rate, as no test was new after the first build): below A's,
+    # above a test that passed every run, in every candidate's order.
     selector = _trained()
     selector.observe_build(build("b6"))
-    response = selector.rank(request("b6", A, B, C, "org/x/NewTest.java"))
-    assert [t.test_id for t in response.ranked][:2] == ["org/x/NewTest.java", A]
-    assert response.ranked[0].reason == "new"
+    new = "org/x/NewTest.java"
+    response = selector.rank(request("b6", A, B, C, new))
+    assert [t.test_id for t in response.ranked][:2] == [A, new]
+    assert response.ranked[1].reason == "new"
+    project = selector.projects[PROJECT]
+    evidence = project._evidence([A, B, C, new], project._change(project._build_state("b6")), "b6")
+    for candidate in BY_NAME.values():
+        order = candidate.order(evidence, cost_floor(evidence)).tolist()
+        assert order[:2] == [0, 3], candidate.name  # A, then the new test
 
 
 def test_a_project_with_only_a_build_ranks_its_new_tests_by_closeness_to_the_change() -> None:
