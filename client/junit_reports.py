@@ -12,7 +12,13 @@ suite's name, whichever differs between the occurrences, and else the occurrence
 `<rerunError>` children stay within their one result: the final `<failure>`/`<error>`, if
 any, decides its outcome.
 
-Messages longer than `MAX_MESSAGE` characters are cut, with a marker that says how much.
+A failed `<testcase>` that is no test case, but the unit's own failure (pytest's "collection
+failure" of a module, Surefire's nameless case of a class whose @BeforeAll threw, jest-junit's
+"Test suite failed to run"), is a result of the unit as the runner names it (see
+`runners.base`), its message the first lines of the error; a unit that failed so twice in one
+report (jest-junit writes the error and the exception apart) is one result.
+
+Messages are cut as `messages` says.
 """
 
 from __future__ import annotations
@@ -27,14 +33,14 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from pts.client.runners import ReportCase, Runner
+from pts.client.messages import MAX_MESSAGE, first_lines, truncated
+from pts.client.runners import Identity, ReportCase, Runner
 from pts.client.runners import runner as named_runner
 from pts.client.runners.dotnet import nunit_cases
 from pts.client.runners.go import GoTest, read_go_test_json
 from pts.core.errors import ReportError
 from pts.core.events import Outcome, TestResult
 
-MAX_MESSAGE = 4000
 MAX_DURATION_S = 1_000_000  # 11.6 days: a larger time is a broken clock, and would swamp a budget
 SLICE_MAX_RESULTS = 5000
 SLICE_MAX_BYTES = 2 * 1024 * 1024  # well inside the test-results topic's 8 MiB messages
@@ -64,7 +70,7 @@ def _results(
     cases: list[tuple[ReportCase, _Suite]] | list[ReportCase], runner: Runner, level: str
 ) -> list[TestResult]:
     pairs = [c if isinstance(c, tuple) else (c, _Suite(c.suite, "", c.suite, "")) for c in cases]
-    named = [(_named(case, runner), suite) for case, suite in pairs]
+    named = _once_per_unit([(_named(case, runner), suite) for case, suite in pairs])
     results = _with_variants(named)
     return results if level == "case" else _by_suite(results)
 
@@ -75,15 +81,39 @@ def _named(case: ReportCase, runner: Runner) -> TestResult:
             str(case.report), case.line, f"testcase {case.name!r} has no classname, suite or file"
         )
     identity = runner.identify(case)
+    if not identity.test_id:  # a runner whose ids are the case names (CTest)
+        raise ReportError(str(case.report), case.line, "<testcase> has no name attribute")
     return TestResult(
         test_id=identity.test_id,
         suite=identity.suite,
         name=identity.name,
         outcome=case.outcome,
         duration_s=case.duration_s,
-        message=truncated(case.message, MAX_MESSAGE),
+        message=_result_message(case, identity),
         variant=identity.variant,
     )
+
+
+def _result_message(case: ReportCase, identity: Identity) -> str:
+    """A case's message; for a unit's own failure, the first lines of its body, which say what
+    broke (the message attribute is often a bare label: "collection failure", "Build error")."""
+    if identity.whole_unit and case.outcome in (Outcome.FAILED, Outcome.ERROR):
+        return case.detail or first_lines(case.message)
+    return truncated(case.message, MAX_MESSAGE)
+
+
+def _once_per_unit(named: list[tuple[TestResult, _Suite]]) -> list[tuple[TestResult, _Suite]]:
+    """The results, with a unit's own failure kept once (the first) where a report states it
+    more than once."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for result, suite in named:
+        if not result.name and result.failed:
+            if (result.test_id, result.variant) in seen:
+                continue
+            seen.add((result.test_id, result.variant))
+        kept.append((result, suite))
+    return kept
 
 
 def report_digest(path: Path) -> str:
@@ -225,20 +255,22 @@ def _with_variants(cases: list[tuple[TestResult, _Suite]]) -> list[TestResult]:
 
 
 def _case(path: Path, case: Element, suite: _Suite, line: int) -> ReportCase:
-    name = case.get("name")
-    if not name:
-        raise ReportError(str(path), line, "<testcase> has no name attribute")
     for attribute in ("name", "classname"):
         if any(c in (case.get(attribute) or "") for c in "\r\n"):
             raise ReportError(
                 str(path), line, f"testcase {attribute} {case.get(attribute)!r} holds a line break"
             )
-    outcome, message = Outcome.PASSED, ""
+    outcome, message, detail = Outcome.PASSED, "", ""
     for tag, candidate in _OUTCOMES:
         found = case.find(tag)
         if found is not None:
-            outcome, message = candidate, _message(found)
+            outcome, message, detail = candidate, _message(found), (found.text or "").strip()
             break
+    name = case.get("name") or ""
+    # Surefire names no case when the class failed before its cases (@BeforeAll): the class's
+    # failure. A passing case without a name is a broken report.
+    if not name and outcome not in (Outcome.FAILED, Outcome.ERROR):
+        raise ReportError(str(path), line, "<testcase> has no name attribute")
     return ReportCase(
         name=name,
         classname=case.get("classname") or "",
@@ -249,27 +281,13 @@ def _case(path: Path, case: Element, suite: _Suite, line: int) -> ReportCase:
         duration_s=_duration(path, case.get("time"), line),
         message=message,
         line=line,
+        detail=first_lines(detail),
     )
 
 
 def _message(element: Element) -> str:
     text = (element.get("message") or "").strip() or (element.text or "").strip()
     return truncated(text, MAX_MESSAGE)
-
-
-def truncated(text: str, limit: int) -> str:
-    """`text`, cut to `limit` characters with a marker saying how much was cut.
-
-    >>> truncated("a" * 30, 20)
-    'aaaa…[26 more chars]'
-    """
-    if len(text) <= limit:
-        return text
-    for kept in range(limit, -1, -1):
-        marker = f"…[{len(text) - kept} more chars]"
-        if kept + len(marker) <= limit:
-            return text[:kept] + marker
-    return text[:limit]
 
 
 def _duration(path: Path, time: str | None, line: int) -> float:

@@ -6,6 +6,9 @@ With pytest-xdist, the first worker to finish collecting asks, and the others re
 from a file the controller names, so every worker runs the same subset; the controller alone
 records. When pts cannot answer, every test runs and the terminal says why: the build is never
 blocked, and never fails because of pts.
+
+A module that fails to collect (it does not import) is recorded as an error of the module's
+node id (`tests/test_x.py`), with the first lines of the error, as pytest's JUnit report has it.
 """
 
 from __future__ import annotations
@@ -84,6 +87,7 @@ class PtsSession:
         self.flavors: list[str] = config.getoption("pts_flavor")
         self.observe: bool = config.getoption("pts_observe")
         self.results: dict[str, list[pytest.TestReport]] = {}
+        self.collect_failures: dict[str, pytest.CollectReport] = {}  # by module node id
         self.answer: dict[str, Any] | None = None
         self.recorded: str | None = None
         worker_input = getattr(config, "workerinput", None)
@@ -191,6 +195,11 @@ class PtsSession:
         if not self.is_xdist_worker:
             self.results.setdefault(report.nodeid, []).append(report)
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        # Under xdist, the controller hears of each failed collection once, from a worker.
+        if report.failed and not self.is_xdist_worker:
+            self.collect_failures.setdefault(report.nodeid, report)
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_xdist_worker:
             return
@@ -199,7 +208,7 @@ class PtsSession:
                 terminalreporter.write_line(note)
 
     def _record_once(self) -> str | None:
-        if self.results and self.recorded is None:
+        if (self.results or self.collect_failures) and self.recorded is None:
             try:
                 count = self._record()
                 self.recorded = f"pts: recorded {count} test results of build {self.build}"
@@ -224,6 +233,10 @@ class PtsSession:
 
         flavors = parse_flavors(self.flavors)
         results = [
+            _collect_failure(flavored(nodeid, flavors), nodeid, report)
+            for nodeid, report in self.collect_failures.items()
+        ]
+        results += [
             _result(flavored(nodeid, flavors), reports) for nodeid, reports in self.results.items()
         ]
         digest = hashlib.sha256(
@@ -235,6 +248,20 @@ class PtsSession:
         batches = [replace(batch, flavor=flavors) for batch in batches]
         publish(settings(), batches=batches)
         return len(results)
+
+
+def _collect_failure(test_id: str, module: str, report: pytest.CollectReport) -> TestResult:
+    """A module that failed to collect, as an error of the module (no test name, no time)."""
+    from pts.client.messages import first_lines
+
+    return TestResult(
+        test_id=test_id,
+        suite=module,
+        name="",
+        outcome=Outcome.ERROR,
+        duration_s=0.0,
+        message=first_lines(str(report.longrepr or "")),
+    )
 
 
 def _result(test_id: str, reports: list[pytest.TestReport]) -> TestResult:

@@ -5,6 +5,11 @@ The id of a result is the *unit* the runner can be told to run: a pytest node id
 package's top-level test, a Java class, a JavaScript or Ruby spec file, a Bazel target. The
 cases within a unit stay results of their own, told apart by their `variant` (the case's
 name within the unit), so every test case of a report is recorded.
+
+A failure outside test cases (a pytest module that did not import, a Go package that did not
+build, a Java class whose @BeforeAll threw, a spec file that did not load) is a result of the
+unit the runner can run to see it again, the module, package, class or file, with no name: it
+is learned and stored as any failure, so that the next subset runs that unit.
 """
 
 from __future__ import annotations
@@ -30,16 +35,22 @@ class ReportCase:
     duration_s: float = 0.0
     message: str = ""
     line: int | None = None
+    detail: str = ""  # the failure's body (a traceback, build output), beside its message
 
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """What a runner calls a case: the unit it runs (the test id), and the case within it."""
+    """What a runner calls a case: the unit it runs (the test id), and the case within it; no
+    name when the report's entry is the unit's own failure, outside any of its cases."""
 
     test_id: str
     suite: str
     name: str
     variant: str = ""
+
+    @property
+    def whole_unit(self) -> bool:
+        return not self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +72,8 @@ class Runner:
 
     def identify(self, case: ReportCase) -> Identity:
         suite = case.classname or case.suite or case.file
+        if not case.name:  # the suite failed outside its cases
+            return Identity(suite, suite, "")
         return Identity(f"{suite}::{case.name}", suite, case.name)
 
     def candidates(self, text: str) -> Candidates:

@@ -17,6 +17,7 @@ from pts.client.runners.base import (
 from pts.core.errors import ReportError
 
 _SPEC_FILE = re.compile(r"\.(c|m)?(j|t)sx?$|\.(vue|svelte|feature|rb)$")
+_LOAD_FAILURE = "Test suite failed to run"  # jest-junit's classname for a file that did not load
 
 
 def _looks_like_file(text: str) -> bool:
@@ -31,8 +32,15 @@ class Jest(Runner):
     `describe`), so the file comes from the `file` attribute (`JEST_JUNIT_ADD_FILE_ATTRIBUTE
     =true`) or a suite named `{filepath}` (`JEST_JUNIT_SUITE_NAME`).
 
+    A file that failed to load (a missing import, a syntax error) is a result of the file with
+    no name: jest-junit writes it as a case of class "Test suite failed to run" (only with
+    `JEST_JUNIT_REPORT_TEST_SUITE_ERRORS=true`: by default it leaves the file out), Vitest as
+    a case named after the file.
+
     >>> Jest().identify(ReportCase(" sometimes fails", file="src/flaky.test.js")).test_id
     'src/flaky.test.js'
+    >>> Jest().identify(ReportCase("src/a.test.js", "src/a.test.js"))
+    Identity(test_id='src/a.test.js', suite='src/a.test.js', name='', variant='')
     >>> Jest().candidates("/nowhere/a.test.js\\nsrc/b.test.ts\\n").ids
     ['/nowhere/a.test.js', 'src/b.test.ts']
     """
@@ -55,6 +63,8 @@ class Jest(Runner):
     def identify(self, case: ReportCase) -> Identity:
         spec = self.spec_file(case)
         title = case.name.strip()
+        if case.classname == _LOAD_FAILURE or relative_path(title) == spec:
+            return Identity(spec, spec, "")
         return Identity(spec, spec, title, title)
 
     def candidates(self, text: str) -> Candidates:

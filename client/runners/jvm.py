@@ -7,6 +7,10 @@ from collections.abc import Sequence
 
 from pts.client.runners.base import Candidates, Identity, ReportCase, Runner, _lines, _unique
 
+# What Surefire and Gradle name the case of a class that failed before (or after) its cases:
+# Surefire 3 no name, Surefire 2 the class's own; JUnit 4 and Gradle "initializationError"
+# ("executionError" once cases ran), Gradle with JUnit 4 or TestNG "classMethod".
+_CLASS_FAILURES = ("", "initializationError", "executionError", "classMethod")
 _SOURCE_ROOT = re.compile(r"(?:^|/)(?:java|kotlin|groovy|scala)/(.+)\.(?:java|kt|groovy|scala)$")
 _CLASS = re.compile(r"^[\w$]+(\.[\w$]+)*$")
 
@@ -26,9 +30,14 @@ class Surefire(Runner):
 
     Candidates are class names, or test source paths (`find src/test/java -name '*Test.java'`).
 
+    A class that failed outside its cases (an exception in @BeforeAll or a static
+    initializer) is a result of the class with no name (a nested class's, its variant).
+
     >>> Surefire().identify(ReportCase("add(int, int)[1]", "com.acme.CalcTest$Negative"))
     Identity(test_id='com.acme.CalcTest', suite='com.acme.CalcTest', name='add(int, int)[1]', \
 variant='Negative.add(int, int)[1]')
+    >>> Surefire().identify(ReportCase("", "com.acme.DatabaseTest"))
+    Identity(test_id='com.acme.DatabaseTest', suite='com.acme.DatabaseTest', name='', variant='')
     >>> Surefire().candidates("src/test/java/com/acme/CalcTest.java\\ncom.acme.FooTest").ids
     ['com.acme.CalcTest', 'com.acme.FooTest']
     >>> Surefire().format(["com.acme.CalcTest", "com.acme.FooTest"])
@@ -44,6 +53,8 @@ variant='Negative.add(int, int)[1]')
         classname = case.classname or case.suite
         unit = _outer_class(classname)
         inner = classname[len(unit) + 1 :].replace("$", ".")
+        if case.name in _CLASS_FAILURES or case.name == classname:
+            return Identity(unit, unit, "", inner)
         return Identity(unit, unit, case.name, f"{inner}.{case.name}" if inner else case.name)
 
     def candidates(self, text: str) -> Candidates:

@@ -8,11 +8,15 @@ from collections.abc import Sequence
 from pts.client.runners.base import Candidates, Identity, ReportCase, Runner, _lines, _unique
 
 # `pytest --collect-only -q` ends with a summary ("9 tests collected in 0.01s", "no tests
-# ran", "1 error"); -qq prints "path: count" per file.
+# ran", "1 error", "!!! Interrupted: 1 error during collection !!!"); -qq prints "path: count"
+# per file.
 _PYTEST_SUMMARY = re.compile(
-    r"^(=+ .* =+|\d+(/\d+)? tests? (collected|deselected)|no tests (ran|collected)|"
+    r"^(=+ .* =+|!+ .* !+|\d+(/\d+)? tests? (collected|deselected)|no tests (ran|collected)|"
     r"\d+ errors?\b|[\w./-]+\.py: \d+$)"
 )
+_SECTION = re.compile(r"^=+ (.*) =+$")
+# A module that failed to collect, in the short summary: "ERROR tests/test_x.py [- reason]".
+_COLLECT_ERROR = re.compile(r"^ERROR (\S+)(?: - .*)?$")
 
 
 class Pytest(Runner):
@@ -22,11 +26,18 @@ class Pytest(Runner):
     else from the dotted classname: the module is the part before the first capitalised
     (class) component.
 
+    A module that failed to collect (it did not import) is a result of the module's node id
+    (`tests/test_x.py`): pytest runs the module from it. Its tests are not known while it
+    fails: `pytest --collect-only -q` prints `ERROR tests/test_x.py` in their stead, which is
+    read as that candidate, so the module's failure ranks it into the next subset.
+
     >>> p = Pytest()
     >>> p.identify(ReportCase("test_sub", classname="tests.test_ops")).test_id
     'tests/test_ops.py::test_sub'
     >>> p.identify(ReportCase("test_x[a b]", "tests.test_ops.TestOps", "tests/test_ops.py")).test_id
     'tests/test_ops.py::TestOps::test_x[a b]'
+    >>> p.identify(ReportCase("tests.test_x", suite="pytest")).test_id  # a collection failure
+    'tests/test_x.py'
     """
 
     name = "pytest"
@@ -35,7 +46,14 @@ class Pytest(Runner):
     takes_with = "node ids, one per line (pytest @FILE, pytest 8.2+)"
 
     def identify(self, case: ReportCase) -> Identity:
-        parts = case.classname.split(".") if case.classname else []
+        if not case.classname:
+            # pytest's JUnit report names a module it could not collect by its dotted path,
+            # with no classname (and its file, with junit_family=legacy).
+            module = case.file.removeprefix("./")
+            if not module.endswith(".py"):
+                module = case.name.replace(".", "/") + ".py"
+            return Identity(module, module, "")
+        parts = case.classname.split(".")
         if case.file.endswith(".py"):
             path = case.file.removeprefix("./")
             module = path.removesuffix(".py").replace("/", ".")
@@ -49,8 +67,17 @@ class Pytest(Runner):
 
     def candidates(self, text: str) -> Candidates:
         ids, unrecognized = [], []
+        in_errors = False  # the ERRORS section: tracebacks, whose lines are no ids
         for line in _lines(text):
-            if "::" in line and not line.startswith(("<", "=")):
+            section = _SECTION.match(line)
+            if section:
+                in_errors = section.group(1) == "ERRORS"
+            elif in_errors:
+                continue
+            collect_error = _COLLECT_ERROR.match(line)
+            if collect_error:
+                ids.append(collect_error.group(1))
+            elif "::" in line and not line.startswith(("<", "=")):
                 ids.append(line)
             elif not _PYTEST_SUMMARY.match(line):
                 unrecognized.append(line)

@@ -4,6 +4,7 @@ no broker: dry runs, and the run-everything answer, in each runner's form."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from tests.conftest import run_pts
@@ -39,8 +40,15 @@ def test_record_go_test_json_dry_run(unreachable_bootstrap: str, tmp_path: Path)
     )
     assert result.returncode == 0, result.stderr
     results = [json.loads(line) for line in result.stdout.splitlines()]
-    # the directory's .xml reports (three) and go-test.json (one): ten cases each
-    assert len({r["report"] for r in results}) == 4 and len(results) == 40
+    # the directory's .xml reports (three) and go-test.json (one): ten cases each; and those
+    # of the sample that does not build, under broken/
+    sample = Counter(r["report"] for r in results if "/broken/" not in r["report"])
+    assert len(sample) == 4 and set(sample.values()) == {10}
+    assert {r["report"].rpartition("/")[2] for r in results if "/broken/" in r["report"]} == {
+        "go-test.json",
+        "go-junit-report-v1.xml",
+        "go-junit-report-v2.xml",
+    }
     assert {r["test_id"] for r in results} >= {"example.com/sample/calc::TestDiv"}
 
 
