@@ -340,20 +340,18 @@ class WorkerState:
         results, and results are learned with their build's changes. When the broker cannot
         say where the partitions end, that counts as not caught up (logged once), and the wait
         is for `or_until` instead, if given."""
-        loop = asyncio.get_running_loop()
         failed_at = self._catch_up_failed_at
+        if failed_at is not None and time.monotonic() - failed_at < CATCH_UP_RETRY_S:
+            return or_until is not None and await self._progressed(or_until, timeout_s)
+        loop = asyncio.get_running_loop()
         try:
-            if failed_at is not None and time.monotonic() - failed_at < CATCH_UP_RETRY_S:
-                raise PtsError("the broker did not say where the partitions end just now")
             highs = await loop.run_in_executor(
                 self._io_thread, self._high_watermarks, partition, stems
             )
         except (KafkaException, PtsError) as exc:
             if failed_at is None:
                 log.warning("catch_up_unavailable", partition=partition, error=described(exc))
-                self._catch_up_failed_at = time.monotonic()
-            elif time.monotonic() - failed_at >= CATCH_UP_RETRY_S:
-                self._catch_up_failed_at = time.monotonic()
+            self._catch_up_failed_at = time.monotonic()
             return or_until is not None and await self._progressed(or_until, timeout_s)
         if failed_at is not None:
             self._catch_up_failed_at = None

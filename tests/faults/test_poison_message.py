@@ -218,8 +218,10 @@ async def catch_up_while_stopped(settings: Settings, broker_pid: int, tmp_path: 
 def test_batches_waiting_for_their_builds_are_learned_through_a_broker_stop(
     tmp_path: Path,
 ) -> None:
-    """Results are recorded before their builds, and the broker stops while the worker waits
-    for those builds: no batch is set aside for the broker's silence, each is learned once."""
+    """A catch-up asked of a stopped broker (on a worker's own state: the failure path, every
+    time); then, through a real worker, results recorded before their builds and a broker stop
+    before the builds come: no batch is set aside, each is learned once. (Whether the worker
+    asks during the stop depends on where it is; the first part does not.)"""
     with running_broker(tmp_path / "broker") as bootstrap:
         env = fresh_env(bootstrap, tmp_path)
         broker_pid = int((tmp_path / "broker" / "broker.pid").read_text())
