@@ -37,6 +37,9 @@ T = TypeVar("T")
 log = get_logger(__name__)
 
 CATCH_UP_TIMEOUT_S = 2.0
+# A batch whose build has not been seen waits this long for the builds topic to be read up to
+# where it ended (usually milliseconds; seconds on a loaded machine), then is learned without it.
+BUILD_WAIT_S = 15.0
 CATCH_UP_RETRY_S = 2.0  # while the broker does not answer, how often a catch-up asks it again
 COUNT_BEHIND_TIMEOUT_S = 5.0  # reading what the model has not learned, to count it
 PRODUCE_TIMEOUT_S = 300.0

@@ -14,7 +14,7 @@ from pts.core import wire
 from pts.core.events import ChampionDecision, TestResultBatch
 from pts.core.logs import get_logger
 from pts.core.topics import topic_name
-from pts.streams.app import WorkerState
+from pts.streams.app import BUILD_WAIT_S, WorkerState
 from pts.streams.messages import consume_in_turn
 
 log = get_logger(__name__)
@@ -68,7 +68,7 @@ def register(
         if done.awaits_build:
             # The build may still be in flight on its own topic: let it land first.
             await state.catch_up(
-                message.partition, ("builds",),
+                message.partition, ("builds",), timeout_s=BUILD_WAIT_S,
                 or_until=lambda: selector.knows_build(batch.project, batch.build_id),
             )  # fmt: skip
             if not selector.knows_build(batch.project, batch.build_id):

@@ -68,6 +68,12 @@ def differences(group: dict[str, dict], single: dict[str, dict]) -> str:
     )
 
 
+def unrecorded_builds(workers: list[RunningWorker]) -> str:
+    """Which workers learned results without their build's changes (a cause of a difference)."""
+    counts = {w.log.name: w.log.read_text().count("results_of_unrecorded_build") for w in workers}
+    return f"; results learned without their build, per worker log: {counts}"
+
+
 def owned_partitions(workers: list[RunningWorker]) -> list[int]:
     return sorted(int(p) for w in workers for p in w.get("/health")["partitions"])
 
@@ -140,7 +146,9 @@ def test_a_group_that_loses_and_gains_workers_learns_what_one_worker_learns(
         def same_learning() -> bool:
             return projects(live) == projects([single]) and len(projects([single])) == 6
 
-        assert wait_until(same_learning, 150), differences(projects(live), projects([single]))
+        assert wait_until(same_learning, 150), (
+            differences(projects(live), projects([single])) + unrecorded_builds([single, *group])
+        )
         # The model is the same, not only the count: the same request gets the same answer.
         for project in PROJECTS:
             ask = ("subset", "-p", project, "-b", "final", "--target", "50%")
