@@ -539,9 +539,20 @@ class SubsetRequest:
     known_tests: bool = False  # no candidate list: the project's recent tests of this flavor
     catch_up_s: float = 2.0  # how long the worker may wait for the model to catch up
     reply_columns: bool = False  # the client reads an answer's ranked tests as columns
+    # Safety nets (`selection/safety_nets.py`); -1: the project's setting, else the default.
+    must_run: tuple[str, ...] = ()  # globs on test ids
+    starve_after_builds: int = -1
+    starve_after_days: float = -1.0
+    full_run_every: int = -1
+    full_run: bool = False
 
     def to_record(self) -> dict[str, Any]:
         return {
+            "must_run": list(self.must_run),
+            "starve_after_builds": self.starve_after_builds,
+            "starve_after_days": self.starve_after_days,
+            "full_run_every": self.full_run_every,
+            "full_run": self.full_run,
             "catch_up_s": self.catch_up_s,
             "reply_columns": self.reply_columns,
             "part": self.part,
@@ -576,6 +587,11 @@ class SubsetRequest:
             known_tests=record.get("known_tests", False),
             catch_up_s=record.get("catch_up_s", 2.0),
             reply_columns=record.get("reply_columns", False),
+            must_run=tuple(record.get("must_run", ())),
+            starve_after_builds=record.get("starve_after_builds", -1),
+            starve_after_days=record.get("starve_after_days", -1.0),
+            full_run_every=record.get("full_run_every", -1),
+            full_run=record.get("full_run", False),
         )
 
 

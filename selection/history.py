@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import MISSING, dataclass, fields
 
 from pts.core.events import Build, Outcome, ResultColumns, TestResult
+from pts.selection.safety_nets import Staleness
 
 FAILURE_DECAY = 0.1  # weight of the newest run in the decayed failure rate
 DURATION_DECAY = 0.3  # weight of the newest run in the expected duration
@@ -54,6 +55,8 @@ class TestStats:
     recent_runs: float = 0.0  # runs, weighed the same way
     skipped: int = 0  # skipped results: seen, not run
     named_in: str = ""  # the build whose request first named it, until a result of it arrives
+    last_result: int = -1  # build index of its last result of any kind, skipped included
+    last_result_at: float = 0.0  # when that build started (epoch seconds); 0: not known
 
     def __setstate__(self, state: list | tuple) -> None:
         # Checkpoints from before a field have fewer of them: the missing ones take their
@@ -168,6 +171,27 @@ class ProjectHistory:
                 stats = tests[test_id] = TestStats(first_seen=build_index)
             stats.skipped += 1
             stats.named_in = ""
+
+    def note_results(self, build_index: int, test_ids: Iterable[str], at: float) -> None:
+        """Remember when each test last had a result (of any kind): a safety net bounds how
+        long a test may go without one (`safety_nets`)."""
+        tests = self.tests
+        for test_id in test_ids:
+            stats = tests.get(test_id)
+            if stats is not None:
+                stats.last_result = build_index
+                stats.last_result_at = at
+
+    def staleness(self, test_id: str, build_id: str, now: float) -> Staleness | None:
+        """How many of the project's builds, and days before `now` (epoch seconds), since the
+        test's last result, or since the project first saw it; None for a new test."""
+        stats = self.tests.get(test_id)
+        if is_new(stats, build_id):
+            return None
+        assert stats is not None
+        last = max(stats.last_result, stats.last_run, stats.first_seen)
+        days = (now - stats.last_result_at) / 86_400 if stats.last_result_at > 0 else 0.0
+        return Staleness(self.builds_learned - last, max(days, 0.0))
 
     def expected_duration(self, test_id: str) -> float:
         stats = self.tests.get(test_id)

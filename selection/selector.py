@@ -13,7 +13,7 @@ nothing of a skipped result is learned as a pass, by the history, the model or t
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import compress
 
 import numpy as np
@@ -29,15 +29,18 @@ from pts.core.events import (
     SubsetResponse,
     TestResultBatch,
 )
-from pts.core.flavors import of_flavor
+from pts.core.flavors import of_flavor, unflavored
 from pts.selection.calibration import Calibration
 from pts.selection.candidates import BY_NAME, SCORER_NAMES, Evidence, cost_floor
 from pts.selection.champions import Champions
 from pts.selection.features import COLUMN, COLUMNS, ChangeView, feature_values, view_change
 from pts.selection.history import ProjectHistory, skipped_ids
 from pts.selection.models import FailureModel, ModelKind
+from pts.selection.policies import Policies
 from pts.selection.running_auc import RunningAUC
-from pts.selection.subsets import respond
+from pts.selection.safety_nets import DEFAULTS, Nets
+from pts.selection.safety_nets import apply as apply_nets
+from pts.selection.subsets import resized, respond
 
 BUILDS_KEPT = 2000  # builds whose changes are remembered until their results arrive
 BATCHES_KEPT = 20000  # batch keys remembered so that a redelivered batch is not learned twice
@@ -72,6 +75,7 @@ class ProjectSelector:
         self.champions = Champions(serving=dict(champions)) if champions else Champions()
         self.calibration = Calibration()
         self.decisions: list[ChampionDecision] = []  # changes of champion not yet taken
+        self.last_full_run = ("", 0)  # the build that last ran every candidate, and its index
 
     def __setstate__(self, state: dict) -> None:
         # Checkpoints written before the windowed AUC held River's ROCAUC: start a new window.
@@ -81,6 +85,7 @@ class ProjectSelector:
         state.setdefault("champions", Champions())
         state.setdefault("calibration", Calibration())
         state.setdefault("decisions", [])
+        state.setdefault("last_full_run", ("", 0))
         self.__dict__.update(state)
 
     @property
@@ -123,9 +128,11 @@ class ProjectSelector:
         return state
 
     @collector_paused()  # a ranking's objects die young, freed by reference counting
-    def rank(self, request: SubsetRequest) -> SubsetResponse:
+    def rank(self, request: SubsetRequest, nets: Nets | None = None) -> SubsetResponse:
         """The champion for the request's target orders the candidates; every test's chance
-        is the model's, calibrated, so the cut of a confidence target adds up true chances."""
+        is the model's, calibrated, so the cut of a confidence target adds up true chances.
+        Then the safety nets add what they must (`nets`: the request's over the defaults)."""
+        nets = nets if nets is not None else Nets.of_request(request).over(DEFAULTS)
         state = self._build_state(request.build_id)
         change = self._change(state)
         test_ids = list(dict.fromkeys(request.candidates))
@@ -144,7 +151,35 @@ class ProjectSelector:
                 _reasons(evidence.x)[order].tolist(),
             )
         )
-        return respond(request, ranked, f"{candidate.name}@{self.results_learned}")
+        response = respond(request, ranked, f"{candidate.name}@{self.results_learned}")
+        return self._with_nets(request, response, nets, state)
+
+    def _with_nets(
+        self, request: SubsetRequest, response: SubsetResponse, nets: Nets, state: _BuildState
+    ) -> SubsetResponse:
+        """The response with what the safety nets add to its subset; a full run is remembered
+        (the same build asking again gets the same answer)."""
+        if self._full_run_due(nets, request.build_id):
+            nets = replace(nets, full_run=True)
+            self.last_full_run = (request.build_id, self.history.builds_learned)
+        started = state.build.started_at if state.build is not None else request.requested_at
+        now, history, build_id = started.timestamp(), self.history, request.build_id
+        ranked, size = apply_nets(
+            nets, response.ranked, response.subset_size,
+            lambda test_id: history.staleness(test_id, build_id, now),
+            lambda test_id: unflavored(test_id, request.flavor),
+        )  # fmt: skip
+        return resized(response, ranked, size)
+
+    def _full_run_due(self, nets: Nets, build_id: str) -> bool:
+        if nets.full_run:
+            return True
+        if nets.full_run_every <= 0:
+            return False
+        last_build, last_index = self.last_full_run
+        return build_id == last_build or (
+            self.history.builds_learned - last_index >= nets.full_run_every
+        )
 
     def _evidence(self, test_ids: list[str], change: ChangeView, build_id: str) -> Evidence:
         """The evidence on `test_ids` (each once) in build `build_id`, scored by the model as
@@ -267,6 +302,8 @@ class ProjectSelector:
         if len(ran) < len(results):
             self.history.note_skipped(state.index, skipped_ids(results))
         self.history.update(state.index, state.build, ran, failed)
+        at = state.build.started_at if state.build is not None else batch.recorded_at
+        self.history.note_results(state.index, results.test_ids, at.timestamp())
         self.results_learned += len(ran)
         return ran, served, failed
 
@@ -313,15 +350,21 @@ class Selector:
     name = "pts"
 
     def __init__(
-        self, model_kind: ModelKind = "logistic", seed: int = 0, scorer: str | None = None
+        self,
+        model_kind: ModelKind = "logistic",
+        seed: int = 0,
+        scorer: str | None = None,
+        policies: Policies | None = None,
     ) -> None:
         """`scorer` pins every project to one candidate scorer (`candidates.SCORERS`) instead
-        of its champion: how `pts eval` scores each candidate on its own."""
+        of its champion: how `pts eval` scores each candidate on its own. `policies`: each
+        project's safety nets (`PTS_PROJECTS_FILE`), under what a request asks."""
         if scorer is not None and scorer not in SCORER_NAMES:
             raise ValueError(f"unknown scorer {scorer!r}; choose one of {SCORER_NAMES}")
         self.model_kind = model_kind
         self.seed = seed
         self.scorer = scorer
+        self.policies = policies if policies is not None else Policies()
         self.projects: dict[str, ProjectSelector] = {}
 
     def project(self, project: str) -> ProjectSelector:
@@ -340,15 +383,16 @@ class Selector:
         return self.project(build.project).observe_build(build)
 
     def rank(self, request: SubsetRequest) -> SubsetResponse:
+        nets = Nets.of_request(request).over(self.policies.of(request.project))
         selector = self.projects.get(request.project)
         if selector is None:
             # Answered in the order given, and its candidates remembered: the next request
             # must not take the tests this subset leaves out for new ones.
-            self.project(request.project).history.name_candidates(
-                dict.fromkeys(request.candidates), request.build_id, 0
-            )
-            return cold_start(request)
-        return selector.rank(request)
+            selector = self.project(request.project)
+            selector.history.name_candidates(dict.fromkeys(request.candidates), request.build_id, 0)
+            state = selector._build_state(request.build_id)
+            return selector._with_nets(request, cold_start(request), nets, state)
+        return selector.rank(request, nets)
 
     def learn(self, batch: TestResultBatch) -> bool:
         return self.project(batch.project).learn(batch)

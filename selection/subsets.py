@@ -13,7 +13,7 @@ Cut(size=2, share_of_time=0.4, share_of_failures=0.8)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pts.core.events import RankedTest, SubsetRequest, SubsetResponse, Target, TargetKind
 
@@ -45,11 +45,7 @@ def cut(ranked: Sequence[RankedTest], target: Target) -> Cut:
                 time -= test.expected_duration_s
                 failures -= test.failure_probability
             break
-    return Cut(
-        size=size,
-        share_of_time=round(time / total_time, 6) if total_time > 0 else 1.0 * (size > 0),
-        share_of_failures=round(failures / total_failures, 6) if total_failures > 0 else 0.0,
-    )
+    return _shares(time, failures, total_time, total_failures, size)
 
 
 def _met(
@@ -65,6 +61,37 @@ def _met(
 def _over(target: Target, time: float, total_time: float) -> bool:
     budget = target.value if target.kind is TargetKind.DURATION else target.value * total_time
     return time > budget + _EPSILON
+
+
+def resized(response: SubsetResponse, ranked: Sequence[RankedTest], size: int) -> SubsetResponse:
+    """The response with a new order and subset size (the safety nets' additions), and the
+    expected shares of that subset."""
+    if size == response.subset_size and len(ranked) == len(response.ranked):
+        return response
+    shares = _shares(
+        sum(t.expected_duration_s for t in ranked[:size]),
+        sum(t.failure_probability for t in ranked[:size]),
+        sum(t.expected_duration_s for t in ranked),
+        sum(t.failure_probability for t in ranked),
+        size,
+    )
+    return replace(
+        response,
+        ranked=tuple(ranked),
+        subset_size=size,
+        expected_share_of_time=shares.share_of_time,
+        expected_share_of_failures=shares.share_of_failures,
+    )
+
+
+def _shares(
+    time: float, failures: float, total_time: float, total_failures: float, size: int
+) -> Cut:
+    return Cut(
+        size=size,
+        share_of_time=round(time / total_time, 6) if total_time > 0 else 1.0 * (size > 0),
+        share_of_failures=round(failures / total_failures, 6) if total_failures > 0 else 0.0,
+    )
 
 
 def respond(request: SubsetRequest, ranked: Sequence[RankedTest], model: str) -> SubsetResponse:
