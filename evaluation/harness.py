@@ -163,6 +163,10 @@ def _replay(
             target=target,
             reply_topic="eval",
             requested_at=build.started_at,
+            # The ranking alone is scored here: no safety net moves a test up.
+            starve_after_builds=0,
+            starve_after_days=0.0,
+            full_run_every=0,
         )
         orders[key], whole = _order(ranker.rank(request), candidates)
         complete = complete and whole
