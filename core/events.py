@@ -716,3 +716,10 @@ def ranked_test_ids(record: Mapping[str, Any]) -> list[str]:
     """A SubsetResponse record's ranked test ids, in order, whether it carries them as columns
     or (from a client that did not ask for columns, or an earlier worker) a record each."""
     return list(record.get("test_ids") or [test["test_id"] for test in record["ranked"]])
+
+
+def ranked_reasons(record: Mapping[str, Any]) -> list[str]:
+    """Why each of `ranked_test_ids` is where it is, in the same order."""
+    if record.get("test_ids"):
+        return list(record.get("reasons") or [""] * len(record["test_ids"]))
+    return [test.get("reason", "") for test in record["ranked"]]

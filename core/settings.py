@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     datasets_dir: Path | None = Field(
         None, description="Folder of CI histories that `pts eval NAME` and `pts replay NAME` read."
     )
+    projects_file: Path | None = Field(
+        None,
+        description="TOML file of each project's safety nets (must-run globs, starvation "
+        "bound, full runs), read by the worker at start (`pts.selection.policies`).",
+    )
     record_timeout_s: float = Field(10.0, gt=0, description="How long `pts record` retries.")
     subset_timeout_s: float = Field(5.0, gt=0, description="How long `pts subset` waits.")
     subset_catch_up_s: float = Field(

@@ -54,6 +54,7 @@ _NOT_STRINGS: dict[str, dict[str, pa.DataType]] = {
         ),
         **dict.fromkeys(("expected_share_of_time", "expected_share_of_failures"), pa.float64()),
         "ranked": pa.list_(pa.string()),
+        "reasons": pa.list_(pa.string()),
         "observe": pa.bool_(),
     },
     rows.PREDICTIONS: {"slice": pa.uint32(), "probability": pa.float64(), "failed": pa.bool_()},

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pts.core.events import holds_result_columns, ranked_test_ids
+from pts.core.events import holds_result_columns, ranked_reasons, ranked_test_ids
 from pts.core.events import prediction_columns as prediction_columns_of
 
 Record = Mapping[str, Any]
@@ -51,7 +51,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     SUBSET_RESPONSES: (
         "request_id", "part", "parts", "project", "build_id", "subset_size", "candidates",
         "expected_share_of_time", "expected_share_of_failures", "model", "answered_at", "ranked",
-        "flavor", "observe", "results_behind",
+        "flavor", "observe", "results_behind", "reasons",
     ),
     PREDICTIONS: (
         "project", "build_id", "report", "report_digest", "slice", "test_id", "variant",
@@ -165,6 +165,7 @@ def subset_response_columns(records: Sequence[Record]) -> Columns:
         columns["candidates"].append(r["candidates"] if r["candidates"] >= 0 else len(ranked))
         columns["answered_at"].append(millis(r["answered_at"]))
         columns["ranked"].append(ranked)
+        columns["reasons"].append(ranked_reasons(r))
     return columns
 
 

@@ -144,6 +144,11 @@ ALTER TABLE pts.subset_responses
     ADD COLUMN IF NOT EXISTS observe Bool DEFAULT false,
     ADD COLUMN IF NOT EXISTS results_behind UInt32 DEFAULT 0;
 
+-- Why each ranked test is where it is, in the order of ranked: the ranking's reason, or the
+-- safety net that added it to the subset (must-run, starved, full-run).
+ALTER TABLE pts.subset_responses
+    ADD COLUMN IF NOT EXISTS reasons Array(LowCardinality(String)) DEFAULT [];
+
 -- Each change of a project's serving ranker on a metric, with every candidate's record at the
 -- decision (progressive validation on its recent failing builds). Key: (project, metric,
 -- results_learned); a decision made again while replaying after a crash replaces its row.

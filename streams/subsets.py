@@ -18,13 +18,16 @@ from pts.core.events import SubsetRequest, SubsetResponse, to_record, utc_now
 from pts.core.logs import get_logger
 from pts.core.parts import PartsWaiting, join_request, split_response
 from pts.core.topics import topic_name
+from pts.selection.safety_nets import FULL_RUN
 from pts.streams.app import WorkerState
 from pts.streams.messages import consume, set_aside
 
 # A request older than this has no one waiting for it (clients wait seconds); generous, as the
 # age is read against the requesting machine's clock.
 STALE_AFTER = timedelta(minutes=10)
-MAX_CATCH_UP_S = 60.0  # whatever a request asks, the longest an answer waits for the model
+MAX_CATCH_UP_S = 60.0
+# Answers that change the project: the candidates it now knows, the build of its last full run.
+REMEMBERED = ("new", FULL_RUN)  # whatever a request asks, the longest an answer waits for the model
 log = get_logger(__name__)
 
 
@@ -76,8 +79,8 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
             caught_up = await state.catch_up(partition, timeout_s=wait_s)
             behind = 0 if caught_up else await state.results_behind(partition, request.project)
             response, payloads = await state.run_model(rank_and_encode, request, behind)
-            if any(test.reason == "new" for test in response.ranked):
-                state.changed(request.project, partition)  # the candidates it now knows
+            if any(test.reason in REMEMBERED for test in response.ranked):
+                state.changed(request.project, partition)  # what the answer changed
             for payload in payloads:
                 state.producer.produce(request.reply_topic, request.request_id.encode(), payload)
         except Exception:  # a bug must not go unseen in a task nobody awaits

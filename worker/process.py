@@ -23,6 +23,7 @@ from pts.core.secrets import check_secrets
 from pts.core.settings import Settings
 from pts.core.topics import Reader, ensure_topics, partitions_of, read_by, topic_name
 from pts.core.topics import spec as topic_spec
+from pts.selection.policies import Policies
 from pts.selection.selector import Selector
 from pts.streams import builds, checkpoints, snapshots, subsets, test_results
 from pts.streams.app import SESSION_TIMEOUT_S, WorkerState, create_app, raw_topic
@@ -168,6 +169,7 @@ def build_worker_app(
 
 def run_worker(settings: Settings, load_history: bool = True) -> None:
     check_secrets(settings)  # an empty or short token or key: before anything else
+    policies = Policies.load(settings.projects_file)  # a bad file: before any broker contact
     broker_credentials(settings.kafka_config)  # refuse unusable security settings first
     check_http_exposure(settings)
     check_http_address(settings)
@@ -190,7 +192,7 @@ def run_worker(settings: Settings, load_history: bool = True) -> None:
         projects=sum(len(s.projects) for s in prefetched.values()),
         bootstrap=settings.kafka_bootstrap,
     )
-    state = WorkerState(settings, Selector(), offsets, prefetched)
+    state = WorkerState(settings, Selector(policies=policies), offsets, prefetched)
 
     loader_stop = threading.Event()
     history = start_in_thread(settings, loader_stop, SESSION_TIMEOUT_S) if load_history else None

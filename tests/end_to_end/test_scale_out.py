@@ -146,9 +146,9 @@ def test_a_group_that_loses_and_gains_workers_learns_what_one_worker_learns(
         def same_learning() -> bool:
             return projects(live) == projects([single]) and len(projects([single])) == 6
 
-        assert wait_until(same_learning, 150), (
-            differences(projects(live), projects([single])) + unrecorded_builds([single, *group])
-        )
+        assert wait_until(same_learning, 150), differences(
+            projects(live), projects([single])
+        ) + unrecorded_builds([single, *group])
         # The model is the same, not only the count: the same request gets the same answer.
         for project in PROJECTS:
             ask = ("subset", "-p", project, "-b", "final", "--target", "50%")

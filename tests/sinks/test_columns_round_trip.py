@@ -92,7 +92,7 @@ def test_results_predictions_answers_and_decisions_keep_every_type(store: Histor
                            predicted_at=BEFORE_1970, slice=3, report_digest="ab12"),
     ])  # fmt: skip
     store.insert_subset_responses([
-        SubsetResponse("r1", "shop", "b1", (RankedTest(ODD, 0.5, 1.0), RankedTest("t", 0, 0)),
+        SubsetResponse("r1", "shop", "b1", (RankedTest(ODD, 0.5, 1.0, "must-run"), RankedTest("t", 0, 0)),
                        1, 0.25, 1e-300, "m", T_MICROS, 2, 3, -1, "os=☃", True, 4_000_000_000),
         SubsetResponse("r2", "shop", "b1", (), 0, 0.0, 0.0, "m", FAR, candidates=7),
     ])  # fmt: skip
@@ -122,11 +122,12 @@ def test_results_predictions_answers_and_decisions_keep_every_type(store: Histor
         {"request_id": "r1", "part": 2, "parts": 3, "project": "shop", "build_id": "b1",
          "subset_size": 1, "candidates": 2, "expected_share_of_time": 0.25,
          "expected_share_of_failures": 1e-300, "model": "m", "answered_at": T_STORED,
-         "ranked": [ODD, "t"], "flavor": "os=☃", "observe": True, "results_behind": 4_000_000_000},
+         "ranked": [ODD, "t"], "flavor": "os=☃", "observe": True, "results_behind": 4_000_000_000,
+         "reasons": ["must-run", ""]},
         {"request_id": "r2", "part": 0, "parts": 1, "project": "shop", "build_id": "b1",
          "subset_size": 0, "candidates": 7, "expected_share_of_time": 0.0,
          "expected_share_of_failures": 0.0, "model": "m", "answered_at": FAR, "ranked": [],
-         "flavor": "", "observe": False, "results_behind": 0},
+         "flavor": "", "observe": False, "results_behind": 0, "reasons": []},
     ]  # fmt: skip
     assert store.query("SELECT * FROM pts.champion_decisions ORDER BY metric") == [
         {"project": "shop", "metric": "apfd", "previous": "a", "champion": "b", "records": {},

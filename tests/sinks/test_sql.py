@@ -14,7 +14,8 @@ def test_the_schema_splits_into_its_statements() -> None:
     assert [s.split("(")[0].split("\n")[0].split()[-1] for s in statements] == [
         "pts", "pts.builds", "pts.commits", "pts.test_results", "pts.test_results",
         "pts.subset_responses", "pts.subset_responses", "pts.predictions", "pts.predictions",
-        "pts.store_probe", "pts.test_results", "pts.subset_responses", "pts.champion_decisions",
+        "pts.store_probe", "pts.test_results", "pts.subset_responses", "pts.subset_responses",
+            "pts.champion_decisions",
     ]  # fmt: skip
     creates = [s for s in statements if s.startswith("CREATE ")]
     assert all("IF NOT EXISTS" in s for s in creates)
