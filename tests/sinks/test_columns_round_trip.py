@@ -92,7 +92,8 @@ def test_results_predictions_answers_and_decisions_keep_every_type(store: Histor
                            predicted_at=BEFORE_1970, slice=3, report_digest="ab12"),
     ])  # fmt: skip
     store.insert_subset_responses([
-        SubsetResponse("r1", "shop", "b1", (RankedTest(ODD, 0.5, 1.0, "must-run"), RankedTest("t", 0, 0)),
+        SubsetResponse("r1", "shop", "b1",
+                       (RankedTest(ODD, 0.5, 1.0, "must-run"), RankedTest("t", 0, 0)),
                        1, 0.25, 1e-300, "m", T_MICROS, 2, 3, -1, "os=☃", True, 4_000_000_000),
         SubsetResponse("r2", "shop", "b1", (), 0, 0.0, 0.0, "m", FAR, candidates=7),
     ])  # fmt: skip
