@@ -341,12 +341,8 @@ def _ask_for_subset(
         observe=asked.observe,
         known_tests=asked.known_tests,
         catch_up_s=asked.catch_up_s,
-        must_run=asked.nets.must_run,
-        starve_after_builds=asked.nets.starve_after_builds,
-        starve_after_days=asked.nets.starve_after_days,
-        full_run_every=asked.nets.full_run_every,
-        full_run=asked.nets.full_run,
     )
+    request = asked.nets.on(request)
     client = SubsetClient(settings(), timeout)
     try:
         return client.request(request)

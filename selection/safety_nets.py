@@ -63,6 +63,17 @@ class Nets:
             request.full_run,
         )
 
+    def on(self, request: SubsetRequest) -> SubsetRequest:
+        """The request, asking for these nets."""
+        return replace(
+            request,
+            must_run=self.must_run,
+            starve_after_builds=self.starve_after_builds,
+            starve_after_days=self.starve_after_days,
+            full_run_every=self.full_run_every,
+            full_run=self.full_run,
+        )
+
     def over(self, fallback: Nets) -> Nets:
         """These nets, with what they leave unset taken from `fallback`; globs of both."""
 
