@@ -2,10 +2,16 @@
 --pts-build B` collects, asks pts for the subset, deselects the rest, and records every result
 when the session ends. Ids are pytest node ids, as `pts record tests --runner pytest` records.
 
+The safety nets of `pts subset` travel with the request (`--pts-must-run GLOB` on node ids,
+`--pts-starve-after-builds N`, `--pts-starve-after-days D`, `--pts-full-run`,
+`--pts-full-run-every N`, `--pts-full-run-on BRANCH`); the terminal says how many tests they
+added, and why.
+
 With pytest-xdist, the first worker to finish collecting asks, and the others read its answer
 from a file the controller names, so every worker runs the same subset; the controller alone
 records. When pts cannot answer, every test runs and the terminal says why: the build is never
-blocked, and never fails because of pts.
+blocked, and never fails because of pts, unless `--pts-fallback fail` asks it to stop the
+session (no test runs, and pytest exits with 2, interrupted).
 
 A module that fails to collect (it does not import) is recorded as an error of the module's
 node id (`tests/test_x.py`), with the first lines of the error, as pytest's JUnit report has it.
@@ -16,17 +22,21 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import math
 import shutil
 import tempfile
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pts.core.events import Outcome, TestResult
+from pts.core.events import SAFETY_NET_REASONS, Outcome, TestResult
 
 PLUGIN = "pts-session"
+FALLBACKS = ("run-all", "fail")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,6 +64,49 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="Run every test, but record the subset pts would have chosen.",
     )
+    group.addoption(
+        "--pts-must-run",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="Always run the tests whose node id matches (repeatable; * ? [..]), besides the "
+        "project's own list on the worker.",
+    )
+    group.addoption(
+        "--pts-starve-after-builds",
+        metavar="N",
+        help="Run a test with no result in N of the project's builds (default: the project's "
+        "setting, else 50; 0: off).",
+    )
+    group.addoption(
+        "--pts-starve-after-days",
+        metavar="D",
+        help="Run a test with no result in D days (default: the project's setting, else 14; "
+        "0: off).",
+    )
+    group.addoption("--pts-full-run", action="store_true", help="Run every test in this build.")
+    group.addoption(
+        "--pts-full-run-every",
+        metavar="N",
+        help="Run every test every N builds of the project (default: the project's setting, "
+        "else never; 0: never).",
+    )
+    group.addoption(
+        "--pts-full-run-on",
+        action="append",
+        default=[],
+        metavar="BRANCH",
+        help="Run every test when the build's branch matches this glob (repeatable); the "
+        "branch is --pts-branch, else the CI's (GITHUB_REF_NAME, ...), else git's.",
+    )
+    group.addoption("--pts-branch", help="The branch the build tests (for --pts-full-run-on).")
+    group.addoption(
+        "--pts-fallback",
+        default="run-all",
+        metavar="run-all|fail",
+        help="When pts cannot answer (no worker, no broker): run-all runs every test; fail "
+        "stops the session before any test runs (exit status 2).",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,14 +126,69 @@ def pytest_configure(config: pytest.Config) -> None:
             Target.parse(config.getoption("pts_target"))
     except ConfigError as exc:
         raise pytest.UsageError(f"pts: {exc}") from exc
-    config.pluginmanager.register(PtsSession(config), PLUGIN)
+    fallback = config.getoption("pts_fallback")
+    if fallback not in FALLBACKS:
+        raise pytest.UsageError(
+            f"pts: --pts-fallback must be one of {', '.join(FALLBACKS)}, not {fallback!r}"
+        )
+    config.pluginmanager.register(PtsSession(config, requested_nets(config)), PLUGIN)
+
+
+def requested_nets(config: pytest.Config) -> dict[str, Any]:
+    """The safety nets the options ask for, as SubsetRequest fields (-1: not asked, so the
+    project's setting, else the default). A bad number is a usage error."""
+    from pts.client.branches import branch_matches
+
+    full_run_on = config.getoption("pts_full_run_on")
+    return {
+        "must_run": tuple(config.getoption("pts_must_run")),
+        "starve_after_builds": int(_number(config, "pts_starve_after_builds", whole=True)),
+        "starve_after_days": _number(config, "pts_starve_after_days", whole=False),
+        "full_run_every": int(_number(config, "pts_full_run_every", whole=True)),
+        "full_run": config.getoption("pts_full_run")
+        or branch_matches(full_run_on, config.getoption("pts_branch")),
+    }
+
+
+def _number(config: pytest.Config, option: str, whole: bool) -> float:
+    """The option's number, 0 or more; -1 when the option is not given."""
+    text = config.getoption(option)
+    if text is None:
+        return -1
+    try:
+        number = int(text) if whole else float(text)
+    except ValueError:
+        number = -1
+    if not 0 <= number < math.inf:
+        kind = "a whole number" if whole else "a number"
+        raise pytest.UsageError(
+            f"pts: --{option.replace('_', '-')} must be {kind}, 0 or more (0: off), not {text!r}"
+        )
+    return number
+
+
+def added_by_nets(reasons: Sequence[str]) -> str:
+    """What the safety nets added to a subset, from the reasons of its tests.
+
+    >>> added_by_nets(["model", "must-run", "starved", "starved"])
+    '; 3 added by safety nets: must-run 1, starved 2'
+    >>> added_by_nets(["model", "failed-last-run"])
+    ''
+    """
+    added = Counter(reason for reason in reasons if reason in SAFETY_NET_REASONS)
+    if not added:
+        return ""
+    kinds = ", ".join(f"{reason} {n}" for reason, n in added.items())
+    return f"; {sum(added.values())} added by safety nets: {kinds}"
 
 
 class PtsSession:
     """One pytest session's subset and results."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, nets: dict[str, Any]) -> None:
         self.config = config
+        self.nets = nets  # SubsetRequest fields
+        self.fallback: str = config.getoption("pts_fallback")
         self.project: str = config.getoption("pts_project")
         self.build: str = config.getoption("pts_build")
         self.target: str | None = config.getoption("pts_target")
@@ -107,10 +215,12 @@ class PtsSession:
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        if not self.target or not items:
+        if not self.target:
             return
         answer = self._shared_answer([item.nodeid for item in items])
-        if "error" in answer or answer.get("observe"):
+        if "error" in answer and self.fallback == "fail":
+            self._stop(session, items, f"pts: no subset: {answer['error']} (--pts-fallback fail)")
+        if "error" in answer or "empty" in answer or answer["observe"]:
             return
         order = {test: i for i, test in enumerate(answer["ranked"])}
         chosen = set(answer["subset"])
@@ -122,6 +232,15 @@ class PtsSession:
             config.hook.pytest_deselected(items=rest)
         items[:] = kept
 
+    def _stop(self, session: pytest.Session, items: list[pytest.Item], reason: str) -> None:
+        """Stop the session before any test runs: pytest exits with 2 (interrupted), and says
+        why. xdist takes a worker that exits for a crashed one and starts another, so a worker
+        keeps no test and sets `shouldfail`, which the controller turns into the interruption."""
+        if not self.is_xdist_worker:
+            pytest.exit(reason, returncode=pytest.ExitCode.INTERRUPTED)
+        session.shouldfail = reason
+        items.clear()
+
     def _note(self) -> str | None:
         """What the terminal says about the subset (under xdist, from the workers' answer)."""
         answer = self.answer
@@ -129,19 +248,33 @@ class PtsSession:
             answer = json.loads(self.answer_file.read_text() or "null")
         if answer is None:
             return None
+        failing = self.fallback == "fail"
+        if "empty" in answer:
+            nothing = (
+                "no test was collected (or all were deselected): pts was not asked for a subset"
+            )
+            if failing:
+                return f"pts: error: {nothing} (--pts-fallback fail)"
+            return f"pts: warning: {nothing}"
         if "error" in answer:
+            if failing:
+                return (
+                    f"pts: error: could not choose a subset ({answer['error']}); no test ran "
+                    "(--pts-fallback fail)"
+                )
             return (
                 f"pts: could not choose a subset ({answer['error']}); "
                 f"running all {answer['candidates']} tests"
             )
-        if answer.get("observe"):
+        added = added_by_nets(answer["reasons"][: len(answer["subset"])])
+        if answer["observe"]:
             return (
                 f"pts: observing: running all {len(answer['ranked'])} tests; the subset would "
-                f"have been {len(answer['subset'])}"
+                f"have been {len(answer['subset'])}{added}"
             )
         return (
             f"pts: running {len(answer['subset'])} of {len(answer['ranked'])} tests "
-            f"({answer['summary']})"
+            f"({answer['summary']}){added}"
         )
 
     def _shared_answer(self, candidates: list[str]) -> dict[str, Any]:
@@ -165,6 +298,8 @@ class PtsSession:
         from pts.core.flavors import flavored, parse_flavors
         from pts.core.settings import settings
 
+        if not candidates:  # an empty subset is never chosen in silence
+            return {"empty": True}
         try:
             flavors = parse_flavors(self.flavors)
             requested = [flavored(test, flavors) for test in candidates]
@@ -175,6 +310,7 @@ class PtsSession:
                 ),
                 flavor=flavors,
                 observe=self.observe,
+                **self.nets,
             )
             client = SubsetClient(settings())
             try:
@@ -186,6 +322,7 @@ class PtsSession:
         return {
             "ranked": [by_request.get(t.test_id, t.test_id) for t in response.ranked],
             "subset": [by_request.get(t, t) for t in response.subset],
+            "reasons": [t.reason for t in response.ranked],
             "observe": self.observe,
             "summary": f"{response.expected_share_of_time:.0%} of the expected time, "
             f"model {response.model}",

@@ -710,6 +710,9 @@ class SubsetResponse:
 
 
 RANKED_COLUMNS = ("test_ids", "failure_probabilities", "expected_durations_s", "reasons")
+# The reasons of tests a safety net added to a subset (`pts.selection.safety_nets`).
+MUST_RUN, STARVED, FULL_RUN = "must-run", "starved", "full-run"
+SAFETY_NET_REASONS = (MUST_RUN, STARVED, FULL_RUN)
 
 
 def ranked_test_ids(record: Mapping[str, Any]) -> list[str]:

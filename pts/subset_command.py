@@ -16,11 +16,11 @@ from pts.client.runners.base import Runner
 from pts.client.shards import subset_file
 from pts.client.test_lists import check_format, format_tests
 from pts.core.errors import ConfigError, PtsError
-from pts.core.events import SubsetResponse, Target
+from pts.core.events import SAFETY_NET_REASONS, SubsetResponse, Target
 from pts.core.logs import get_logger
 from pts.core.settings import settings
 from pts.options import BuildId, Flavors, Project, RunnerName, count, share
-from pts.selection.safety_nets import REASONS, Nets
+from pts.selection.safety_nets import Nets
 
 log = get_logger("pts.cli")
 
@@ -298,7 +298,9 @@ def _explain(response: SubsetResponse) -> None:
 def _added_by_nets(response: SubsetResponse) -> str:
     """`; 3 added by safety nets (must-run 1, starved 2)`, or nothing."""
     added = Counter(
-        test.reason for test in response.ranked[: response.subset_size] if test.reason in REASONS
+        test.reason
+        for test in response.ranked[: response.subset_size]
+        if test.reason in SAFETY_NET_REASONS
     )
     if not added:
         return ""

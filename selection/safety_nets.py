@@ -34,13 +34,19 @@ from dataclasses import dataclass, replace
 from fnmatch import translate
 from typing import Self
 
-from pts.core.events import RankedTest, SubsetRequest
+from pts.core.events import (
+    FULL_RUN,
+    MUST_RUN,
+    SAFETY_NET_REASONS,
+    STARVED,
+    RankedTest,
+    SubsetRequest,
+)
 
 DEFAULT_STARVE_AFTER_BUILDS = 50
 DEFAULT_STARVE_AFTER_DAYS = 14.0
 STARVED_DRAIN = 2.0  # a backlog of starved tests drains at twice the steady rate
-MUST_RUN, STARVED, FULL_RUN = "must-run", "starved", "full-run"
-REASONS = (MUST_RUN, STARVED, FULL_RUN)
+REASONS = SAFETY_NET_REASONS
 
 
 @dataclass(frozen=True, slots=True)
