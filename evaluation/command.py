@@ -1,14 +1,15 @@
 """What `pts eval DATASET` runs: replay a CI history through the selector and the baselines.
 
-Prints the table, and writes `<history>.png` (recall against time budget) and `<history>.json`
-(every figure, per-cycle scores and rankings) into `--out`. With `--through-broker` the
+Prints the table, then what the served selector's safety nets add (`nets.py`), and writes
+`<history>.png` (recall against time budget) and `<history>.json` (every figure, per-cycle
+scores and rankings) into `--out`. With `--through-broker` the
 selector also runs through the real broker and a running `pts worker` (`broker_mode.py`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from pts.evaluation.report import format_table, plot
 from pts.selection.candidates import SCORER_NAMES
 from pts.selection.models import ModelKind
 from pts.selection.ranker import Ranker
+from pts.selection.safety_nets import DEFAULTS, Nets
 from pts.selection.selector import Selector
 
 SELECTOR = "selector"
@@ -66,6 +68,11 @@ def _pinned(scorer: str) -> Callable[[], Ranker]:
     return lambda: Selector(scorer=scorer)
 
 
+def scored_nets(rankers: Mapping[str, object], nets: Nets) -> dict[str, Nets]:
+    """The safety nets to score: the served selector's, when it is among the rankers."""
+    return {SELECTOR: nets} if SELECTOR in rankers else {}
+
+
 def run_evaluation(
     dataset: str,
     rankers: list[str] | None = None,
@@ -75,8 +82,10 @@ def run_evaluation(
     limit: int | None = None,
     echo: Callable[[str], None] = print,
     through_broker: bool = False,
+    nets: Nets = DEFAULTS,
 ) -> EvaluationReport:
-    """What `pts eval` does, callable from Python: load, replay, print, write PNG and JSON."""
+    """What `pts eval` does, callable from Python: load, replay, print, write PNG and JSON.
+    The served selector's safety nets (`nets`) are scored beside its ranking."""
     if seeds < 1 or min_candidates < 1 or (limit is not None and limit < 1):
         raise ConfigError("--seeds, --min-candidates and --limit must be at least 1")
     history = load_history(dataset, settings().datasets_dir).head(limit)
@@ -87,7 +96,9 @@ def run_evaluation(
 
         via_broker = chosen[BrokerRanker.name] = BrokerRanker(settings())
     try:
-        report = evaluate(history, chosen, min_candidates=min_candidates)
+        report = evaluate(
+            history, chosen, min_candidates=min_candidates, nets=scored_nets(chosen, nets)
+        )
     finally:
         if via_broker is not None:
             via_broker.close()

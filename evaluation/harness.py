@@ -7,6 +7,12 @@ least `min_candidates` candidates is scored against its true failures and true d
 failing cycles with fewer candidates are counted as left out (any order is nearly as good
 there). A ranker given as a list of factories is replicated (e.g. the random order over
 several seeds) and its figures are the means over the replicas.
+
+Every request turns the safety nets off, so that the figures score the ranking alone. For a
+ranker given safety nets to score (the served selector), each cycle is also asked, before its
+results are learned, for the subset with those nets at each budget of `nets.BUDGETS`: what
+the nets add is scored in the same pass (`nets.py`). A ranker that keeps its changes of
+champion (`take_decisions`) has them recorded with the cycle that decided them.
 """
 
 from __future__ import annotations
@@ -15,12 +21,23 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
-from pts.core.events import SubsetRequest, SubsetResponse, Target, TargetKind, TestResultBatch
+from pts.core.events import (
+    Build,
+    SubsetRequest,
+    SubsetResponse,
+    Target,
+    TargetKind,
+    TestResultBatch,
+)
 from pts.core.logs import get_logger
 from pts.evaluation.history import Cycle, History
+from pts.evaluation.nets import BUDGETS as NET_BUDGETS
+from pts.evaluation.nets import Added, NetsBuild, additions, score_added, subset, summarize
 from pts.evaluation.report import (
     CURVE,
+    ChampionChange,
     CycleScore,
     EvaluationReport,
     RankerReport,
@@ -29,6 +46,8 @@ from pts.evaluation.report import (
 )
 from pts.selection.metrics import apfd, apfdc, caught_within
 from pts.selection.ranker import Ranker
+from pts.selection.safety_nets import OFF as NETS_OFF
+from pts.selection.safety_nets import Nets
 
 log = get_logger(__name__)
 
@@ -54,35 +73,44 @@ TIME_TARGET = Target(TargetKind.SHARE_OF_TIME, 1.0)
 RankerSpec = Ranker | Callable[[], Ranker] | Sequence[Ranker | Callable[[], Ranker]]
 
 
+@dataclass
+class _Track:
+    """One ranker in the replay: its replicas, and what was kept of their answers."""
+
+    replicas: list[Ranker]
+    nets: Nets | None = None  # the safety nets whose additions are scored, on the first replica
+    scores: list[CycleScore] = field(default_factory=list)
+    rankings: list[list[str]] = field(default_factory=list)
+    incomplete: int = 0
+    changes: list[ChampionChange] = field(default_factory=list)
+    nets_builds: list[NetsBuild] = field(default_factory=list)
+
+
 def evaluate(
     history: History,
     rankers: Mapping[str, RankerSpec] | Sequence[Ranker],
     min_candidates: int = 5,
     budgets: Sequence[float] = BUDGETS,
+    nets: Mapping[str, Nets] | None = None,
 ) -> EvaluationReport:
-    """Replay `history` through `rankers` and score their rankings of the failing cycles."""
+    """Replay `history` through `rankers` and score their rankings of the failing cycles;
+    for the rankers named in `nets`, also what those safety nets add (`evaluation/nets.py`)."""
     started = time.monotonic()
-    replicas = _instantiate(rankers)
+    tracks = {name: _Track(made) for name, made in _instantiate(rankers).items()}
+    for name, asked in (nets or {}).items():
+        if name not in tracks:
+            raise ValueError(f"nets asked for {name!r}, which is not among the rankers")
+        tracks[name].nets = asked
     points = sorted({*CURVE, *(round(b, 4) for b in budgets)})
-    scores: dict[str, list[CycleScore]] = {name: [] for name in replicas}
-    orders: dict[str, list[list[str]]] = {name: [] for name in replicas}
-    incomplete = dict.fromkeys(replicas, 0)
     scored = left_out = 0
     last_log = started
     for index, cycle in enumerate(history.cycles):
-        candidates, failing = cycle.candidates, cycle.failing
-        score = bool(failing) and len(candidates) >= min_candidates
+        candidates = cycle.candidates
+        score = bool(cycle.failing) and len(candidates) >= min_candidates
         scored += score
-        left_out += bool(failing) and not score
-        for name, instances in replicas.items():
-            asked: list[dict[str | float, list[str]]] = []
-            for ranker in instances:
-                by_target, complete = _replay(history, index, cycle, candidates, ranker, budgets)
-                asked.append(by_target)
-                incomplete[name] += not complete
-            orders[name].append(asked[0]["time"])
-            if score:
-                scores[name].append(_score(index, cycle, asked, points))
+        left_out += bool(cycle.failing) and not score
+        for track in tracks.values():
+            _step(track, history, index, cycle, candidates, budgets, points if score else None)
         if time.monotonic() - last_log >= PROGRESS_EVERY_S:
             last_log = time.monotonic()
             log.info(
@@ -92,11 +120,8 @@ def evaluate(
                 cycles_total=len(history.cycles),
             )
     reports = {
-        name: _summary(name, len(replicas[name]), scores[name], left_out, budgets, points)
-        for name in replicas
+        name: _report(name, track, left_out, budgets, points) for name, track in tracks.items()
     }
-    for name, report in reports.items():
-        report.rankings, report.incomplete = orders[name], incomplete[name]
     elapsed = round(time.monotonic() - started, 3)
     log.info(
         "evaluation_done",
@@ -118,6 +143,48 @@ def evaluate(
         rankers=reports,
         elapsed_s=elapsed,
     )
+
+
+def _step(
+    track: _Track,
+    history: History,
+    index: int,
+    cycle: Cycle,
+    candidates: list[str],
+    budgets: Sequence[float],
+    points: list[float] | None,
+) -> None:
+    """Replay one cycle through every replica of a ranker; `points`: score it at these (None:
+    the cycle is not scored). The first replica's safety nets and champions are kept."""
+    asked: list[dict[str | float, list[str]]] = []
+    for number, ranker in enumerate(track.replicas):
+        nets = track.nets if number == 0 else None
+        by_target, complete, added = _replay(
+            history, index, cycle, candidates, ranker, budgets, nets
+        )
+        asked.append(by_target)
+        track.incomplete += not complete
+        if number == 0:
+            track.changes += _changes(ranker, index, cycle)
+            if nets is not None:
+                track.nets_builds.append(
+                    NetsBuild(index, cycle.build.build_id, points is not None, added)
+                )
+    track.rankings.append(asked[0]["time"])
+    if points is not None:
+        track.scores.append(_score(index, cycle, asked, points))
+
+
+def _changes(ranker: Ranker, index: int, cycle: Cycle) -> list[ChampionChange]:
+    """The changes of champion a ranker that keeps them (the selector) made on learning the
+    cycle's results."""
+    take = getattr(ranker, "take_decisions", None)
+    if take is None:
+        return []
+    return [
+        ChampionChange(index, cycle.build.build_id, d.metric, d.previous, d.champion, d.scored)
+        for d in take(cycle.build.project)
+    ]
 
 
 def _instantiate(rankers: Mapping[str, RankerSpec] | Sequence[Ranker]) -> dict[str, list[Ranker]]:
@@ -145,31 +212,27 @@ def _replay(
     candidates: list[str],
     ranker: Ranker,
     budgets: Sequence[float],
-) -> tuple[dict[str | float, list[str]], bool]:
+    nets: Nets | None = None,
+) -> tuple[dict[str | float, list[str]], bool, dict[float, Added]]:
     """Observe, rank for every target a figure answers, then learn one cycle; the orders by
-    target ("confidence", "time", or a budget) and whether every candidate was always ranked."""
+    target ("confidence", "time", or a budget), whether every candidate was always ranked, and
+    (with `nets`) what those nets add at each of `nets.BUDGETS`, asked before learning too."""
     build = cycle.build
     ranker.observe_build(build)
     targets: dict[str | float, Target] = {"confidence": CONFIDENCE_TARGET, "time": TIME_TARGET}
-    targets.update({round(b, 4): Target(TargetKind.SHARE_OF_TIME, b) for b in budgets})
-    orders: dict[str | float, list[str]] = {}
-    complete = True
-    for key, target in targets.items():
-        request = SubsetRequest(
-            request_id=f"eval-{history.name}-{index}-{key}",
-            project=build.project,
-            build_id=build.build_id,
-            candidates=tuple(candidates),
-            target=target,
-            reply_topic="eval",
-            requested_at=build.started_at,
-            # The ranking alone is scored here: no safety net moves a test up.
-            starve_after_builds=0,
-            starve_after_days=0.0,
-            full_run_every=0,
+    asked_budgets = [*budgets, *(NET_BUDGETS if nets is not None else ())]
+    targets.update({round(b, 4): Target(TargetKind.SHARE_OF_TIME, b) for b in asked_budgets})
+    # The ranking alone is scored: no safety net moves a test up.
+    answers = {
+        key: ranker.rank(_request(history, index, build, candidates, key, target, NETS_OFF))
+        for key, target in targets.items()
+    }
+    with_nets = {
+        b: ranker.rank(
+            _request(history, index, build, candidates, f"{b}-nets", targets[round(b, 4)], nets)
         )
-        orders[key], whole = _order(ranker.rank(request), candidates)
-        complete = complete and whole
+        for b in (NET_BUDGETS if nets is not None else ())
+    }
     ranker.learn(
         TestResultBatch(
             project=build.project,
@@ -179,7 +242,40 @@ def _replay(
             recorded_at=build.started_at,
         )
     )
-    return orders, complete
+    orders: dict[str | float, list[str]] = {}
+    complete = True
+    for key, answer in answers.items():
+        orders[key], whole = _order(answer, candidates)
+        complete = complete and whole
+    added = {
+        b: score_added(subset(answers[b]), additions(answer), cycle.failing, cycle.durations)
+        for b, answer in with_nets.items()
+    }
+    return orders, complete, added
+
+
+def _request(
+    history: History,
+    index: int,
+    build: Build,
+    candidates: list[str],
+    key: str | float,
+    target: Target,
+    nets: Nets,
+) -> SubsetRequest:
+    """The request for one target of a cycle, with these safety nets. Asked at the build's
+    time, so that a net counts days from the build, not from the wall clock."""
+    return nets.on(
+        SubsetRequest(
+            request_id=f"eval-{history.name}-{index}-{key}",
+            project=build.project,
+            build_id=build.build_id,
+            candidates=tuple(candidates),
+            target=target,
+            reply_topic="eval",
+            requested_at=build.started_at,
+        )
+    )
 
 
 def _order(response: SubsetResponse, candidates: list[str]) -> tuple[list[str], bool]:
@@ -219,20 +315,21 @@ def _mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else math.nan
 
 
-def _summary(
+def _report(
     name: str,
-    replicas: int,
-    cycles: list[CycleScore],
+    track: _Track,
     left_out: int,
     budgets: Sequence[float],
     points: list[float],
 ) -> RankerReport:
+    cycles = track.scores
+
     def mean_at(kind: str, budget: float) -> float:
         return _mean([getattr(c, kind)[round(budget, 4)] for c in cycles])
 
     return RankerReport(
         name=name,
-        replicas=replicas,
+        replicas=len(track.replicas),
         scored=len(cycles),
         left_out=left_out,
         apfd=_mean([c.apfd for c in cycles]),
@@ -241,4 +338,8 @@ def _summary(
         recall={b: mean_at("recall", b) for b in budgets},
         curve=[(b, mean_at("recall", b)) for b in CURVE],
         cycles=cycles,
+        rankings=track.rankings,
+        incomplete=track.incomplete,
+        champion_changes=track.changes,
+        nets=summarize(track.nets, track.nets_builds) if track.nets is not None else None,
     )

@@ -10,6 +10,8 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from pts.evaluation.nets import NetsReport
+
 _STYLES = ("-", "--", ":", "-.")
 CURVE = tuple(round(i * 0.05, 2) for i in range(21))  # time budgets 0, 0.05, ..., 1 for the plot
 
@@ -29,6 +31,18 @@ class CycleScore:
 
 
 @dataclass
+class ChampionChange:
+    """A change of the served candidate, decided on learning the results of cycle `index`."""
+
+    index: int
+    build_id: str
+    metric: str  # apfd: confidence targets; apfdc: time budgets
+    previous: str
+    champion: str
+    scored: int  # failing builds the decision rests on
+
+
+@dataclass
 class RankerReport:
     name: str
     replicas: int
@@ -42,6 +56,8 @@ class RankerReport:
     cycles: list[CycleScore] = field(default_factory=list)
     rankings: list[list[str]] = field(default_factory=list)  # every cycle; first replica
     incomplete: int = 0  # rankings that left out candidates (they were put last)
+    champion_changes: list[ChampionChange] = field(default_factory=list)  # first replica
+    nets: NetsReport | None = None  # what the safety nets add, when they were scored
 
 
 @dataclass
@@ -109,7 +125,45 @@ def format_table(report: EvaluationReport) -> str:
         "caught@b: share of scored failing cycles where >= 1 failing test runs within b of the "
         "cycle's time; recall@b: mean share of failing tests that do."
     ]
-    return "\n".join([header, *lines, *notes])
+    more = [
+        format_changes(n, r.champion_changes)
+        for n, r in report.rankers.items()
+        if r.champion_changes
+    ]
+    more += [format_nets(n, r.nets) for n, r in report.rankers.items() if r.nets is not None]
+    return "\n".join([header, *lines, *notes, *more])
+
+
+def format_changes(name: str, changes: list[ChampionChange]) -> str:
+    """The changes of champion of a ranker, one line each."""
+    lines = [f"{name}: {len(changes)} change(s) of champion"]
+    lines += [
+        f"  cycle {c.index} ({c.metric}, on {c.scored} failing builds): {c.previous} -> "
+        f"{c.champion}"
+        for c in changes
+    ]
+    return "\n".join(lines)
+
+
+def format_nets(name: str, report: NetsReport) -> str:
+    """The safety nets' figures of a ranker, a row per budget."""
+    header = (
+        f"safety nets of {name} ({report.described}), on {report.builds} cycles and "
+        f"{report.scored} scored failing cycles:"
+    )
+    rows = [["budget", "time added", "cycles extended", "failing missed", "caught by the nets"]]
+    for b, time in report.added_time.items():
+        cells = (report.extended[b], report.missed[b], report.caught[b])
+        rows.append([f"{b * 100:g}%", f"{time:.2%}", *map(str, cells)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(_align(row, widths)) for row in rows]
+    note = (
+        "time added: mean share of a cycle's test time the nets add to the ranking's subset; "
+        "failing missed: scored failing cycles whose ranking's subset (the answer's own, cut "
+        "on expected durations) runs no failing test; caught by the nets: of those, the ones "
+        "where a test a net added fails."
+    )
+    return "\n".join([header, *lines, note])
 
 
 def plot(report: EvaluationReport, path: Path) -> Path:

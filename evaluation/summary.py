@@ -3,8 +3,10 @@
 Each history is replayed through the baselines, the served selector (its champion) and each of
 its candidate scorers on its own (`pts:<scorer>`), with one configuration for all. The summary
 is one Markdown table (the served selector beside the best baseline on each figure), the
-same figures and every ranker's in JSON, and one plot; with `doc`, the table also replaces the
-part of that Markdown file between `<!-- eval-summary:begin -->` and `<!-- eval-summary:end -->`.
+same figures and every ranker's in JSON, and one plot. Beside it, two more tables: what the
+served selector's safety nets add and catch (`nets.py`), and its changes of champion. With
+`doc`, each table also replaces its part of that Markdown file, between its markers:
+`<!-- eval-summary:begin -->` and `<!-- eval-summary:end -->`, `eval-nets`, `eval-champions`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -24,10 +26,15 @@ from pts.evaluation.baselines import BASELINES, RandomOrder
 from pts.evaluation.command import CANDIDATE_NAMES, SELECTOR, choose_rankers
 from pts.evaluation.harness import EvaluationReport, RankerReport, evaluate
 from pts.evaluation.importers import load_history
+from pts.evaluation.nets import BUDGETS as NET_BUDGETS
+from pts.evaluation.nets import NetsReport, describe
+from pts.evaluation.report import ChampionChange
+from pts.selection.champions import DEFAULT_CHAMPIONS
+from pts.selection.safety_nets import DEFAULTS, Nets
 
 log = get_logger(__name__)
 
-BEGIN, END = "<!-- eval-summary:begin -->", "<!-- eval-summary:end -->"
+SECTIONS = ("eval-summary", "eval-nets", "eval-champions")  # the doc's generated parts
 # What the summary compares: (label, how to read it off a ranker's report).
 FIGURES: tuple[tuple[str, Callable[[RankerReport], float]], ...] = (
     ("APFD", lambda r: r.apfd),
@@ -63,6 +70,8 @@ class Row:
     scored: int
     served: dict[str, float]
     best: dict[str, tuple[float, str]]  # figure -> (value, the rule that got it)
+    nets: NetsReport | None = None  # what the served selector's safety nets add
+    changes: list[ChampionChange] = field(default_factory=list)  # the served selector's
 
     def shortfalls(self) -> dict[str, float]:
         """Figures where the served selector is below the best rule, by how much."""
@@ -79,7 +88,10 @@ def summary_row(report: EvaluationReport) -> Row:
     for label, read in FIGURES:
         value, name = max((read(report.rankers[rule]), rule) for rule in RULES)
         best[label] = (value, name)
-    return Row(report.history, report.scored, served, best)
+    selector = report.rankers[SELECTOR]
+    return Row(
+        report.history, report.scored, served, best, selector.nets, selector.champion_changes
+    )
 
 
 def markdown(rows: Sequence[Row]) -> str:
@@ -130,14 +142,71 @@ def plot_summary(reports: Sequence[EvaluationReport], path: Path) -> Path:
     return path
 
 
-def update_doc(doc: Path, table: str) -> None:
-    """Replace the summary between the markers of `doc`."""
+def nets_markdown(rows: Sequence[Row], nets: Nets) -> str:
+    """The safety nets' table: per history and budget, the time they add and what they catch."""
+    header = ["history", "builds", "failing builds scored"]
+    for b in NET_BUDGETS:
+        header += [f"time added @{b:.0%}", f"caught by the nets @{b:.0%}"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        if row.nets is None:
+            continue
+        report = row.nets
+        cells = [row.history, str(report.builds), str(report.scored)]
+        for b in NET_BUDGETS:
+            cells.append(f"{report.added_time[b]:.2%} ({report.extended[b]} builds)")
+            cells.append(f"{report.caught[b]} of {report.missed[b]}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(
+        f"Nets: {describe(nets)}. Time added: the mean share of a build's test time the nets "
+        "add to the ranking's subset, over every build replayed (in brackets, the builds where "
+        "they add a test). Caught by the nets: the scored failing builds where a test the nets "
+        "added fails, of those where the ranking's subset runs no failing test (its subset is "
+        "the answer's own, cut on expected durations, so a miss here can differ from caught@b)."
+    )
+    return "\n".join(lines)
+
+
+def changes_markdown(rows: Sequence[Row]) -> str:
+    """The served selector's changes of champion, per history, and who serves at the end."""
+    lines = [
+        "| history | changes of champion | serving at the end |",
+        "|---|---|---|",
+    ]
+    families = {"apfd": "confidence", "apfdc": "time"}
+    for row in rows:
+        serving = dict(DEFAULT_CHAMPIONS)
+        for change in row.changes:
+            serving[change.metric] = change.champion
+        changes = "; ".join(
+            f"cycle {c.index} ({families[c.metric]}, on {c.scored} failing builds): "
+            f"`{c.previous}` → `{c.champion}`"
+            for c in row.changes
+        )
+        end = ", ".join(f"`{serving[m]}` ({family})" for m, family in families.items())
+        lines.append(f"| {row.history} | {changes or 'none'} | {end} |")
+    lines.append("")
+    lines.append(
+        "Every project starts on the default champions (`learned` for confidence targets, "
+        "`learned/s` for time budgets); cycle: the failing build whose results decided the "
+        "change (0-based), on how many recent failing builds."
+    )
+    return "\n".join(lines)
+
+
+def update_doc(doc: Path, tables: dict[str, str]) -> None:
+    """Replace each generated part of `doc` (`<!-- NAME:begin -->` to `<!-- NAME:end -->`)
+    with its table; nothing is written when a part's markers are missing."""
     text = doc.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        raise ConfigError(f"{doc}: has no {BEGIN} ... {END} section to replace")
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    doc.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}", encoding="utf-8")
+    for name, table in tables.items():
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        if begin not in text or end not in text:
+            raise ConfigError(f"{doc}: has no {begin} ... {end} section to replace")
+        head, _, rest = text.partition(begin)
+        _, _, tail = rest.partition(end)
+        text = f"{head}{begin}\n{table}\n{end}{tail}"
+    doc.write_text(text, encoding="utf-8")
 
 
 def run_all(
@@ -149,8 +218,10 @@ def run_all(
     doc: Path | None = None,
     echo: Callable[[str], None] = print,
     datasets_dir: Path | None = None,
+    nets: Nets = DEFAULTS,
 ) -> list[Row]:
-    """What `pts eval --all` does: replay every history, write the summary, return its rows."""
+    """What `pts eval --all` does: replay every history, write the summary, return its rows.
+    `nets`: the served selector's safety nets, scored beside its ranking."""
     specs = [str(p) for p in histories_in(folder)] + [f"synthetic:{s}" for s in range(synthetic)]
     rankers = [*BASELINES, SELECTOR, *CANDIDATE_NAMES]
     reports, rows = [], []
@@ -160,7 +231,8 @@ def run_all(
         except DatasetError as exc:
             echo(f"skipped {spec}: {exc}")
             continue
-        report = evaluate(history, choose_rankers(rankers, seeds), min_candidates=min_candidates)
+        chosen = choose_rankers(rankers, seeds)
+        report = evaluate(history, chosen, min_candidates=min_candidates, nets={SELECTOR: nets})
         reports.append(report)
         rows.append(summary_row(report))
         short = rows[-1].shortfalls()
@@ -169,28 +241,52 @@ def run_all(
     if not reports:
         raise ConfigError(f"{folder}: no history could be read")
     out.mkdir(parents=True, exist_ok=True)
-    table = markdown(rows)
-    (out / "summary.md").write_text(table + "\n", encoding="utf-8")
-    data = {
-        "histories": [
-            {
-                "history": r.history,
-                "scored": r.scored,
-                "rankers": {
-                    name: {label: _json(read(ranker)) for label, read in FIGURES}
-                    for name, ranker in r.rankers.items()
-                },
-            }
-            for r in reports
-        ]
-    }
+    tables = dict(
+        zip(
+            SECTIONS,
+            (markdown(rows), nets_markdown(rows, nets), changes_markdown(rows)),
+            strict=True,
+        )
+    )
+    (out / "summary.md").write_text("\n\n".join(tables.values()) + "\n", encoding="utf-8")
+    data = {"nets": describe(nets), "histories": [_history_json(r) for r in reports]}
     (out / "summary.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     png = plot_summary(reports, out / "summary.png")
     if doc is not None:
-        update_doc(doc, table)
-    echo(table)
+        update_doc(doc, tables)
+    echo("\n\n".join(tables.values()))
     echo(f"wrote {out / 'summary.md'}, {out / 'summary.json'} and {png}")
     return rows
+
+
+def _history_json(report: EvaluationReport) -> dict:
+    """A history's figures in the summary's JSON: every ranker's, the served selector's
+    safety nets and changes of champion."""
+    selector = report.rankers[SELECTOR]
+    return {
+        "history": report.history,
+        "scored": report.scored,
+        "rankers": {
+            name: {label: _json(read(ranker)) for label, read in FIGURES}
+            for name, ranker in report.rankers.items()
+        },
+        "nets": _nets_json(selector.nets) if selector.nets is not None else None,
+        "champion_changes": [asdict(change) for change in selector.champion_changes],
+    }
+
+
+def _nets_json(nets: NetsReport) -> dict:
+    """The nets' figures by budget (`@10%`), and the builds they rest on."""
+    by_budget = {
+        f"@{b:.0%}": {
+            "time_added": _json(time),
+            "builds_extended": nets.extended[b],
+            "missed_by_ranking": nets.missed[b],
+            "caught_by_nets": nets.caught[b],
+        }
+        for b, time in nets.added_time.items()
+    }
+    return {"builds": nets.builds, "scored": nets.scored, **by_budget}
 
 
 def _json(value: float) -> float | None:

@@ -10,6 +10,7 @@ import typer
 from pts.core.errors import ConfigError
 from pts.core.settings import settings
 from pts.extras import needs_extra
+from pts.selection.safety_nets import DEFAULT_STARVE_AFTER_BUILDS, DEFAULT_STARVE_AFTER_DAYS, Nets
 
 
 def evaluate(
@@ -45,8 +46,8 @@ def evaluate(
     doc: Annotated[
         Path | None,
         typer.Option(
-            help="With --all: also replace the summary section of this Markdown file "
-            "(e.g. docs/quality.md)."
+            help="With --all: also replace the generated sections of this Markdown file "
+            "(e.g. docs/quality.md): the summary, the safety nets, the changes of champion."
         ),
     ] = None,
     out: Annotated[Path, typer.Option(help="Directory for the PNG and the JSON.")] = Path(
@@ -65,21 +66,49 @@ def evaluate(
             "`pts worker` (selector-via-broker).",
         ),
     ] = False,
+    starve_after_builds: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Safety nets scored beside the selector's ranking, as on `pts subset`: run a "
+            "test with no result in this many builds (0: off).",
+        ),
+    ] = DEFAULT_STARVE_AFTER_BUILDS,
+    starve_after_days: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Safety nets scored: run a test with no result in this many days, counted "
+            "in the builds' own time (0: off).",
+        ),
+    ] = DEFAULT_STARVE_AFTER_DAYS,
+    full_run_every: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Safety nets scored: run every candidate every N builds (0: never)."
+        ),
+    ] = 0,
 ) -> None:
-    """Replay a CI history in time order and score the selector beside the baselines."""
+    """Replay a CI history in time order and score the selector beside the baselines, and
+    what its safety nets add to its subsets."""
     if (dataset is None) == (all_in is None):
         raise ConfigError("give either a DATASET or --all FOLDER")
+    nets = Nets(
+        starve_after_builds=starve_after_builds,
+        starve_after_days=starve_after_days,
+        full_run_every=full_run_every,
+    )
     with needs_extra("eval", "eval"):
         if all_in is not None:
             from pts.evaluation.summary import run_all
 
             run_all(
                 all_in, out, synthetic, seeds, min_candidates, doc, typer.echo,
-                settings().datasets_dir,
+                settings().datasets_dir, nets,
             )  # fmt: skip
             return
         from pts.evaluation.command import run_evaluation
 
         run_evaluation(
-            dataset, ranker, out, seeds, min_candidates, limit, typer.echo, through_broker
+            dataset, ranker, out, seeds, min_candidates, limit, typer.echo, through_broker, nets
         )

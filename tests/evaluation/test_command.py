@@ -66,3 +66,23 @@ def test_pts_eval_on_the_command_line(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "failure-rate" in result.output
     assert (tmp_path / "synthetic-1.png").exists()
+
+
+def test_pts_eval_scores_the_nets_it_is_given(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["eval", "synthetic:1", "-r", "selector", "--out", str(tmp_path), "--limit", "25"]
+        + ["--starve-after-builds", "0", "--starve-after-days", "0", "--full-run-every", "10"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "safety nets of selector (no starvation bound, a full run every 10 builds)" in (
+        result.output
+    )
+    data = json.loads((tmp_path / "synthetic-1.json").read_text())
+    nets = data["rankers"]["selector"]["nets"]
+    assert nets["full_run_every"] == 10 and nets["extended"] == {"0.1": 2, "0.33": 2}
+
+
+def test_baselines_alone_score_no_nets(tmp_path: Path) -> None:
+    report = run_evaluation("synthetic:4", ["recent-failure"], tmp_path, limit=5, echo=print)
+    assert report.rankers["recent-failure"].nets is None
