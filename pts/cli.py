@@ -18,7 +18,7 @@ from pts.core.logs import configure, get_logger
 from pts.core.settings import settings
 from pts.eval_command import evaluate
 from pts.extras import needs_extra
-from pts.options import BuildId, DryRun, Flavors, Project, RunnerName, count
+from pts.options import BuildId, DryRun, Flavors, Project, RunnerName, counted
 from pts.subset_command import split_subset, subset
 
 app = typer.Typer(
@@ -79,8 +79,8 @@ def record_build(
     publish(settings(), build=build_event, commits=commits)
     typer.echo(
         f"recorded build {build} of {project}: "
-        f"{count(len(build_event.changed_files), 'changed file')} in "
-        f"{count(len(commits), 'commit')}",
+        f"{counted(len(build_event.changed_files), 'changed file')} in "
+        f"{counted(len(commits), 'commit')}",
         err=True,
     )
 
@@ -142,8 +142,8 @@ def record_tests(
         publish(settings(), batches=batches)
         results = sum(len(b.results) for b in batches)
         typer.echo(
-            f"recorded {count(results, 'test result')} of build {build} "
-            f"from {count(good, 'report')}",
+            f"recorded {counted(results, 'test result')} of build {build} "
+            f"from {counted(good, 'report')}",
             err=True,
         )
     if len(bad) == 1:
@@ -275,7 +275,7 @@ def dead_letters(
     from pts.ops.dead_letters import read_dead_letters
 
     count = _echo_lines(json.dumps(letter) for letter in read_dead_letters(settings(), limit))
-    typer.echo(f"{count(count, 'dead letter')}", err=True)
+    typer.echo(f"{counted(count, 'dead letter')}", err=True)
 
 
 def main() -> None:

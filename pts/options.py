@@ -32,7 +32,7 @@ RunnerName = Annotated[
 ]
 
 
-def count(n: int, noun: str, plural: str | None = None) -> str:
+def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 

@@ -19,7 +19,7 @@ from pts.core.errors import ConfigError, PtsError
 from pts.core.events import SAFETY_NET_REASONS, SubsetResponse, Target
 from pts.core.logs import get_logger
 from pts.core.settings import settings
-from pts.options import BuildId, Flavors, Project, RunnerName, count, share
+from pts.options import BuildId, Flavors, Project, RunnerName, counted, share
 from pts.selection.safety_nets import Nets
 
 log = get_logger("pts.cli")
@@ -35,7 +35,7 @@ def _read_candidates(source: Path | None, profile: Runner) -> list[str]:
     found = profile.candidates(text)
     if found.unrecognized:
         typer.echo(
-            f"pts: warning: left out {count(len(found.unrecognized), 'candidate line')} that "
+            f"pts: warning: left out {counted(len(found.unrecognized), 'candidate line')} that "
             f"{'is' if len(found.unrecognized) == 1 else 'are'} no {profile.name} test id "
             f"(e.g. {found.unrecognized[0]!r}); expected `{profile.lists_with}` output, "
             f"ids like {profile.example!r}",
@@ -58,7 +58,7 @@ def _formatter(profile: Runner, fmt: str | None) -> Formatter:
 def _print_all(tests: list[str], rest: Path | None, reason: str, output: Formatter) -> None:
     """The answer when pts cannot give one: run everything, so a build is never blocked."""
     log.warning("subset_fallback_to_all", reason=reason)
-    typer.echo(f"pts: warning: {reason}; running all {count(len(tests), 'test')}", err=True)
+    typer.echo(f"pts: warning: {reason}; running all {counted(len(tests), 'test')}", err=True)
     if tests:
         typer.echo(output(tests))
     if rest is not None:
@@ -255,13 +255,13 @@ def subset(
         _explain(response)
     if response.results_behind:
         typer.echo(
-            f"pts: warning: the model had not learned {count(response.results_behind, 'result')}"
+            f"pts: warning: the model had not learned {counted(response.results_behind, 'result')}"
             f" of {project} yet when it answered; give it longer with --catch-up",
             err=True,
         )
     observing = "observing, running every test; would have run " if observe else ""
     typer.echo(
-        f"pts: {observing}{response.subset_size} of {count(len(response.ranked), 'test')}, "
+        f"pts: {observing}{response.subset_size} of {counted(len(response.ranked), 'test')}, "
         f"{share(response.expected_share_of_time)} of the expected time, "
         f"{share(response.expected_share_of_failures)} of the expected failures "
         f"(ranker {response.model}){_added_by_nets(response)}",
@@ -384,14 +384,14 @@ def split_subset(
     if mine:
         typer.echo(output(mine))
         typer.echo(
-            f"pts: bin {index}/{count}: {count(len(mine), 'test')}, "
+            f"pts: bin {index}/{count}: {counted(len(mine), 'test')}, "
             f"{sum(seconds[t] for t in mine):.1f} s expected",
             err=True,
         )
     elif saved["tests"]:
         typer.echo(
             f"pts: warning: bin {index}/{count} is empty (the subset has only "
-            f"{count(len(saved['tests']), 'test')}): this shard has nothing to run",
+            f"{counted(len(saved['tests']), 'test')}): this shard has nothing to run",
             err=True,
         )
 
@@ -421,7 +421,7 @@ def _warn_if_no_candidate_is_known(project: str, response: SubsetResponse, profi
         return
     if all(test.reason in ("new", "never-ran") for test in response.ranked):
         typer.echo(
-            f"pts: warning: none of the {count(len(response.ranked), 'candidate')} (e.g. "
+            f"pts: warning: none of the {counted(len(response.ranked), 'candidate')} (e.g. "
             f"{response.ranked[0].test_id!r}) has a recorded result in project {project}, "
             f"which has {learned} results learned; candidates must use the ids "
             f"`pts record tests{' --runner ' + profile.name if profile.name != 'junit' else ''}` "

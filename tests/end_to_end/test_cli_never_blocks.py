@@ -1,7 +1,8 @@
 """`pts subset` never blocks a build, and every other command fails in one clear line.
 
 Whatever goes wrong once the candidates are read, `pts subset` prints them all and exits 0;
-what it cannot work with at all (no candidates file) is a one-line error with exit code 2.
+a candidates file it cannot read is a warning, nothing printed and exit code 0 (with
+`--fallback fail`, a one-line error with exit code 1).
 """
 
 from __future__ import annotations
@@ -29,10 +30,16 @@ def assert_one_line_error(result, exit_code: int, text: str) -> None:
     assert text in result.stderr
 
 
-def test_a_missing_candidates_file_is_a_one_line_error(pts_env: dict[str, str]) -> None:
+def test_a_missing_candidates_file_is_a_warning_or_with_fallback_fail_an_error(
+    pts_env: dict[str, str],
+) -> None:
     result = subset(pts_env, "no-such-file.txt")
-    assert_one_line_error(result, 2, "cannot read the candidate tests from no-such-file.txt")
+    assert_one_line_error(result, 0, "cannot read the candidate tests from no-such-file.txt")
+    assert "pts: warning: " in result.stderr and "run every test" in result.stderr
     assert result.stdout == ""
+    result = subset(pts_env, "no-such-file.txt", "--fallback", "fail")
+    assert_one_line_error(result, 1, "cannot read the candidate tests from no-such-file.txt")
+    assert "pts: error: " in result.stderr and result.stdout == ""
 
 
 @pytest.mark.parametrize(
