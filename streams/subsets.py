@@ -14,11 +14,17 @@ from faust.types.tuples import Message
 
 from pts.core import wire
 from pts.core.collector import collector_paused
-from pts.core.events import SubsetRequest, SubsetResponse, to_record, utc_now
+from pts.core.events import (
+    FULL_RUN,
+    SAFETY_NET_REASONS,
+    SubsetRequest,
+    SubsetResponse,
+    to_record,
+    utc_now,
+)
 from pts.core.logs import get_logger
 from pts.core.parts import PartsWaiting, join_request, split_response
 from pts.core.topics import topic_name
-from pts.selection.safety_nets import FULL_RUN
 from pts.streams.app import WorkerState
 from pts.streams.messages import consume, set_aside
 
@@ -90,6 +96,9 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
             "subset_answered",
             candidates=len(request.candidates),
             subset=response.subset_size,
+            added_by_nets=sum(
+                t.reason in SAFETY_NET_REASONS for t in response.ranked[: response.subset_size]
+            ),
             parts=len(payloads),
             model=response.model,
             results_behind=behind,
