@@ -9,8 +9,16 @@ then an exponential one of that span), so it follows a project whose failures ch
 
 The champion on a metric serves every request whose target implies that metric. A challenger
 takes over when, on the same recent failing builds (at least `MIN_SCORED` of them), it beat the
-champion on average by more than `LEAD_IN_ERRORS` standard errors of the paired differences: a
-lead that chance would give does not make the answers flap, and no margin is tuned to a file.
+champion on average by more than chance would: a lead that chance would give does not make the
+answers flap, and no margin is tuned to a file. "More than chance" is one chance in 44 (a lead
+of `LEAD_IN_ERRORS` standard errors of the paired differences, were they many and normal) that
+any challenger leads by that much while none is better (`lead_needed`), with two corrections
+that textbook statistics asks for and that matter most when a project has few failing builds:
+- the standard error is estimated from the same n builds, so the lead is a Student t statistic
+  with n - 1 degrees of freedom, not a normal one (on 7 builds 2.52 of them, not 2);
+- the challenger is the best of all the candidates but the champion, so the chance is shared
+  among them (Bonferroni): the best of 9 equal candidates leads by a normal 2 errors about 9
+  times as often as one given candidate does.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from operator import itemgetter
+from statistics import NormalDist
 
 import numpy as np
 
@@ -28,7 +37,7 @@ from pts.selection.metrics import apfd_at, apfdc_at
 
 WINDOW = 100  # failing builds a record mostly rests on
 MIN_SCORED = 5  # failing builds a challenger must have been scored on to take over
-LEAD_IN_ERRORS = 2.0  # a lead of two standard errors: about 1 in 40 by chance alone
+LEAD_IN_ERRORS = 2.0  # two standard errors, on many builds: about 1 in 44 by chance alone
 METRICS = ("apfd", "apfdc")
 # Until a project has a record (and no other project has one): the model, whose prior is the
 # recent-failure rule until it has seen enough failures to learn from, in each metric's order.
@@ -117,7 +126,7 @@ class Champions:
         )
         if best == current or current not in builds[0]:
             return None
-        if _paired_lead(builds, best, current) <= LEAD_IN_ERRORS:
+        if _paired_lead(builds, best, current) <= lead_needed(len(builds), len(builds[0]) - 1):
             return None
         self.serving[metric] = best
         return Decision(
@@ -151,6 +160,37 @@ class Champions:
     def standings(self, metric: str) -> list[tuple[str, Record]]:
         """Every candidate's record on `metric`, best first."""
         return sorted(self.records[metric].items(), key=lambda item: -item[1].mean)
+
+
+def lead_needed(builds: int, challengers: int) -> float:
+    """The paired lead (`_paired_lead`) a challenger needs on `builds` failing builds, the best
+    of `challengers`: the lead that the best of them would reach by chance alone as often as one
+    candidate reaches `LEAD_IN_ERRORS` normal standard errors (1 in 44), with the errors
+    estimated from the builds themselves (Student's t, `builds` - 1 degrees of freedom).
+
+    >>> [round(lead_needed(n, 1), 2) for n in (5, 7, 26, 100)]  # one challenger
+    [2.87, 2.52, 2.11, 2.03]
+    >>> [round(lead_needed(n, 9), 2) for n in (5, 7, 26, 100)]  # the best of nine
+    [5.56, 4.3, 3.07, 2.87]
+    """
+    chance = (1.0 - NormalDist().cdf(LEAD_IN_ERRORS)) / max(challengers, 1)
+    return _t_quantile(1.0 - chance, builds - 1)
+
+
+def _t_quantile(p: float, df: int) -> float:
+    """Student's t quantile, by the Cornish-Fisher expansion around the normal one (Abramowitz
+    and Stegun 26.7.5): within 0.01 of the exact value from 4 degrees of freedom on.
+
+    >>> round(_t_quantile(0.975, 4), 3), round(_t_quantile(0.975, 30), 3)  # exact 2.776, 2.042
+    (2.776, 2.042)
+    """
+    z = NormalDist().inv_cdf(p)
+    z2 = z * z
+    g1 = (z2 + 1) * z / 4
+    g2 = ((5 * z2 + 16) * z2 + 3) * z / 96
+    g3 = (((3 * z2 + 19) * z2 + 17) * z2 - 15) * z / 384
+    g4 = ((((79 * z2 + 776) * z2 + 1482) * z2 - 1920) * z2 - 945) * z / 92160
+    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
 
 
 def _paired_lead(builds: list[dict[str, float]], challenger: str, champion: str) -> float:

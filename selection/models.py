@@ -9,7 +9,11 @@ a time-bound ranking divides them by durations, which needs their ratios to be r
 
 Until the model has seen a few failures its probabilities mean little, so they are blended with
 a prior that mirrors the strongest plain signal, failure recency (1 / builds since the last
-failure), plus the change signals (test changed, co-failure).
+failure), plus the change signals (test changed, co-failure), and is otherwise the test's own
+posterior (its decayed failure share shrunk to the project's base rate). The prior adds no
+constant floor: a floor larger than the posteriors of the quiet tests (one of 0.005 was) makes
+them all look alike, and a per-second order lives on the ratios between their chances (a
+young test is likelier to fail than one that passed a thousand times).
 
 The logistic learner is River's `LogisticRegression` with plain SGD, computed here on feature
 rows (`features.COLUMNS`) instead of dicts: the same operations in the same order, so its
@@ -40,7 +44,6 @@ MAX_POSITIVE_WEIGHT = 50.0
 NON_NEGATIVE = ("test_changed", "subject_changed", "name_similarity", "directory_similarity",
                 "co_failure")  # fmt: skip
 PRIOR_STRENGTH = 10  # failures seen after which the model and the prior weigh the same
-BASE_CHANCE = 0.005  # prior chance of a test with no failure and no change signal
 # The logistic learner's settings. Features are already in [0, 1]; a StandardScaler was
 # measured to hurt (docs/quality.md). The intercept's rate and the gradient clip are River's
 # defaults.
@@ -71,7 +74,8 @@ def prior_probability(x: dict[str, float]) -> float:
     It mirrors the recent-failure baseline (a test that failed k builds ago: about 1 / 2k), as
     failing tests tend to fail again; a file that changed with its failures before, or a change
     to the test itself, count the same way; and the test's own decayed failure share, shrunk to
-    the project's (`TestStats.posterior`), so that two failures in two runs count.
+    the project's (`TestStats.posterior`), so that two failures in two runs count. A test with
+    none of these signals has its posterior: never 0, as it is shrunk to the base rate.
     """
     row = np.array([[x[name] for name in COLUMNS]])
     return float(prior_probabilities(row)[0])
@@ -79,11 +83,10 @@ def prior_probability(x: dict[str, float]) -> float:
 
 def prior_probabilities(rows: np.ndarray) -> np.ndarray:
     """`prior_probability` of each feature row (`features.COLUMNS`)."""
-    signal = np.maximum(
+    return np.maximum(
         np.maximum(0.5 * rows[:, _RECENCY], 0.5 * rows[:, _CO_FAILURE]),
         np.maximum(0.2 * rows[:, _TEST_CHANGED], rows[:, _POSTERIOR]),
     )
-    return BASE_CHANCE + (1 - BASE_CHANCE) * signal
 
 
 class LinearModel:

@@ -21,8 +21,17 @@ def test_doctests() -> None:
 
 
 def test_prior_mirrors_failure_recency() -> None:
-    fresh, older, never = (prior_probability(_x(failure_recency=r)) for r in (1.0, 0.1, 0.0))
-    assert fresh > older > never == models.BASE_CHANCE
+    fresh, older, never = (
+        prior_probability(_x(failure_recency=r, posterior=0.001)) for r in (1.0, 0.1, 0.0)
+    )
+    assert fresh > older > never == 0.001  # no signal: the test's own posterior
+
+
+def test_prior_keeps_the_ratios_of_quiet_tests() -> None:
+    """No constant floor: a young quiet test (posterior near the base rate) keeps its lead over
+    one that passed hundreds of times, as a per-second order needs."""
+    young, old = (prior_probability(_x(posterior=p)) for p in (2e-4, 4e-5))
+    assert young / old == pytest.approx(5.0)
 
 
 def test_unknown_kind_is_refused() -> None:
