@@ -65,6 +65,25 @@ class Settings(BaseSettings):
         description="Key that signs model checkpoints; unset: a key in PTS_DATA_DIR. At least "
         "32 characters (`pts.core.secrets`).",
     )
+    gateway_host: str = Field("127.0.0.1", description="Address `pts gateway` binds.")
+    gateway_port: int = Field(6068, description="`pts gateway`'s HTTP(S) port.")
+    gateway_tls_cert: Path | None = Field(
+        None, description="PEM certificate chain `pts gateway` serves HTTPS with."
+    )
+    gateway_tls_key: Path | None = Field(None, description="The certificate's PEM private key.")
+    gateway_behind_tls_proxy: bool = Field(
+        False,
+        description="A proxy in front of `pts gateway` terminates TLS: it may then listen beyond "
+        "loopback on plain HTTP.",
+    )
+    gateway_organization: str = Field(
+        "pts", description="The organization in the gateway's Launchable tokens and URLs."
+    )
+    gateway_max_body_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the gateway reads, gzip undone (larger: 413).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="debug, info, warning or error."
     )

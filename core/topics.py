@@ -31,6 +31,7 @@ class Reader(StrEnum):
     CLIENT = "client"  # `pts subset`, waiting for its answer
     OPERATOR = "operator"  # `pts dead-letters`
     STATE = "state"  # the worker that takes a partition over, restoring its projects' models
+    GATEWAY = "gateway"  # `pts gateway`, which checks the tokens CI presents
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +63,20 @@ class TopicSpec:
         return config
 
 
-MODEL, HISTORY, CLIENT, OPERATOR, STATE = Reader
+MODEL, HISTORY, CLIENT, OPERATOR, STATE, GATEWAY = Reader
 TOPICS = (
-    TopicSpec("commits", "Commit", "project", frozenset({HISTORY}), 365),
-    TopicSpec("builds", "Build", "project", frozenset({MODEL, HISTORY}), 365, replayed=True),
+    TopicSpec("commits", "Commit", "project", frozenset({HISTORY, GATEWAY}), 365),
+    TopicSpec(
+        "builds", "Build", "project", frozenset({MODEL, HISTORY, GATEWAY}), 365, replayed=True
+    ),
     TopicSpec(
         "test-results", "TestResultBatch", "project", frozenset({MODEL, HISTORY}), 365,
         max_message_bytes=MAX_MESSAGE_BYTES, replayed=True,
     ),
     TopicSpec("subset-requests", "SubsetRequest", "project", frozenset({MODEL}), 1),
     TopicSpec(
-        "subset-responses", "SubsetResponse", "request id", frozenset({CLIENT, HISTORY}), 7,
+        "subset-responses", "SubsetResponse", "request id",
+        frozenset({CLIENT, HISTORY, GATEWAY}), 7,
         max_message_bytes=MAX_MESSAGE_BYTES, partitions=3,
     ),
     TopicSpec(
@@ -92,7 +96,16 @@ TOPICS = (
     ),
 )  # fmt: skip
 """Every topic, once. Everything else asks this registry for names, readers and sizes."""
-_BY_STEM = {spec.stem: spec for spec in TOPICS}
+CONTROL_TOPICS = (
+    TopicSpec(
+        "gateway-tokens", "GatewayToken (JSON)", "token id", frozenset({GATEWAY}), 3650,
+        partitions=1, compacted=True,
+    ),
+)  # fmt: skip
+"""Topics of pts's own control records, JSON rather than an event contract: no model or
+history reads them. `gateway-tokens` holds the gateway's tokens, each a hash and never the
+secret (`pts.gateway.tokens`); revoking one writes it again, revoked."""
+_BY_STEM = {spec.stem: spec for spec in (*TOPICS, *CONTROL_TOPICS)}
 
 
 def spec(stem: str) -> TopicSpec:
@@ -137,7 +150,7 @@ def ensure_topics(admin: AdminClient, settings: Settings, timeout_s: float = 15.
     """
     existing = _list_topics(admin, settings, timeout_s)
     missing = []
-    for topic in TOPICS:
+    for topic in (*TOPICS, *CONTROL_TOPICS):
         name = topic_name(settings, topic.stem)
         wanted = partitions_of(settings, topic)
         if name not in existing:
@@ -161,7 +174,7 @@ def ensure_topics(admin: AdminClient, settings: Settings, timeout_s: float = 15.
                 raise
     for name in created:
         log.info("topic_created", topic=name)
-    names = [topic_name(settings, topic.stem) for topic in TOPICS]
+    names = [topic_name(settings, topic.stem) for topic in (*TOPICS, *CONTROL_TOPICS)]
     _wait_for_leaders(admin, settings, names, timeout_s)
     return created
 

@@ -15,8 +15,17 @@ stamp=.venv/.pts-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "install.sh: installing pts and its dependencies (first time: a few minutes)" >&2
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[worker,eval,dev]'
+  .venv/bin/python -m pip install --quiet -e '.[worker,eval,dev,gateway]'
   touch "$stamp"
+fi
+# The unmodified Launchable CLI, pinned, in a virtualenv of its own (its pinned dependencies
+# would clash with ours): tests/end_to_end/test_launchable_cli.py runs it against `pts gateway`.
+launchable_version=1.125.3
+if [ ! -x .venv-launchable/bin/launchable ] \
+  || ! .venv-launchable/bin/python -c "import sys; from importlib.metadata import version; sys.exit(version('launchable') != '$launchable_version')" 2>/dev/null; then
+  echo "install.sh: installing the Launchable CLI $launchable_version into .venv-launchable" >&2
+  [ -x .venv-launchable/bin/python ] || "$python" -m venv .venv-launchable
+  .venv-launchable/bin/python -m pip install --quiet "launchable==$launchable_version"
 fi
 # The Jest sample of the runner round-trip tests (tests/fixtures/runners/jest/project): its
 # exact versions from the committed lock file, about 20 s; without npm (or offline) that test

@@ -18,8 +18,10 @@ from pts.core.logs import configure, get_logger
 from pts.core.settings import settings
 from pts.eval_command import evaluate
 from pts.extras import needs_extra
+from pts.gateway_command import gateway
 from pts.options import BuildId, DryRun, Flavors, Project, RunnerName, counted
 from pts.subset_command import split_subset, subset
+from pts.token_command import token_app
 
 app = typer.Typer(
     help="Predictive test selection over Kafka.",
@@ -32,6 +34,8 @@ app.add_typer(record_app, name="record")
 app.command()(subset)
 app.command("split-subset")(split_subset)
 app.command("eval")(evaluate)
+app.command()(gateway)
+app.add_typer(token_app, name="token")
 log = get_logger("pts.cli")
 
 

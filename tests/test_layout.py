@@ -27,6 +27,7 @@ MAY_IMPORT = {
     "pts.worker": {"pts.core", "pts.selection", "pts.sinks", "pts.streams", "pts.consumers"},
     "pts.evaluation": {"pts.core", "pts.selection", "pts.client"},
     "pts.ops": {"pts.core", "pts.client", "pts.evaluation"},
+    "pts.gateway": {"pts.core", "pts.client"},
 }
 OLD_TOP_LEVEL = {
     "schemas", "streams", "consumers", "sinks", "ops", "selection", "recording", "evaluation",
