@@ -39,8 +39,9 @@ WINDOW = 100  # failing builds a record mostly rests on
 MIN_SCORED = 5  # failing builds a challenger must have been scored on to take over
 LEAD_IN_ERRORS = 2.0  # two standard errors, on many builds: about 1 in 44 by chance alone
 METRICS = ("apfd", "apfdc")
-# Until a project has a record (and no other project has one): the model, whose prior is the
-# recent-failure rule until it has seen enough failures to learn from, in each metric's order.
+# Every new project starts on these, whatever other projects serve: the model, whose prior is
+# the recent-failure rule until it has seen enough failures to learn from, in each metric's
+# order.
 DEFAULT_CHAMPIONS = {"apfd": "learned", "apfdc": "learned/s"}
 
 

@@ -63,7 +63,6 @@ class ProjectSelector:
         project: str,
         model_kind: ModelKind = "logistic",
         seed: int = 0,
-        champions: dict[str, str] | None = None,
     ) -> None:
         self.project = project
         self.history = ProjectHistory()
@@ -72,7 +71,7 @@ class ProjectSelector:
         self.learned_batches: OrderedDict[tuple[str, str, int], None] = OrderedDict()
         self.auc = RunningAUC()
         self.results_learned = 0
-        self.champions = Champions(serving=dict(champions)) if champions else Champions()
+        self.champions = Champions()
         self.calibration = Calibration()
         self.decisions: list[ChampionDecision] = []  # changes of champion not yet taken
         self.last_full_run = ("", 0)  # the build that last ran every candidate, and its index
