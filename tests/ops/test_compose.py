@@ -1,10 +1,12 @@
 """docker-compose.yml and the Dockerfile, read against the code, without Docker: the settings
 they set exist, Kafka is the tests' version and reachable from the host and the containers,
 the ClickHouse database is created, every dependency waits for a healthcheck, nothing is
-published beyond loopback without a secret, and every command is one the CLI has."""
+published beyond loopback without a secret, the gateway may listen beyond loopback, and every
+command is one the CLI has."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import tomllib
@@ -18,6 +20,7 @@ import yaml
 
 from pts.cli import app
 from pts.core.settings import Settings
+from pts.gateway.process import check_exposure
 from pts.sinks.server_store import parse_clickhouse_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -285,6 +288,57 @@ def test_two_workers_in_one_group_each_with_its_own_state() -> None:
     assert environment(loader)["PTS_WORKER_ID"] == envs[0]["PTS_WORKER_ID"]
 
 
+def test_the_gateway_serves_the_launchable_api_behind_a_tls_proxy() -> None:
+    compose = load_compose()
+    [(name, gateway)] = by_command(compose, "gateway").items()
+    assert gateway["command"] == ["gateway"], name
+    assert gateway["restart"] == "unless-stopped", name
+    [worker, *_] = by_command(compose, "worker").values()
+    assert (gateway["build"], gateway["image"]) == (worker["build"], worker["image"])
+    settings = settings_of(gateway)
+    # It listens beyond loopback inside the network (where the published port arrives) on plain
+    # HTTP, which `pts gateway` refuses unless a TLS proxy in front terminates TLS.
+    assert settings.gateway_host == "0.0.0.0", name
+    assert settings.gateway_behind_tls_proxy, name
+    assert (settings.gateway_tls_cert, settings.gateway_tls_key) == (None, None), name
+    assert check_exposure(settings) is None  # ConfigError if it would refuse to start
+    port = settings.gateway_port
+    assert [(LOOPBACK, port)] == [(a, c) for a, _, c in published_ports(gateway)], name
+    assert f":{port}/health" in " ".join(gateway["healthcheck"]["test"]), name
+    assert {"kafka", "worker-1"} <= set(gateway["depends_on"]), name  # the worker makes topics
+    assert environment(gateway)["PTS_KAFKA_BOOTSTRAP"] == "kafka:9092", name
+
+
+def _package(requirement: str) -> str:
+    """The package a requirement names.
+
+    >>> _package("aiohttp<4.0,>=3.8.0"), _package("aiokafka[zstd]>=0.11")
+    ('aiohttp', 'aiokafka')
+    """
+    return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower()
+
+
+def test_the_image_holds_what_the_gateway_imports() -> None:
+    """The image installs the worker extra; the gateway extra's packages come with it (aiohttp
+    with faust-streaming) unless the Dockerfile installs the gateway extra too."""
+    [extras_installed] = re.findall(
+        r"pip install --no-cache-dir '\.\[([\w,]+)\]'", DOCKERFILE.read_text()
+    )
+    if "gateway" in extras_installed.split(","):
+        return
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    brought = {
+        _package(requirement)
+        for package in extras["worker"]
+        for requirement in importlib.metadata.requires(_package(package)) or []
+        if "extra ==" not in requirement
+    }
+    missing = [r for r in extras["gateway"] if _package(r) not in brought]
+    assert not missing, f"the image lacks {missing}: install '.[worker,gateway]' in the Dockerfile"
+
+
 def _cli() -> typer.core.TyperGroup:
     group = typer.main.get_command(app)
     assert isinstance(group, typer.core.TyperGroup)
@@ -320,7 +374,7 @@ def test_the_image_holds_every_package_and_the_worker_extra() -> None:
         if line.startswith("COPY ")
         for name in line.split()[1:-1]
     }
-    assert "pip install --no-cache-dir '.[worker]'" in dockerfile
+    assert "pip install --no-cache-dir '.[worker,gateway]'" in dockerfile
     assert "worker" in pyproject["project"]["optional-dependencies"]
     assert 'ENTRYPOINT ["pts"]' in dockerfile
     images = {(s["build"], s.get("image")) for s in pts_services(load_compose()).values()}
