@@ -1,4 +1,5 @@
-"""Publishing recorded events to Kafka, or printing them as JSON lines for a dry run."""
+"""Publishing recorded events to Kafka (or to the gateway at PTS_URL, over HTTP), or printing
+them as JSON lines for a dry run."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
+from pts.client.http_transport import post_events
 from pts.core import wire
 from pts.core.events import Build, Commit, TestResult, TestResultBatch, to_record
 from pts.core.kafka import CheckedProducer
@@ -65,9 +67,6 @@ class EventPublisher:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._producer = CheckedProducer(settings)
-        self._topics = {
-            stem: topic_name(settings, stem) for stem in ("commits", "builds", "test-results")
-        }
 
     def publish(
         self,
@@ -84,23 +83,7 @@ class EventPublisher:
         batches: Sequence[TestResultBatch] = (),
     ) -> list[Message]:
         """The messages `publish` sends, in its order: (topic, key, Avro bytes)."""
-        messages = [
-            (self._topics["commits"], commit.project, wire.encode("Commit", to_record(commit)))
-            for commit in commits
-        ]
-        if build is not None:
-            messages.append(
-                (self._topics["builds"], build.project, wire.encode("Build", to_record(build)))
-            )
-        messages += [
-            (
-                self._topics["test-results"],
-                batch.project,
-                wire.encode("TestResultBatch", batch.to_record()),
-            )
-            for batch in batches
-        ]
-        return messages
+        return encoded(self.settings, build, commits, batches)
 
     def send(self, messages: Iterable[Message]) -> None:
         """Hand encoded messages to the producer; `flush` waits for them."""
@@ -113,6 +96,28 @@ class EventPublisher:
         return self._producer.delivered
 
 
+def encoded(
+    settings: Settings,
+    build: Build | None = None,
+    commits: Sequence[Commit] = (),
+    batches: Sequence[TestResultBatch] = (),
+) -> list[Message]:
+    """The messages of the events, in the order they are published: commits first, then the
+    build, then results, so that the worker sees a build's changes before its results."""
+    topics = {stem: topic_name(settings, stem) for stem in ("commits", "builds", "test-results")}
+    messages = [
+        (topics["commits"], commit.project, wire.encode("Commit", to_record(commit)))
+        for commit in commits
+    ]
+    if build is not None:
+        messages.append((topics["builds"], build.project, wire.encode("Build", to_record(build))))
+    messages += [
+        (topics["test-results"], batch.project, wire.encode("TestResultBatch", batch.to_record()))
+        for batch in batches
+    ]
+    return messages
+
+
 def publish(
     settings: Settings,
     build: Build | None = None,
@@ -121,11 +126,17 @@ def publish(
 ) -> int:
     """Publish events and wait until they landed; returns how many messages did.
 
-    Raises BrokerUnavailable after the bounded retry (PTS_RECORD_TIMEOUT_S).
+    Raises BrokerUnavailable after the bounded retry (PTS_RECORD_TIMEOUT_S). With PTS_URL set,
+    the gateway there publishes them (`pts.client.http_transport`): GatewayUnavailable after
+    the same retry, GatewayRefused for a refusal.
     """
-    publisher = EventPublisher(settings)
-    publisher.publish(build, commits, batches)
-    delivered = publisher.flush()
+    if settings.url is not None:
+        messages = encoded(settings, build, commits, batches)
+        delivered = post_events(settings, [value for _, _, value in messages])
+    else:
+        publisher = EventPublisher(settings)
+        publisher.publish(build, commits, batches)
+        delivered = publisher.flush()
     log.info(
         "events_published",
         messages=delivered,

@@ -1,4 +1,5 @@
-"""Asking the worker for a subset over the request/reply topics, correlated by request id."""
+"""Asking the worker for a subset over the request/reply topics, correlated by request id (or
+asking the gateway at PTS_URL, over HTTP)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 
 from confluent_kafka import Consumer, TopicPartition
 
+from pts.client.http_transport import ask_subset
 from pts.core import wire
 from pts.core.errors import DecodeError, SubsetTimeout
 from pts.core.events import SubsetRequest, SubsetResponse, Target
@@ -115,3 +117,18 @@ class SubsetClient:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+def ask(
+    settings: Settings, request: SubsetRequest, timeout_s: float | None = None
+) -> SubsetResponse:
+    """The answer to `request`: from the gateway at PTS_URL when it is set, else over the
+    topics. SubsetTimeout, BrokerUnavailable, or the gateway's GatewayUnavailable and
+    GatewayRefused."""
+    if settings.url is not None:
+        return ask_subset(settings, request, timeout_s or settings.subset_timeout_s)
+    client = SubsetClient(settings, timeout_s)
+    try:
+        return client.request(request)
+    finally:
+        client.close()

@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body the gateway reads, gzip undone (larger: 413).",
     )
+    url: str | None = Field(
+        None,
+        description="A `pts gateway` (https://host:6068): `pts record` and `pts subset` talk "
+        "HTTP to it instead of Kafka, and need no Kafka settings.",
+    )
+    token: SecretStr | None = Field(
+        None, description="The gateway token PTS_URL needs (`pts token create --project P`)."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="debug, info, warning or error."
     )

@@ -510,4 +510,7 @@ def make_app(gateway: Gateway) -> web.Application:
     )
     app[GATEWAY] = gateway
     app.add_routes(routes)
+    from pts.gateway import native  # pts's own API (it builds on this module)
+
+    native.add_routes(app, gateway)
     return app

@@ -335,7 +335,7 @@ def _catch_up(asked: float | None, timeout: float | None) -> float:
 def _ask_for_subset(
     project: str, build: str, target: Target, timeout: float | None, asked: SubsetAsked
 ) -> SubsetResponse:
-    from pts.client.subset_client import SubsetClient, new_request
+    from pts.client.subset_client import ask, new_request
 
     request = replace(
         new_request(settings(), project, build, asked.candidates, target),
@@ -344,12 +344,7 @@ def _ask_for_subset(
         known_tests=asked.known_tests,
         catch_up_s=asked.catch_up_s,
     )
-    request = asked.nets.on(request)
-    client = SubsetClient(settings(), timeout)
-    try:
-        return client.request(request)
-    finally:
-        client.close()
+    return ask(settings(), asked.nets.on(request), timeout)  # Kafka, or the gateway at PTS_URL
 
 
 def _without_flavor(response: SubsetResponse, flavor: str) -> SubsetResponse:
