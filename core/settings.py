@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import cache
 from pathlib import Path
@@ -119,6 +120,20 @@ class Settings(BaseSettings):
     @property
     def chdb_dir(self) -> Path:
         return self.data_dir / "chdb"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether an address to listen on is loopback only; a name may resolve anywhere.
+
+    >>> is_loopback("127.0.0.1"), is_loopback("::1"), is_loopback("0.0.0.0"), is_loopback("ci")
+    (True, True, False, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @cache

@@ -6,7 +6,6 @@ proxy in front of it terminates TLS: tokens travel in every request.
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 
 from aiohttp import web
@@ -14,7 +13,7 @@ from aiohttp import web
 from pts.core.errors import ConfigError
 from pts.core.logs import get_logger
 from pts.core.secrets import check_secrets
-from pts.core.settings import Settings
+from pts.core.settings import Settings, is_loopback
 from pts.gateway.app import Gateway, make_app
 from pts.gateway.subset_asker import SubsetAsker
 from pts.gateway.topic_views import BuildView, CommitView, TokenView
@@ -38,22 +37,13 @@ def check_exposure(settings: Settings) -> ssl.SSLContext | None:
                 f"PTS_GATEWAY_TLS_CERT/PTS_GATEWAY_TLS_KEY ({cert}, {key}) do not load: {exc}"
             ) from None
         return context
-    if not settings.gateway_behind_tls_proxy and not _is_loopback(settings.gateway_host):
+    if not settings.gateway_behind_tls_proxy and not is_loopback(settings.gateway_host):
         raise ConfigError(
             f"PTS_GATEWAY_HOST={settings.gateway_host} would carry tokens beyond loopback in "
             "plain HTTP: set PTS_GATEWAY_TLS_CERT and PTS_GATEWAY_TLS_KEY, or "
             "PTS_GATEWAY_BEHIND_TLS_PROXY=true when a proxy in front terminates TLS"
         )
     return None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def run_gateway(settings: Settings) -> None:

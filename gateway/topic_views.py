@@ -184,11 +184,8 @@ class BuildView:
         self.view = TopicView(settings, "builds", self._fold)
 
     def _fold(self, message: Message) -> None:
-        try:
-            _, record = wire.decode(message.value(), expected="Build")
-        except DecodeError as exc:
-            log.warning("build_undecodable", topic=message.topic(), offset=message.offset(),
-                        reason=exc.reason)  # fmt: skip
+        record = _decoded(message, "Build")
+        if record is None:
             return
         build = Build.from_record(record)
         self.started_at.setdefault((build.project, build.build_id), build.started_at.isoformat())
@@ -241,10 +238,16 @@ class CommitView(RecentCommits):
         self.view = TopicView(settings, "commits", self._fold)
 
     def _fold(self, message: Message) -> None:
-        try:
-            _, record = wire.decode(message.value(), expected="Commit")
-        except DecodeError as exc:
-            log.warning("commit_undecodable", topic=message.topic(), offset=message.offset(),
-                        reason=exc.reason)  # fmt: skip
-            return
-        self.keep(Commit.from_record(record))
+        record = _decoded(message, "Commit")
+        if record is not None:
+            self.keep(Commit.from_record(record))
+
+
+def _decoded(message: Message, schema: str) -> dict | None:
+    """The message's record, or None (logged) when it does not decode as `schema`."""
+    try:
+        return wire.decode(message.value(), expected=schema)[1]
+    except DecodeError as exc:
+        log.warning("message_undecodable", topic=message.topic(), offset=message.offset(),
+                    schema=schema, reason=exc.reason)  # fmt: skip
+        return None

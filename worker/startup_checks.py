@@ -3,7 +3,6 @@ HTTP where it is told to, and who else is in its consumer group."""
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 
 from confluent_kafka import KafkaException
@@ -13,7 +12,7 @@ from pts.core.errors import ConfigError
 from pts.core.kafka import admin_client, retry_broker_call, unreachable
 from pts.core.logs import get_logger
 from pts.core.secrets import check_secrets
-from pts.core.settings import Settings
+from pts.core.settings import Settings, is_loopback
 from pts.worker.http_client import worker_answering
 
 log = get_logger(__name__)
@@ -34,21 +33,12 @@ def check_http_exposure(settings: Settings) -> None:
     good one (`check_secrets` refuses an empty or short one first), so `/query`, which requires
     it whenever it is not None, agrees with this check."""
     check_secrets(settings)
-    if settings.worker_token is not None or _is_loopback(settings.worker_http_host):
+    if settings.worker_token is not None or is_loopback(settings.worker_http_host):
         return
     raise ConfigError(
         f"PTS_WORKER_HTTP_HOST={settings.worker_http_host} serves the history beyond loopback: "
         "set PTS_WORKER_TOKEN, which /query then requires as a Bearer token"
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a name: it may resolve anywhere
 
 
 def check_http_address(settings: Settings) -> None:
