@@ -1,30 +1,24 @@
-"""The gateway's counters, in Prometheus's text format (`GET /metrics`), without a client
-library: requests by route and status with their time, results recorded and subsets answered.
+"""The gateway's metrics (`GET /metrics`, Prometheus's text format, by prometheus-client):
+requests by route and status, their time by route, results recorded and subsets answered.
+Each gateway app has its own registry, so that several apps in one process (tests) do not
+share counts.
 
 >>> metrics = Metrics()
 >>> metrics.request("POST /builds", 200, 0.25)
 >>> metrics.count("pts_gateway_results_recorded_total", 12)
->>> print(metrics.render())  # doctest: +NORMALIZE_WHITESPACE
-# HELP pts_gateway_requests_total Requests answered, by route and status.
-# TYPE pts_gateway_requests_total counter
-pts_gateway_requests_total{route="POST /builds",status="200"} 1
-# HELP pts_gateway_request_seconds_total Time spent answering, by route.
-# TYPE pts_gateway_request_seconds_total counter
-pts_gateway_request_seconds_total{route="POST /builds"} 0.25
-# HELP pts_gateway_results_recorded_total Test results published to the topics.
-# TYPE pts_gateway_results_recorded_total counter
-pts_gateway_results_recorded_total 12
-# HELP pts_gateway_subsets_answered_total Subsets answered by the worker.
-# TYPE pts_gateway_subsets_answered_total counter
-pts_gateway_subsets_answered_total 0
+>>> text = metrics.render()
+>>> 'pts_gateway_requests_total{route="POST /builds",status="200"} 1.0' in text
+True
+>>> "pts_gateway_results_recorded_total 12.0" in text
+True
 """
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-HELP = {
+CONTENT_TYPE = "text/plain"  # version 0.0.4 of the text format, as generate_latest writes it
+TOTALS = {
     "pts_gateway_results_recorded_total": "Test results published to the topics.",
     "pts_gateway_subsets_answered_total": "Subsets answered by the worker.",
 }
@@ -32,44 +26,27 @@ HELP = {
 
 class Metrics:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._requests: Counter[tuple[str, int]] = Counter()
-        self._seconds: Counter[str] = Counter()
-        self._totals: Counter[str] = Counter({name: 0 for name in HELP})
+        self.registry = CollectorRegistry()
+        self._requests = Counter(
+            "pts_gateway_requests", "Requests answered, by route and status.",
+            ("route", "status"), registry=self.registry,
+        )  # fmt: skip
+        self._seconds = Histogram(
+            "pts_gateway_request_seconds", "Time spent answering, by route.",
+            ("route",), registry=self.registry,
+        )  # fmt: skip
+        # prometheus-client adds the `_total` of a counter's name itself.
+        self._totals = {
+            name: Counter(name.removesuffix("_total"), help_text, registry=self.registry)
+            for name, help_text in TOTALS.items()
+        }
 
     def request(self, route: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self._requests[(route, status)] += 1
-            self._seconds[route] += seconds
+        self._requests.labels(route, str(status)).inc()
+        self._seconds.labels(route).observe(seconds)
 
     def count(self, name: str, n: int = 1) -> None:
-        with self._lock:
-            self._totals[name] += n
+        self._totals[name].inc(n)
 
     def render(self) -> str:
-        with self._lock:
-            lines = [
-                "# HELP pts_gateway_requests_total Requests answered, by route and status.",
-                "# TYPE pts_gateway_requests_total counter",
-                *(
-                    f'pts_gateway_requests_total{{route="{_label(route)}",status="{status}"}} {n}'
-                    for (route, status), n in sorted(self._requests.items())
-                ),
-                "# HELP pts_gateway_request_seconds_total Time spent answering, by route.",
-                "# TYPE pts_gateway_request_seconds_total counter",
-                *(
-                    f'pts_gateway_request_seconds_total{{route="{_label(route)}"}} {s:g}'
-                    for route, s in sorted(self._seconds.items())
-                ),
-            ]
-            for name, help_text in HELP.items():
-                lines += [
-                    f"# HELP {name} {help_text}",
-                    f"# TYPE {name} counter",
-                    f"{name} {self._totals[name]}",
-                ]
-        return "\n".join(lines) + "\n"
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return generate_latest(self.registry).decode()

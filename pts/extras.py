@@ -19,6 +19,7 @@ EXTRA_OF_MODULE = {
     "clickhouse_connect": "worker",
     "matplotlib": "eval",
     "aiohttp": "gateway",
+    "prometheus_client": "gateway",
 }
 
 

@@ -341,10 +341,10 @@ async def test_metrics_count_requests_results_and_subsets(client: TestClient, gi
     assert (await client.post(SHOP + "/subset", json=subset_body(), headers=AUTH)).status == 200
     await client.get(SHOP + "/builds/b9", headers=AUTH)
     text = await (await client.get("/metrics")).text()
-    assert 'route="POST /builds/{build}/test_sessions/{session}/events",status="200"} 1' in text
-    assert 'route="GET /builds/{build}",status="404"} 1' in text
-    assert "pts_gateway_results_recorded_total 2" in text
-    assert "pts_gateway_subsets_answered_total 1" in text
+    assert 'route="POST /builds/{build}/test_sessions/{session}/events",status="200"} 1.0' in text
+    assert 'route="GET /builds/{build}",status="404"} 1.0' in text
+    assert "pts_gateway_results_recorded_total 2.0" in text
+    assert "pts_gateway_subsets_answered_total 1.0" in text
 
 
 @served

@@ -71,7 +71,7 @@ async def test_the_events_are_published_as_pts_record_would(
     assert (batch.identity, list(batch.results)) == (batches[0].identity, RESULTS)
     assert given.gateway.builds.started_at[("shop", "b2")] == BUILD.started_at.isoformat()
     assert given.gateway.commits.commit("shop", "ab12") == COMMIT
-    assert "pts_gateway_results_recorded_total 2" in given.gateway.metrics.render()
+    assert "pts_gateway_results_recorded_total 2.0" in given.gateway.metrics.render()
 
 
 @served
