@@ -57,6 +57,12 @@ class TestStats:
     named_in: str = ""  # the build whose request first named it, until a result of it arrives
     last_result: int = -1  # build index of its last result of any kind, skipped included
     last_result_at: float = 0.0  # when that build started (epoch seconds); 0: not known
+    # The build in which the starvation net last added it (index, id), and the one before: a
+    # test that runs and reports nothing (a Go benchmark under `go test`) is added once per
+    # bound, not at every build, and every request of one build gets the same answer.
+    offered_at: int = -1
+    offered_in: str = ""
+    offered_before: int = -1
 
     def __setstate__(self, state: list | tuple) -> None:
         # Checkpoints from before a field have fewer of them: the missing ones take their
@@ -182,14 +188,24 @@ class ProjectHistory:
                 stats.last_result = build_index
                 stats.last_result_at = at
 
+    def note_offered(self, test_ids: Iterable[str], build_id: str, build_index: int) -> None:
+        """Remember that the starvation net added these tests to build `build_id`'s subset."""
+        for test_id in test_ids:
+            stats = self.tests.get(test_id)
+            if stats is not None and stats.offered_in != build_id:
+                stats.offered_before, stats.offered_at = stats.offered_at, build_index
+                stats.offered_in = build_id
+
     def staleness(self, test_id: str, build_id: str, now: float) -> Staleness | None:
         """How many of the project's builds, and days before `now` (epoch seconds), since the
-        test's last result, or since the project first saw it; None for a new test."""
+        test's last result, or since the project first saw it or the starvation net last added
+        it (in another build); None for a new test."""
         stats = self.tests.get(test_id)
         if is_new(stats, build_id):
             return None
         assert stats is not None
-        last = max(stats.last_result, stats.last_run, stats.first_seen)
+        offered = stats.offered_before if stats.offered_in == build_id else stats.offered_at
+        last = max(stats.last_result, stats.last_run, stats.first_seen, offered)
         days = (now - stats.last_result_at) / 86_400 if stats.last_result_at > 0 else 0.0
         return Staleness(self.builds_learned - last, max(days, 0.0))
 

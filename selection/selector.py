@@ -38,7 +38,7 @@ from pts.selection.history import ProjectHistory, skipped_ids
 from pts.selection.models import FailureModel, ModelKind
 from pts.selection.policies import Policies
 from pts.selection.running_auc import RunningAUC
-from pts.selection.safety_nets import DEFAULTS, Nets
+from pts.selection.safety_nets import DEFAULTS, STARVED, Nets
 from pts.selection.safety_nets import apply as apply_nets
 from pts.selection.subsets import resized, respond
 
@@ -168,6 +168,8 @@ class ProjectSelector:
             lambda test_id: history.staleness(test_id, build_id, now),
             lambda test_id: unflavored(test_id, request.flavor),
         )  # fmt: skip
+        starved = [t.test_id for t in ranked[response.subset_size : size] if t.reason == STARVED]
+        history.note_offered(starved, build_id, history.builds_learned)
         return resized(response, ranked, size)
 
     def _full_run_due(self, nets: Nets, build_id: str) -> bool:

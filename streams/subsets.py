@@ -17,6 +17,7 @@ from pts.core.collector import collector_paused
 from pts.core.events import (
     FULL_RUN,
     SAFETY_NET_REASONS,
+    STARVED,
     SubsetRequest,
     SubsetResponse,
     to_record,
@@ -31,9 +32,10 @@ from pts.streams.messages import consume, set_aside
 # A request older than this has no one waiting for it (clients wait seconds); generous, as the
 # age is read against the requesting machine's clock.
 STALE_AFTER = timedelta(minutes=10)
-MAX_CATCH_UP_S = 60.0
-# Answers that change the project: the candidates it now knows, the build of its last full run.
-REMEMBERED = ("new", FULL_RUN)  # whatever a request asks, the longest an answer waits for the model
+MAX_CATCH_UP_S = 60.0  # whatever a request asks, the longest an answer waits for the model
+# Answers that change the project: the candidates it now knows, the build of its last full run,
+# the tests the starvation net added.
+REMEMBERED = ("new", FULL_RUN, STARVED)
 log = get_logger(__name__)
 
 

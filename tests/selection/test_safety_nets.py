@@ -184,10 +184,31 @@ def test_an_unknown_project_gets_its_nets_too() -> None:
 
 def test_states_from_before_the_nets_load() -> None:
     stats = TestStats(first_seen=3)
-    old = stats.__getstate__()[:-2]  # without last_result and last_result_at
+    stats.last_result, stats.last_result_at = 7, 1.0
+    old = stats.__getstate__()[:-5]  # without last_result, last_result_at and the offers
     loaded = TestStats.__new__(TestStats)
     loaded.__setstate__(old)
-    assert (loaded.last_result, loaded.last_result_at) == (-1, 0.0)
+    assert (loaded.last_result, loaded.last_result_at, loaded.offered_at) == (-1, 0.0, -1)
     project = ProjectSelector(PROJECT)
     del project.__dict__["last_full_run"]
     assert pickle.loads(pickle.dumps(project)).last_full_run == ("", 0)
+
+
+def test_a_starved_test_that_reports_nothing_is_added_once_per_bound() -> None:
+    # A Go benchmark is listed by `go test -list` and never reported by `go test`: added once,
+    # it must not take a starved slot at every later build.
+    selector = Selector()
+    bench = "t::BenchmarkAdd"
+    every = {"starve_after_builds": 3, "starve_after_days": 0.0}
+    learned = dict.fromkeys(TESTS, Outcome.PASSED)
+    learn_build(selector, 0, learned)
+    added_in = []
+    for index in range(1, 11):
+        asked = replace(request(f"b{index}", *TESTS, bench, target="10%"), **every)
+        answer = [(t.test_id, t.reason) for t in selector.rank(asked).ranked]
+        again = [(t.test_id, t.reason) for t in selector.rank(asked).ranked]
+        assert again == answer  # the same build asking again gets the same answer
+        if (bench, "starved") in answer:
+            added_in.append(index)
+        learn_build(selector, index, learned)
+    assert added_in == [4, 7, 10]
