@@ -47,7 +47,7 @@ from pts.gateway.sessions import (
 )
 from pts.gateway.subset_asker import SubsetAsker
 from pts.gateway.subsets import UnsupportedGoal, inspect_body, slice_body, subset_body, target_of
-from pts.gateway.tokens import parse_token
+from pts.gateway.tokens import PresentedToken, parse_token
 from pts.gateway.topic_views import BuildView, RecentCommits, TokenView
 
 log = get_logger(__name__)
@@ -134,19 +134,24 @@ async def authenticated(
     org, ws = request.match_info.get("org"), request.match_info.get("ws")
     if org is None or ws is None:
         return await handler(request)
-    gateway = request.app[GATEWAY]
     presented = parse_token(request.headers.get("Authorization"))
     if presented is None:
         raise Refused(401, "a token is needed: LAUNCHABLE_TOKEN from `pts token create`")
+    project = await token_project(request.app[GATEWAY], presented)
+    if project is None or (org, ws) != (presented.organization, presented.workspace):
+        raise Refused(401, "the token is unknown, wrong or revoked, or not of this workspace")
+    return await handler(request)  # the workspace in the path is the token's project
+
+
+async def token_project(gateway: Gateway, presented: PresentedToken) -> str | None:
+    """The project of a token; None when it is unknown, wrong or revoked."""
     book, asked_at = gateway.tokens.book, time.monotonic()
     project = book.project_of(presented)
     if project is None and not book.knows(presented.token_id):
         # Created a moment ago, perhaps through another replica: read the topic to its end.
         await _caught_up(gateway.tokens.view, asked_at)
         project = book.project_of(presented)
-    if project is None or (org, ws) != (presented.organization, presented.workspace):
-        raise Refused(401, "the token is unknown, wrong or revoked, or not of this workspace")
-    return await handler(request)  # the workspace in the path is the token's project
+    return project
 
 
 async def _caught_up(view: Any, asked_at: float) -> None:

@@ -12,7 +12,6 @@ routes' (400, 413, 503 with Retry-After).
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -25,7 +24,7 @@ from pts.core.errors import DecodeError
 from pts.core.events import Build, Commit, SubsetRequest, TestResultBatch
 from pts.core.logs import get_logger
 from pts.core.topics import topic_name
-from pts.gateway.app import GATEWAY, Refused, _caught_up, blocking
+from pts.gateway.app import GATEWAY, Refused, blocking, token_project
 from pts.gateway.tokens import parse_token
 
 if TYPE_CHECKING:
@@ -119,15 +118,10 @@ def request_of(body: bytes, project: str) -> SubsetRequest:
 
 async def project_of(request: web.Request) -> str:
     """The project of the request's token (as the Launchable routes check it); 401 if none."""
-    gateway = request.app[GATEWAY]
     presented = parse_token(request.headers.get("Authorization"))
     if presented is None:
         raise Refused(401, "a token is needed: PTS_TOKEN from `pts token create --project P`")
-    book, asked_at = gateway.tokens.book, time.monotonic()
-    project = book.project_of(presented)
-    if project is None and not book.knows(presented.token_id):
-        await _caught_up(gateway.tokens.view, asked_at)  # created through another replica?
-        project = book.project_of(presented)
+    project = await token_project(request.app[GATEWAY], presented)
     if project is None:
         raise Refused(401, "the token (PTS_TOKEN) is unknown, wrong or revoked")
     return project

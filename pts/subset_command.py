@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from confluent_kafka import KafkaException
@@ -280,7 +280,7 @@ def _no_candidates(reason: str, fallback: str) -> None:
     typer.echo(f"pts: warning: {reason}; printing nothing: run every test", err=True)
 
 
-def _fail(reason: str) -> None:
+def _fail(reason: str) -> NoReturn:
     typer.echo(f"pts: error: {reason} (--fallback fail)", err=True)
     raise typer.Exit(1)
 

@@ -167,7 +167,7 @@ class ProjectHistory:
                 named += 1
         return named
 
-    def note_skipped(self, build_index: int, test_ids: Iterable[str]) -> None:
+    def note_skipped(self, build_index: int, test_ids: Iterable[str], at: float = 0.0) -> None:
         """Keep skipped results: the test is known from now on, and nothing else changes (a
         skipped result is not a run, and not a pass)."""
         tests = self.tests
@@ -176,17 +176,8 @@ class ProjectHistory:
             if stats is None:
                 stats = tests[test_id] = TestStats(first_seen=build_index)
             stats.skipped += 1
+            stats.last_result, stats.last_result_at = build_index, at
             stats.named_in = ""
-
-    def note_results(self, build_index: int, test_ids: Iterable[str], at: float) -> None:
-        """Remember when each test last had a result (of any kind): a safety net bounds how
-        long a test may go without one (`safety_nets`)."""
-        tests = self.tests
-        for test_id in test_ids:
-            stats = tests.get(test_id)
-            if stats is not None:
-                stats.last_result = build_index
-                stats.last_result_at = at
 
     def note_offered(self, test_ids: Iterable[str], build_id: str, build_index: int) -> None:
         """Remember that the starvation net added these tests to build `build_id`'s subset."""
@@ -237,15 +228,17 @@ class ProjectHistory:
         build: Build | None,
         results: Iterable[TestResult],
         failed: Sequence[bool] | None = None,
+        at: float = 0.0,
     ) -> None:
         """Learn a build's results; `failed`, when given, is `r.failed` of each result, and
-        then every result ran (skipped ones go to `note_skipped`)."""
+        then every result ran (skipped ones go to `note_skipped`); `at`: when the build
+        started (epoch seconds), for the safety nets' bound in days."""
         changed_paths = {f.path for f in build.changed_files} if build is not None else set()
         columns = ResultColumns.of(results)
         if failed is None:
             ran = columns.ran()
             if len(ran) < len(columns):
-                self.note_skipped(build_index, skipped_ids(columns))
+                self.note_skipped(build_index, skipped_ids(columns), at)
             columns = ran
             failed = columns.failed()
         test_ids = columns.test_ids
@@ -272,7 +265,8 @@ class ProjectHistory:
             stats.named_in = ""
             stats.failure_rate = (1 - FAILURE_DECAY) * stats.failure_rate + FAILURE_DECAY * fail
             stats.last_failed = fail
-            stats.last_run = build_index
+            stats.last_run = stats.last_result = build_index
+            stats.last_result_at = at
             stats.recent_failures = EVIDENCE_DECAY * stats.recent_failures + fail
             stats.recent_runs = EVIDENCE_DECAY * stats.recent_runs + 1
             if fail:

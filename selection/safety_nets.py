@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from fnmatch import translate
 from typing import Self
@@ -154,7 +154,7 @@ def _starved(
     rest: Sequence[RankedTest],
     staleness: Callable[[str], Staleness | None],
     candidates: int,
-    skip: object,
+    skip: Collection[int],
 ) -> list[int]:
     """The positions in `rest` of the starved tests this build runs: the most overdue first,
     at most `STARVED_DRAIN` times the steady rate (every test once per `starve_after_builds`)."""
@@ -164,7 +164,7 @@ def _starved(
     overdue: list[tuple[float, int]] = []
     for i, test in enumerate(rest):
         seen = staleness(test.test_id)
-        if seen is None or i in skip:  # type: ignore[operator]
+        if seen is None or i in skip:
             continue
         by_builds = seen.builds / builds if builds > 0 else 0.0
         by_days = seen.days / days if days > 0 else 0.0

@@ -300,11 +300,11 @@ class ProjectSelector:
         self.model.learn_rows(rows, failed)
         self.calibration.learn_many(learned, failed)
         self.auc.update_many(failed, served)
+        started = state.build.started_at if state.build is not None else batch.recorded_at
+        at = started.timestamp()
         if len(ran) < len(results):
-            self.history.note_skipped(state.index, skipped_ids(results))
-        self.history.update(state.index, state.build, ran, failed)
-        at = state.build.started_at if state.build is not None else batch.recorded_at
-        self.history.note_results(state.index, results.test_ids, at.timestamp())
+            self.history.note_skipped(state.index, skipped_ids(results), at)
+        self.history.update(state.index, state.build, ran, failed, at)
         self.results_learned += len(ran)
         return ran, served, failed
 

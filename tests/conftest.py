@@ -128,6 +128,16 @@ def pts_env(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> d
     }
 
 
+def run_pytest(
+    project: Path, env: dict[str, str], *args: str, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """Run the real pytest (with the pts plugin installed) on `project` in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *args],
+        cwd=project, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
 def run_pts(
     env: dict[str, str],
     *args: str,

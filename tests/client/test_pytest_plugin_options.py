@@ -5,14 +5,13 @@ what the nets added. Each session runs the real pytest on a small project in a s
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pts.client.pytest_plugin import added_by_nets, requested_nets
+from tests.conftest import run_pytest
 
 PLUGIN = ["--pts-project", "p", "--pts-build", "b", "--pts-target", "20%"]
 
@@ -34,20 +33,6 @@ class Options:
 
     def getoption(self, name: str) -> Any:
         return self.given[name]
-
-
-def pytest_session(
-    project: Path, env: dict[str, str], *args: str
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -124,7 +109,7 @@ def test_a_full_run_is_asked_or_chosen_by_branch(given: dict[str, Any], full_run
 def test_a_bad_value_is_a_usage_error(
     project: Path, no_broker_env: dict[str, str], option: str, value: str, said: str
 ) -> None:
-    result = pytest_session(project, no_broker_env, *PLUGIN, f"{option}={value}")
+    result = run_pytest(project, no_broker_env, *PLUGIN, f"{option}={value}")
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
     assert f"pts: {option} {said}" in result.stderr
     assert "test_one" not in result.stdout  # the session never started
@@ -134,7 +119,7 @@ def test_the_options_are_idle_without_a_target(
     project: Path, no_broker_env: dict[str, str]
 ) -> None:
     # e.g. in addopts for CI, while a local run asks for no subset
-    result = pytest_session(project, no_broker_env, "--pts-must-run", "x*", "--pts-fallback=fail")
+    result = run_pytest(project, no_broker_env, "--pts-must-run", "x*", "--pts-fallback=fail")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "pts:" not in result.stdout
 
@@ -152,7 +137,7 @@ def test_the_options_are_idle_without_a_target(
 def test_no_test_collected_is_said_and_pts_is_not_asked(
     project: Path, no_broker_env: dict[str, str], fallback: str, said: str, xdist: list[str]
 ) -> None:
-    result = pytest_session(
+    result = run_pytest(
         project, no_broker_env, *PLUGIN, "--pts-fallback", fallback, "-k", "none", *xdist
     )
     assert result.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, result.stdout

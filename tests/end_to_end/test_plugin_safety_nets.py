@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from pts.client.junit_reports import parse_report
 from pts.client.runners import runner
 from pts.core.events import Outcome
-from tests.conftest import RunningWorker, run_pts, wait_until
+from tests.conftest import RunningWorker, run_pts, run_pytest, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -39,18 +38,6 @@ def pool_project(tmp_path: Path) -> Path:
         "\n\n".join(f"def test_{i:02d}():\n    assert {i} != 2\n" for i in range(TESTS))
     )
     return project
-
-
-def run_pytest(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
 
 
 def outcomes(report: Path) -> dict[str, Outcome]:
