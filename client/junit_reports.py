@@ -34,9 +34,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from pts.client.messages import MAX_MESSAGE, first_lines, truncated
+from pts.client.report_formats import XML_READERS, text_reader_for
 from pts.client.runners import Identity, ReportCase, Runner
 from pts.client.runners import runner as named_runner
-from pts.client.runners.dotnet import nunit_cases
 from pts.client.runners.go import GoTest, read_go_test_json
 from pts.core.errors import ReportError
 from pts.core.events import Outcome, TestResult
@@ -53,13 +53,17 @@ def parse_report(
     path: Path, level: Literal["case", "suite"] = "case", runner: Runner = PLAIN
 ) -> list[TestResult]:
     """The results in a report, one per test case (or per suite), in report order, named as
-    `runner` names them. A JUnit XML report, an NUnit 3 result file, or (for Go) the output
-    of `go test -json`."""
+    `runner` names them. A JUnit XML report, (for Go) the output of `go test -json`, or a
+    runner's own format that `pts.client.report_formats` reads."""
     if isinstance(runner, GoTest) and path.suffix == ".json":
         return _results(read_go_test_json(path), runner, level)
+    text_reader = text_reader_for(path)
+    if text_reader is not None:
+        return _results(text_reader.read(path), runner, level)
     root, lines = _read(path)
-    if root.tag == "test-run":
-        return _results(nunit_cases(root, lines, path), runner, level)
+    xml_reader = XML_READERS.get(root.tag)
+    if xml_reader is not None:
+        return _results(xml_reader(root, lines, path), runner, level)
     if root.tag not in ("testsuites", "testsuite"):
         tag = root.tag.rpartition("}")[2]
         raise ReportError(str(path), lines[root], f"not a JUnit report: root element is <{tag}>")

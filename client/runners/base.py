@@ -69,6 +69,10 @@ class Runner:
     example = "org.example.FooTest::testAdd"  # an id in the form the profile expects
     takes_with = "one id per line"
     report_suffixes: tuple[str, ...] = (".xml",)  # what a directory of reports is searched for
+    # The documents `candidates` reads as a listing besides lines ("xml", "json": Robot's
+    # --dryrun output, NUnit's --explore, ctest --show-only=json-v1); any other document given
+    # as a listing is refused before `candidates` sees it.
+    listing_documents: tuple[str, ...] = ()
 
     def identify(self, case: ReportCase) -> Identity:
         suite = case.classname or case.suite or case.file

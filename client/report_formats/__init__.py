@@ -1,0 +1,55 @@
+"""Runners' own report formats, beside JUnit XML: which reader reads a results file.
+
+A reader turns a file into the `ReportCase`s it states, in file order; the runner profile
+(`pts.client.runners`) then names each, exactly as for a JUnit report, so one runner's results
+get the same ids whichever format recorded them. An XML format is told by its root element
+(`XML_READERS`); any other by the first characters of the file (`TextReader.sniff`), whatever
+`--runner` says, as long as the form is unambiguous. JUnit XML is read by
+`pts.client.junit_reports` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree.ElementTree import Element
+
+from pts.client.runners.base import ReportCase
+from pts.client.runners.dotnet import nunit_cases
+
+HEAD_CHARS = 65536  # what a sniffer sees of a file: its start, decoded with errors replaced
+
+XmlReader = Callable[[Element, dict[Element, int], Path], list[ReportCase]]
+
+# Root element -> reader; `testsuites` and `testsuite` are JUnit's and are not listed here.
+XML_READERS: dict[str, XmlReader] = {
+    "test-run": nunit_cases,  # NUnit 3 (dotnet test -l:nunit, nunit3-console)
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TextReader:
+    """A format that is no XML document (JSON, JSON lines): `sniff` tells it from the start of
+    a file, `read` reads the whole file (a `ReportError` naming the file and line when it
+    cannot)."""
+
+    name: str
+    sniff: Callable[[str], bool]
+    read: Callable[[Path], list[ReportCase]]
+
+
+TEXT_READERS: list[TextReader] = []
+
+
+def text_reader_for(path: Path) -> TextReader | None:
+    """The reader of a file that is no XML document, if one knows its form; None for XML (and
+    for a file no reader claims, which is then read as XML and refused with its reason)."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(HEAD_CHARS).decode("utf-8", errors="replace")
+    except OSError:
+        return None  # the XML reading names the problem
+    if head.lstrip("\ufeff \t\r\n").startswith("<"):
+        return None
+    return next((reader for reader in TEXT_READERS if reader.sniff(head)), None)
