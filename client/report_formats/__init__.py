@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
+from pts.client.report_formats.robot import robot_cases
 from pts.client.runners.base import ReportCase
 from pts.client.runners.dotnet import nunit_cases
 
@@ -25,6 +26,7 @@ XmlReader = Callable[[Element, dict[Element, int], Path], list[ReportCase]]
 # Root element -> reader; `testsuites` and `testsuite` are JUnit's and are not listed here.
 XML_READERS: dict[str, XmlReader] = {
     "test-run": nunit_cases,  # NUnit 3 (dotnet test -l:nunit, nunit3-console)
+    "robot": robot_cases,  # Robot Framework's output.xml, RF 3 to 7
 }
 
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from pts.client.runners.base import Candidates, Identity, ReportCase, Runner, _lines, _unique
+from pts.core.errors import ConfigError
 
 # `pytest --collect-only -q` ends with a summary ("9 tests collected in 0.01s", "no tests
 # ran", "1 error", "!!! Interrupted: 1 error during collection !!!"); -qq prints "path: count"
@@ -85,8 +90,9 @@ class Pytest(Runner):
 
 
 class Robot(Runner):
-    """Ids are `Suite.Sub.Test name` (robot --xunit); the subset is an argument file of
-    `--test` options (`robot --argumentfile FILE`), so names may hold blanks.
+    """Ids are `Suite.Sub.Test name` (robot --xunit, and output.xml); the subset is an
+    argument file of `--test` options (`robot --argumentfile FILE`), so names may hold blanks.
+    The listing is the output.xml of `robot --dryrun`, or one `Suite.Test` name per line.
 
     >>> print(Robot().format(["Tests.Calc.Add Numbers", "Tests.Calc.Divide"]))
     --test Tests.Calc.Add Numbers
@@ -94,13 +100,38 @@ class Robot(Runner):
     """
 
     name = "robot"
-    lists_with = "one Suite.Test name per line"
+    lists_with = "robot --dryrun --output dryrun.xml (its dryrun.xml), or one Suite.Test per line"
     example = "Tests.Calc.Add Numbers"
     takes_with = "an argument file of --test options (robot --argumentfile FILE)"
+    listing_documents = ("xml",)
 
     def identify(self, case: ReportCase) -> Identity:
         suite = case.classname or case.suite
         return Identity(f"{suite}.{case.name}", suite, case.name)
 
+    def candidates(self, text: str) -> Candidates:
+        if text.lstrip("\ufeff \t\r\n").startswith("<"):
+            return Candidates(_unique(_dryrun_tests(text)))
+        return super().candidates(text)
+
     def format(self, tests: Sequence[str]) -> str:
         return "\n".join(f"--test {test}" for test in tests)
+
+
+def _dryrun_tests(text: str) -> list[str]:
+    """The tests of a Robot output.xml given as the listing; any other XML is refused."""
+    from pts.client.report_formats.robot import test_names  # report_formats imports runners
+
+    try:
+        root = defused_fromstring(text.encode())
+    except (ParseError, DefusedXmlException) as e:
+        raise ConfigError(
+            f"the Robot listing is not well-formed XML ({e}): expected the output.xml of "
+            "robot --dryrun, or one Suite.Test name per line"
+        ) from e
+    if root.tag != "robot":
+        raise ConfigError(
+            f"the Robot listing is an XML document with root <{root.tag}>, not Robot's "
+            "output.xml: expected the output.xml of robot --dryrun, or one Suite.Test per line"
+        )
+    return test_names(root)
