@@ -270,6 +270,11 @@ def _case(path: Path, case: Element, suite: _Suite, line: int) -> ReportCase:
         if found is not None:
             outcome, message, detail = candidate, _message(found), (found.text or "").strip()
             break
+    else:
+        # Google Test writes a DISABLED_ test status="notrun", ctest --output-junit a disabled
+        # test status="disabled", neither with a <skipped> child.
+        if case.get("status") in ("notrun", "disabled"):
+            outcome = Outcome.SKIPPED
     name = case.get("name") or ""
     # Surefire names no case when the class failed before its cases (@BeforeAll): the class's
     # failure. A passing case without a name is a broken report.

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
+from pts.client.report_formats.ctest import ctest_cases
+from pts.client.report_formats.gtest import gtest_json_cases, is_gtest_json
 from pts.client.report_formats.robot import robot_cases
 from pts.client.runners.base import ReportCase
 from pts.client.runners.dotnet import nunit_cases
@@ -26,6 +28,7 @@ XmlReader = Callable[[Element, dict[Element, int], Path], list[ReportCase]]
 # Root element -> reader; `testsuites` and `testsuite` are JUnit's and are not listed here.
 XML_READERS: dict[str, XmlReader] = {
     "test-run": nunit_cases,  # NUnit 3 (dotnet test -l:nunit, nunit3-console)
+    "Site": ctest_cases,  # CTest's dashboard Testing/<tag>/Test.xml (ctest -T Test)
     "robot": robot_cases,  # Robot Framework's output.xml, RF 3 to 7
 }
 
@@ -41,7 +44,9 @@ class TextReader:
     read: Callable[[Path], list[ReportCase]]
 
 
-TEXT_READERS: list[TextReader] = []
+TEXT_READERS: list[TextReader] = [
+    TextReader("Google Test JSON", is_gtest_json, gtest_json_cases),  # --gtest_output=json
+]
 
 
 def text_reader_for(path: Path) -> TextReader | None:

@@ -11,7 +11,7 @@ from pts.client.runners.dotnet import Dotnet
 from pts.client.runners.go import GoTest
 from pts.client.runners.javascript import Cypress, Jest, Playwright, Vitest
 from pts.client.runners.jvm import Gradle, Surefire
-from pts.client.runners.native import Bazel, CTest
+from pts.client.runners.native import Bazel, CTest, GoogleTest
 from pts.client.runners.python import Pytest, Robot
 from pts.client.runners.ruby import Minitest, RSpec
 from pts.core.errors import ConfigError
@@ -33,6 +33,7 @@ RUNNERS: dict[str, Runner] = {
         Dotnet(),
         CTest(),
         Robot(),
+        GoogleTest(),
     )
 }
 PLAIN = Runner()  # no --runner: `suite::name` as the report says
