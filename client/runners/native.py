@@ -24,7 +24,8 @@ def _regex_escape(name: str) -> str:
 class Bazel(Runner):
     """Ids are target labels (`//pkg/calc:calc_test`), from where the report lies
     (`bazel-testlogs/pkg/calc/calc_test/test.xml`, shards and attempts included), never the
-    Java classes inside; each case is a result, its variant `class::name`.
+    Java classes inside; each case is a result, its variant `class::name`. From the Build
+    Event Protocol (`--build_event_json_file`), each attempt of a target is a result.
 
     >>> Bazel().identify(ReportCase("testAdd", "com.acme.CalcTest", report=__import__("pathlib")
     ...     .Path("bazel-testlogs/pkg/calc/calc_test/shard_1_of_2/test.xml"))).test_id
@@ -37,6 +38,8 @@ class Bazel(Runner):
     takes_with = "target labels, one per line (xargs -d '\\n' bazel test)"
 
     def identify(self, case: ReportCase) -> Identity:
+        if _LABEL.match(case.classname):  # a target's attempt in the Build Event Protocol
+            return Identity(case.classname, case.classname, case.name)
         found = _TESTLOG.search(case.report.as_posix())
         if not found:
             raise ReportError(
