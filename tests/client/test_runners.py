@@ -41,6 +41,7 @@ REPORTS = [
     ("dotnet", "dotnet/junit-logger.xml", ["Acme.Tests.CalcTests", "Acme.Tests.StrTests"]),
     ("ctest", "ctest/ctest-junit.xml", ["calc_add", "calc.div", "net_fetch"]),
     ("robot", "robot/xunit.xml", ["Tests.Calc.Add Numbers"]),
+    ("gtest", "gtest/gtest.xml", ["CalcTest.Add", "CalcTest.Divide"]),
 ]
 
 
