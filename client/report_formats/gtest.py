@@ -59,10 +59,11 @@ def _tests_of(suite: Any, path: Path) -> list[dict[str, Any]]:
 
 def _case(test: dict[str, Any], suite: str, path: Path) -> ReportCase:
     name, classname = test.get("name"), test.get("classname") or suite
-    if not isinstance(name, str) or not name or not isinstance(classname, str):
-        raise ReportError(str(path), None, f"a test of suite {suite!r} has no name")
     failures = test.get("failures") or []
     texts = [f.get("failure", "") for f in failures if isinstance(f, dict)]
+    # a nameless entry with failures is the suite's own (SetUpTestSuite, TearDownTestSuite)
+    if not isinstance(name, str) or not (name or texts) or not isinstance(classname, str):
+        raise ReportError(str(path), None, f"a test of suite {suite!r} has no name")
     if texts:
         outcome = Outcome.FAILED
     elif test.get("result") == "SKIPPED" or test.get("status") == "NOTRUN":

@@ -117,6 +117,8 @@ class GoogleTest(Runner):
 
     def identify(self, case: ReportCase) -> Identity:
         suite = case.classname or case.suite
+        if not case.name:  # the suite's own failure (SetUpTestSuite): `Suite.*` runs it again
+            return Identity(f"{suite}.*", suite, "")
         return Identity(f"{suite}.{case.name}", suite, case.name)
 
     def candidates(self, text: str) -> Candidates:

@@ -210,6 +210,22 @@ def test_gtest_json_that_breaks_names_the_file(tmp_path: Path) -> None:
         parse_report(report, runner=runner("gtest"))
 
 
+def test_gtest_suite_failure_outside_its_tests_reruns_the_suite(tmp_path: Path) -> None:
+    """A nameless entry with a failure is the suite's own (GoogleTest 1.12 writes none: it
+    reports the tests of a suite whose SetUpTestSuite failed as skipped)."""
+    xml = tmp_path / "gtest.xml"
+    xml.write_text(
+        '<testsuites><testsuite name="DbTest"><testcase name="Query" classname="DbTest"/>\n'
+        '<testcase name="" classname="" status="run"><failure message="no database"/>'
+        "</testcase></testsuite></testsuites>"
+    )
+    assert outcomes(xml, "gtest") == [
+        ("DbTest.Query", Outcome.PASSED),
+        ("DbTest.*", Outcome.FAILED),
+    ]
+    assert runner("gtest").format(["DbTest.*"]) == "--gtest_filter=DbTest.*"
+
+
 def test_gtest_through_ctest_is_named_by_ctest() -> None:
     """gtest_discover_tests names the CTest tests itself: DISABLED_ dropped, parameters by value;
     the ctest profile reads them as ctest -N prints them."""
