@@ -18,7 +18,7 @@ from xml.etree.ElementTree import Element
 from pts.client.report_formats.bazel_bep import bep_cases, is_bep_json
 from pts.client.report_formats.ctest import ctest_cases
 from pts.client.report_formats.gtest import gtest_json_cases, is_gtest_json
-from pts.client.report_formats.robot import robot_cases
+from pts.client.report_formats.robot import is_robot_json, robot_cases, robot_json_cases
 from pts.client.runners.base import ReportCase
 from pts.client.runners.dotnet import nunit_cases
 
@@ -48,6 +48,7 @@ class TextReader:
 TEXT_READERS: list[TextReader] = [
     TextReader("Google Test JSON", is_gtest_json, gtest_json_cases),  # --gtest_output=json
     TextReader("Bazel's Build Event Protocol", is_bep_json, bep_cases),  # --build_event_json_file
+    TextReader("Robot Framework output.json", is_robot_json, robot_json_cases),  # RF 7
 ]
 
 

@@ -1,4 +1,5 @@
-"""Robot Framework's `output.xml` (root `<robot>`): RF 3 to 7.
+"""Robot Framework's `output.xml` (root `<robot>`, RF 3 to 7) and `output.json` (RF 7's
+`--output output.json`).
 
 Each `<test>` is a result, named as `robot --xunit` names it: its classname the dotted names of
 the suites around it (`Tests.Calc`), its name the test's, so the Robot profile's id
@@ -9,19 +10,26 @@ The duration is `elapsed` (RF 7) or `endtime - starttime` (RF 3 to 6). A suite s
 fails is no result of its own: Robot writes each test of the suite as failed ("Parent suite
 setup failed: ..."), and those are the results.
 
-The same tree is the Robot listing: `robot --dryrun --output dryrun.xml` names every test
-the run would run (`test_names`).
+The JSON output is the same tree (`suite`, its `suites` and `tests`, each test's `status`,
+`message` and `elapsed_time`), read the same way.
+
+The same tree is the Robot listing: `robot --dryrun --output dryrun.xml` (or `dryrun.json`)
+names every test the run would run (`test_names`, `json_test_names`).
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from pts.client.messages import MAX_MESSAGE, truncated
 from pts.client.runners.base import ReportCase
-from pts.core.errors import ReportError
+from pts.core.errors import ConfigError, ReportError
 from pts.core.events import Outcome
 
 _OUTCOMES = {
@@ -31,6 +39,7 @@ _OUTCOMES = {
     "NOT RUN": Outcome.SKIPPED,
 }
 _RF6_TIME = "%Y%m%d %H:%M:%S.%f"  # starttime="20240514 09:14:02.412"
+_JSON_HEAD = re.compile(r'^\ufeff?\s*\{\s*"generator"\s*:\s*"Robot ')  # {"generator":"Robot 7.5 ...
 
 
 def robot_cases(root: Element, lines: dict[Element, int], path: Path) -> list[ReportCase]:
@@ -98,3 +107,76 @@ def _duration(status: Element, path: Path, line: int | None) -> float:
     except ValueError as e:
         reason = f"the test's <status> has no time Robot writes: {e}"
         raise ReportError(str(path), line, reason) from e
+
+
+def is_robot_json(head: str) -> bool:
+    """Whether a file's first characters are a Robot Framework output.json's."""
+    return _JSON_HEAD.match(head) is not None
+
+
+def robot_json_cases(path: Path) -> list[ReportCase]:
+    """The tests of an output.json (RF 7), in file order."""
+    try:
+        output = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ReportError(str(path), None, f"cannot read the report: {e.strerror or e}") from e
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        line = e.lineno if isinstance(e, json.JSONDecodeError) else None
+        raise ReportError(str(path), line, f"not a well-formed Robot output.json: {e}") from e
+    cases = []
+    for test, suite in _json_tests(output, path):
+        name = test.get("name")
+        outcome = _OUTCOMES.get(test.get("status") or "")
+        if not isinstance(name, str) or not name or outcome is None:
+            raise ReportError(
+                str(path), None, f"test {name!r} of {suite} has no name or no Robot status"
+            )
+        elapsed = test.get("elapsed_time", 0.0)
+        if not isinstance(elapsed, int | float) or elapsed < 0:
+            raise ReportError(str(path), None, f"test {name!r} has elapsed_time {elapsed!r}")
+        cases.append(
+            ReportCase(
+                name=name,
+                classname=suite,
+                suite=suite,
+                report=path,
+                outcome=outcome,
+                duration_s=float(elapsed),
+                message=truncated(str(test.get("message") or "").strip(), MAX_MESSAGE),
+            )
+        )
+    return cases
+
+
+def json_test_names(text: str) -> list[str]:
+    """`Suite.Test name` of every test of an output.json given as the listing."""
+    try:
+        output = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"the Robot listing is not well-formed JSON (line {e.lineno})") from e
+    if not isinstance(output, dict) or not str(output.get("generator", "")).startswith("Robot "):
+        raise ConfigError(
+            "the Robot listing is a JSON document but not Robot's output.json: expected the "
+            "output of robot --dryrun, or one Suite.Test name per line"
+        )
+    try:
+        return [f"{suite}.{test.get('name', '')}" for test, suite in _json_tests(output, None)]
+    except ReportError as e:
+        raise ConfigError(f"the Robot listing: {e.reason}") from e
+
+
+def _json_tests(output: Any, path: Path | None) -> Iterator[tuple[dict[str, Any], str]]:
+    def walk(suite: Any, prefix: str) -> Iterator[tuple[dict[str, Any], str]]:
+        if not isinstance(suite, dict):
+            raise ReportError(str(path), None, f"a suite that is no object: {suite!r:.60}")
+        name = f"{prefix}.{suite.get('name', '')}" if prefix else str(suite.get("name", ""))
+        for test in suite.get("tests", []):
+            if not isinstance(test, dict):
+                raise ReportError(str(path), None, f"a test of {name} that is no object")
+            yield test, name
+        for child in suite.get("suites", []):
+            yield from walk(child, name)
+
+    if not isinstance(output, dict) or "suite" not in output:
+        raise ReportError(str(path), None, 'a Robot output.json without "suite"')
+    yield from walk(output["suite"], "")

@@ -92,7 +92,8 @@ class Pytest(Runner):
 class Robot(Runner):
     """Ids are `Suite.Sub.Test name` (robot --xunit, and output.xml); the subset is an
     argument file of `--test` options (`robot --argumentfile FILE`), so names may hold blanks.
-    The listing is the output.xml of `robot --dryrun`, or one `Suite.Test` name per line.
+    The listing is the output.xml (or RF 7's output.json) of `robot --dryrun`, or one
+    `Suite.Test` name per line.
 
     >>> print(Robot().format(["Tests.Calc.Add Numbers", "Tests.Calc.Divide"]))
     --test Tests.Calc.Add Numbers
@@ -100,18 +101,23 @@ class Robot(Runner):
     """
 
     name = "robot"
-    lists_with = "robot --dryrun --output dryrun.xml (its dryrun.xml), or one Suite.Test per line"
+    lists_with = "robot --dryrun --output dryrun.xml (its output), or one Suite.Test per line"
     example = "Tests.Calc.Add Numbers"
     takes_with = "an argument file of --test options (robot --argumentfile FILE)"
-    listing_documents = ("xml",)
+    listing_documents = ("xml", "json")
 
     def identify(self, case: ReportCase) -> Identity:
         suite = case.classname or case.suite
         return Identity(f"{suite}.{case.name}", suite, case.name)
 
     def candidates(self, text: str) -> Candidates:
-        if text.lstrip("\ufeff \t\r\n").startswith("<"):
+        start = text.lstrip("\ufeff \t\r\n")[:1]
+        if start == "<":
             return Candidates(_unique(_dryrun_tests(text)))
+        if start == "{":
+            from pts.client.report_formats.robot import json_test_names
+
+            return Candidates(_unique(json_test_names(text)))
         return super().candidates(text)
 
     def format(self, tests: Sequence[str]) -> str:

@@ -68,6 +68,22 @@ def test_robot_outcomes_messages_and_a_failed_suite_setup(version: str) -> None:
         assert by_id[test].message.startswith("Parent suite setup failed:")
 
 
+def test_robot_7_output_json_reads_as_its_output_xml() -> None:
+    output = RUNS / "robot/rf7/output.json"
+    results = parse_report(output, runner=runner("robot"))
+    assert len(results) == len(re.findall(r'"id":"s1(-s\d+)+-t\d+"', output.read_text())) == 5
+    assert outcomes(output, "robot") == outcomes(RUNS / "robot/rf7/output.xml", "robot")
+    assert results[1].message == "3 != 2" and results[1].duration_s > 0
+    listing = (RUNS / "robot/rf7/dryrun.json").read_text()
+    assert runner("robot").candidates(listing).ids == ROBOT_IDS
+
+
+def test_robot_listing_that_is_other_json_is_refused() -> None:
+    with pytest.raises(ConfigError, match="not Robot's output.json") as refused:
+        runner("robot").candidates((RUNS / "gtest/gtest.json").read_text())
+    assert "robot --dryrun" in str(refused.value)
+
+
 def test_robot_3_has_no_skip_and_times_its_tests_by_start_and_end() -> None:
     results = parse_report(RUNS / "robot/rf3/output.xml", runner=runner("robot"))
     assert results[2].outcome is Outcome.FAILED
