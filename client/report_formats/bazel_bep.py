@@ -8,8 +8,9 @@ attempt's `status` (PASSED; FAILED and TIMEOUT failed; the others, such as INCOM
 REMOTE_FAILURE, errors), or its `success` in streams of Bazel before `status` existed; the
 duration is `testAttemptDuration` (`"1.250s"`) or the older `testAttemptDurationMillis`. A
 target that never ran because it did not build (a `testSummary` or `targetSummary` saying
-FAILED_TO_BUILD, and no `testResult`) is the target's own failure. Other events (progress,
-configuration, metrics) are left alone.
+FAILED_TO_BUILD, and no `testResult`) is the target's own failure. An attempt the build
+never finished (its event `aborted`, as when the build is interrupted) is no result; other
+events (progress, configuration, metrics) are left alone.
 
 The events are protobuf's JSON mapping of `build_event_stream.proto`: camelCase names,
 64-bit numbers as strings, enums by name, fields at their default left out.
@@ -48,7 +49,7 @@ def bep_cases(path: Path) -> list[ReportCase]:
         ids = event.get("id")
         if not isinstance(ids, dict):
             raise ReportError(str(path), number, 'a build event without an "id" object')
-        if "testResult" in ids:
+        if "testResult" in ids and "aborted" not in event:  # an aborted attempt never ended
             attempts.append((_object(ids["testResult"], path, number), event, number))
         for kind, field in (
             ("testSummary", "overallStatus"),

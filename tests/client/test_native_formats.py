@@ -283,13 +283,14 @@ def test_bep_every_test_attempt_is_a_result_of_its_target() -> None:
     assert {r.test_id for r in results} == {*listed, "//pkg/broken:broken_test"}
 
 
-def test_bep_of_old_bazel_without_status_reads_success(tmp_path: Path) -> None:
+def test_bep_of_old_bazel_reads_success_and_an_aborted_attempt_is_none(tmp_path: Path) -> None:
     stream = tmp_path / "bep.json"
     stream.write_text(
         '{"id":{"started":{}},"started":{"uuid":"u"}}\n'
         '{"id":{"testResult":{"label":"//a:t","attempt":1}},'
         '"testResult":{"success":true,"testAttemptDurationMillis":"250"}}\n'
         '{"id":{"testResult":{"label":"//b:t","attempt":1}},"testResult":{}}\n'
+        '{"id":{"testResult":{"label":"//c:t","attempt":1}},"aborted":{"reason":"USER_INTERRUPTED"}}\n'
     )
     results = parse_report(stream, runner=runner("bazel"))
     assert [(r.test_id, r.outcome, r.duration_s) for r in results] == [
