@@ -5,6 +5,7 @@ file holds, counted apart from the reader, under the id the runner's subset runs
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pts.client.junit_reports import parse_report
 from pts.client.runners import runner
 from pts.core.errors import ConfigError, ReportError
 from pts.core.events import Outcome
+from tests.conftest import run_pts
 
 RUNS = Path(__file__).resolve().parent.parent / "fixtures" / "runners"
 ROBOT_VERSIONS = ["rf3", "rf6", "rf7"]  # Robot Framework 3.2.2, 6.1.1, 7.5
@@ -304,3 +306,79 @@ def test_bep_line_that_is_no_json_names_its_line(tmp_path: Path) -> None:
     stream.write_text('{"id":{"started":{}},"started":{}}\n{"id":{"testResult":\n')
     with pytest.raises(ReportError, match=r"bep.json:2: not a JSON build event"):
         parse_report(stream, runner=runner("bazel"))
+
+
+# Through the command line, with no broker
+
+
+def no_broker_env(unreachable: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PTS_KAFKA_BOOTSTRAP": unreachable,
+        "PTS_SUBSET_TIMEOUT_S": "3",
+        "PTS_SUBSET_CATCH_UP_S": "1",
+        "PTS_DATA_DIR": str(tmp_path / "data"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "report", "count"),
+    [
+        ("robot", "robot/rf6/output.xml", 5),
+        ("robot", "robot/rf7/output.json", 5),
+        ("ctest", "ctest/Test.xml", 6),
+        ("gtest", "gtest/gtest.json", 6),
+        ("bazel", "bazel/bep/bep.json", 6),
+    ],
+)
+def test_record_dry_run_reads_each_native_format(
+    name: str, report: str, count: int, unreachable_bootstrap: str, tmp_path: Path
+) -> None:
+    env = no_broker_env(unreachable_bootstrap, tmp_path)
+    args = [
+        "record",
+        "tests",
+        "-p",
+        "p",
+        "-b",
+        "1",
+        "--runner",
+        name,
+        "--dry-run",
+        str(RUNS / report),
+    ]
+    result = run_pts(env, *args)
+    assert result.returncode == 0, result.stderr
+    recorded = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(recorded) == count
+    assert recorded == [r for r in recorded if r["report"].endswith(report)]
+
+
+@pytest.mark.parametrize(
+    ("name", "listing", "first"),
+    [
+        ("robot", "robot/rf6/dryrun.xml", "--test Tests.Calc.Add Numbers"),
+        ("ctest", "ctest/show-only-json-v1.json", r"-R ^(calc_add|calc\.div|net_fetch|"),
+        ("gtest", "gtest/gtest_list_tests.txt", "--gtest_filter=CalcTest.Add:CalcTest.Divide:"),
+    ],
+)
+def test_subset_without_a_broker_runs_every_listed_test(
+    name: str, listing: str, first: str, unreachable_bootstrap: str, tmp_path: Path
+) -> None:
+    env = no_broker_env(unreachable_bootstrap, tmp_path)
+    args = [
+        "subset",
+        "-p",
+        "p",
+        "-b",
+        "1",
+        "--target",
+        "20%",
+        "--runner",
+        name,
+        str(RUNS / listing),
+    ]
+    result = run_pts(env, *args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(first)
+    assert "candidate line" not in result.stderr
