@@ -27,6 +27,9 @@ _SKIPPED_ON_PURPOSE = ("Disabled", "SKIP_")
 
 def ctest_cases(root: Element, lines: dict[Element, int], path: Path) -> list[ReportCase]:
     """The tests of a CTest Test.xml, in document order."""
+    if root.find("Testing") is None:  # Configure.xml, Build.xml: the dashboard's other files
+        reason = "a CTest dashboard file without <Testing>: the tests are in Test.xml"
+        raise ReportError(str(path), lines.get(root), reason)
     cases = []
     for test in root.iterfind("Testing/Test"):
         line = lines.get(test)

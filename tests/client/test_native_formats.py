@@ -183,6 +183,13 @@ def test_ctest_listing_that_is_other_json_is_refused(listing: str, reason: str) 
     assert "\n" not in str(refused.value)
 
 
+def test_ctest_dashboard_file_of_no_tests_is_refused(tmp_path: Path) -> None:
+    build = tmp_path / "Build.xml"
+    build.write_text('<?xml version="1.0"?>\n<Site Name="ci">\n<Build></Build></Site>')
+    with pytest.raises(ReportError, match=r"Build.xml:2: a CTest dashboard file without <Testing>"):
+        parse_report(build, runner=runner("ctest"))
+
+
 def test_ctest_test_xml_with_an_unknown_status_names_the_line(tmp_path: Path) -> None:
     report = tmp_path / "Test.xml"
     report.write_text(
