@@ -389,3 +389,26 @@ def test_subset_without_a_broker_runs_every_listed_test(
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(first)
     assert "candidate line" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "error"),
+    [
+        ("bazel", '{"id":{"started":{}},"started":{}}\n{"id":{"testResult":\n', ":2: not a JSON"),
+        ("gtest", '{"tests": 1, "failures": 0, "disabled": 0, "testsuites": 3}', "testsuites"),
+        ("robot", '<robot><suite name="T"><test name="A"/></suite></robot>', "has no <status>"),
+        ("ctest", "<Site><Testing><Test><Name>a</Name></Test></Testing></Site>", "Status None"),
+    ],
+    ids=["bep", "gtest-json", "robot", "ctest"],
+)
+def test_record_refuses_a_broken_native_report_in_one_line(
+    name: str, text: str, error: str, unreachable_bootstrap: str, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.txt"
+    report.write_text(text)
+    env = no_broker_env(unreachable_bootstrap, tmp_path)
+    args = ["record", "tests", "-p", "p", "-b", "1", "--runner", name, "--dry-run", str(report)]
+    result = run_pts(env, *args)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if str(report) in line]
+    assert len(errors) == 1 and error in errors[0], result.stderr
