@@ -47,7 +47,8 @@ _ANSWERS = """
             any(r.observe) AS asked_observe,
             any(r.subset_size) AS asked_size,
             max(r.answered_at) AS asked_at,
-            arrayFlatten(arrayMap(p -> p.2, arraySort(groupArray((r.part, r.ranked))))) AS asked_ranked,
+            arrayFlatten(arrayMap(p -> p.2, arraySort(groupArray((r.part, r.ranked)))))
+                AS asked_ranked,
             arrayFlatten(arrayMap(
                 p -> arrayResize(CAST(p.2, 'Array(String)'), p.3, ''),
                 arraySort(groupArray((r.part, r.reasons, length(r.ranked))))
@@ -89,7 +90,9 @@ FROM
         countIf(t.chosen AND t.reason = 'full-run') AS full_run
     FROM
     (
-        SELECT project, build_id, observe, answered_at, test_id, reason, position <= chosen AS chosen
+        SELECT
+            project, build_id, observe, answered_at, test_id, reason,
+            position <= chosen AS chosen
         FROM ({_ANSWERS})
         ARRAY JOIN ranked AS test_id, reasons AS reason, arrayEnumerate(ranked) AS position
     ) AS t
