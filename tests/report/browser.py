@@ -22,7 +22,8 @@ class Opened:
     parts: dict[str, list[str]]
     """Per project section id, the data-part of each part that holds a drawn plot, a table or
     a sentence saying it is empty."""
-    drawn_plots: int
+    plots: int
+    """Plots plotly drew."""
     console_errors: list[str]
     requests: list[str]
     screenshot: Path
@@ -57,7 +58,8 @@ def open_report(page: Path, screenshot: Path, profile: Path) -> Opened:
             "return found;"
         )
         drawn = driver.execute_script(
-            "return document.querySelectorAll('.plotly-graph-div .main-svg').length"
+            "return [...document.querySelectorAll('.plotly-graph-div')]"
+            ".filter(div => div.querySelector('.main-svg')).length"
         )
         height = driver.execute_script("return document.body.scrollHeight")
         driver.set_window_size(1280, min(int(height) + 100, 16000))
@@ -67,9 +69,13 @@ def open_report(page: Path, screenshot: Path, profile: Path) -> Opened:
     finally:
         driver.quit()
     errors = [entry["message"] for entry in console if entry["level"] == "SEVERE"]
-    requests = []
+    requests = []  # those of the page (not of the browser's own start page), data: URIs aside
     for entry in performance:
         message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            requests.append(message["params"]["request"]["url"])
+        if message["method"] != "Network.requestWillBeSent":
+            continue
+        params = message["params"]
+        url = params["request"]["url"]
+        if params.get("documentURL") == page.resolve().as_uri() and not url.startswith("data:"):
+            requests.append(url)
     return Opened(parts, drawn, errors, requests, screenshot)
