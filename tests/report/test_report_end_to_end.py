@@ -5,7 +5,7 @@ as `pts query` does), then opened in Debian's headless Chromium.
 The history: 40 daily builds of 10 tests (the pattern of tests/end_to_end/test_champions.py,
 under which failure-rate takes over time targets around build 30). Builds 28-39 ask for a
 subset before their results are published: 28-35 run it (28 and 29 with the must-run net on
-T0, 30 as a full run), 36-39 only observe. Every build publishes all its results.
+T5, 30 as a full run), 36-39 only observe. Every build publishes all its results.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def _replay(env: dict[str, str], worker) -> dict:  # noqa: ANN001
         for build in range(FIRST_ASKED, BUILDS):
             request = replace(
                 new_request(settings, PROJECT, f"b{build}", TESTS, Target.parse("30%")),
-                observe=build >= OBSERVED_FROM, must_run=("org/x/T0*",) * (build in MUST_RUN),
+                observe=build >= OBSERVED_FROM, must_run=("org/x/T5*",) * (build in MUST_RUN),
                 full_run=build == FULL_RUN, starve_after_builds=0, starve_after_days=0,
             )  # fmt: skip
             client.request(request)
