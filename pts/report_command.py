@@ -31,8 +31,6 @@ def write_report(
             typer.echo(f"pts: {line}", err=True)
 
         history = read_history(settings(), project, progress)
-        if project is not None and project not in history.projects:
-            raise ConfigError(f"the history holds no project named {project!r}")
         page = render(history, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 
 import pandas as pd
 
+from pts.core.errors import ConfigError
 from pts.core.settings import Settings
 from pts.report import queries
 from pts.sinks.saved_queries import saved_queries
@@ -50,21 +51,25 @@ SECTION_SQL = {
     "build_weeks": queries.BUILD_WEEKS,
     "subset_builds": queries.SUBSET_BUILDS,
     "caught": queries.CAUGHT,
+    "flaky": queries.FLAKIEST,
     "slowest": queries.SLOWEST,
     "quality_weeks": queries.QUALITY_WEEKS,
 }
-SAVED = {"flaky": "flaky-tests", "calibration": "model-quality", "champions": "champions"}
+SAVED = {"calibration": "model-quality", "champions": "champions"}
 """Sections that read a saved query of `pts query` as it is."""
 
 
 def read_history(
     settings: Settings, project: str | None, progress: Callable[[str], None] = lambda _: None
 ) -> History:
-    """Every section's rows of `project` (all projects when None)."""
+    """Every section's rows of `project` (all projects when None); ConfigError when the
+    history has no such project."""
     params = {"project": project or ""}
     saved = saved_queries()
     statements = {**SECTION_SQL, **{name: saved[query].sql for name, query in SAVED.items()}}
     projects = [row["project"] for row in _rows(settings, queries.PROJECTS, params)]
+    if project is not None and project not in projects:
+        raise ConfigError(f"the history holds no project named {project!r}")
     frames = {}
     for done, (name, sql) in enumerate(statements.items(), 1):
         progress(f"reading the history: {name.replace('_', ' ')} ({done} of {len(statements)})")

@@ -182,12 +182,12 @@ def _failure_rate(history: History) -> Part:
 
 def _flaky(history: History) -> Part:
     key, title = PARTS[3]
-    flaky = history.flaky.head(15)
+    flaky = history.flaky
     if flaky.empty:
         return Part(key, title, "No test has flipped between passing and failing yet.", None)
     sentence = (
-        f"{_count(len(history.flaky), 'test')} flipped between passing and failing; the "
-        f"{len(flaky)} with the most flips are shown."
+        f"{_count(int(flaky['flipping_tests'].iloc[0]), 'test')} flipped between passing and "
+        f"failing from one run to the next; the {len(flaky)} with the most flips are shown."
     )
     figure = plots.ranked_bars(
         flaky, "flips", "flips", {"runs": "runs", "failures": "failures", "flip_rate": "flip rate"}

@@ -149,6 +149,40 @@ ORDER BY project, week, build_id
 """Per answered build that failed: the failing tests its subset held (caught) and left out
 (missed; for an observed build, what the subset would have missed)."""
 
+FLAKIEST = """
+SELECT
+    project,
+    test_id,
+    runs,
+    failures,
+    flips,
+    round(flips / (runs - 1), 4) AS flip_rate,
+    count() OVER (PARTITION BY project) AS flipping_tests
+FROM
+(
+    SELECT
+        project,
+        test_id,
+        count() AS runs,
+        countIf(outcome IN ('failed', 'error')) AS failures,
+        -- failed or not, run by run, in the order the results were recorded
+        arrayMap(r -> r.3, arraySort(groupArray(
+            (recorded_at, build_id, outcome IN ('failed', 'error'))
+        ))) AS failed_in_order,
+        arrayCount((a, b) -> a != b, arrayPopBack(failed_in_order), arrayPopFront(failed_in_order))
+            AS flips
+    FROM pts.test_results
+    WHERE outcome != 'skipped' AND ({project:String} = '' OR project = {project:String})
+    GROUP BY project, test_id
+)
+WHERE flips > 0
+ORDER BY project, flips DESC, flip_rate DESC, test_id
+LIMIT 15 BY project
+"""
+"""Per project, the 15 tests whose outcome flipped most often between consecutive runs (as the
+saved query `flaky-tests` counts flips, whose LIMIT is over every project), and how many
+tests flipped at all."""
+
 SLOWEST = """
 SELECT
     project,

@@ -64,3 +64,17 @@ def test_an_empty_history_says_so_in_every_part() -> None:
 def test_a_history_without_projects_says_so() -> None:
     page = render(History([], *[pd.DataFrame()] * 8), "now")
     assert "The history holds no project yet" in text_of(page)
+
+
+def test_every_project_gets_its_own_section_with_only_its_rows() -> None:
+    build_weeks = pd.DataFrame(
+        [("api", "2024-05-06", 3, 1, 30, 2), ("web", "2024-05-13", 5, 0, 50, 0)],
+        columns=["project", "week", "builds", "failing_builds", "results", "failures"],
+    )
+    empty = pd.DataFrame()
+    page = render(History(["api", "web"], build_weeks, *[empty] * 7), "now")
+    assert page.count('<section class="project"') == 2
+    assert '<a href="#project-api">api</a> <a href="#project-web">web</a>' in page
+    api, web = page.split('id="project-api"')[1].split('id="project-web"')
+    assert "3 builds with 30 test results" in text_of(api) and "5 builds" not in text_of(api)
+    assert "5 builds with 50 test results" in text_of(web)

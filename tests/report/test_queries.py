@@ -49,6 +49,15 @@ def test_caught_tells_failures_in_the_subset_from_those_it_missed(store: ChdbSto
     assert (second["build_id"], second["observe"], second["missed_tests"]) == ("s2", True, ["t::a"])
 
 
+def test_flakiest_tests_count_flips_between_consecutive_runs(store: ChdbStore) -> None:
+    rows = store.query(queries.FLAKIEST, SHOP)
+    # a passed then failed, b and c failed then passed, d passed twice
+    assert [(r["test_id"], r["runs"], r["flips"]) for r in rows] == [
+        ("t::a", 2, 1), ("t::b", 2, 1), ("t::c", 2, 1),
+    ]  # fmt: skip
+    assert {r["flipping_tests"] for r in rows} == {3}
+
+
 def test_slowest_tests_come_longest_first(store: ChdbStore) -> None:
     rows = store.query(queries.SLOWEST, SHOP)
     assert [(r["test_id"], r["mean_s"], r["runs"]) for r in rows] == [
