@@ -15,7 +15,7 @@ stamp=.venv/.pts-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "install.sh: installing pts and its dependencies (first time: a few minutes)" >&2
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[worker,eval,dev,gateway]'
+  .venv/bin/python -m pip install --quiet -e '.[worker,eval,dev,gateway,report]'
   touch "$stamp"
 fi
 # The unmodified Launchable CLI, pinned, in a virtualenv of its own (its pinned dependencies
@@ -34,4 +34,12 @@ jest_sample=tests/fixtures/runners/jest/project
 if command -v npm >/dev/null && [ ! -x "$jest_sample/node_modules/.bin/jest" ]; then
   (cd "$jest_sample" && npm ci --no-audit --no-fund --silent) \
     || echo "install.sh: npm ci of the Jest sample failed; its round-trip test will be skipped" >&2
+fi
+# Debian's Chromium and its chromedriver, for the browser test of `pts report`
+# (tests/report/test_report_in_browser.py); never a browser build of its own. Skipped when
+# both are there, or without apt-get (that test is then skipped).
+if command -v apt-get >/dev/null && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
+  echo "install.sh: installing chromium and chromium-driver from Debian's packages" >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+    || echo "install.sh: installing chromium failed; the report's browser test will be skipped" >&2
 fi

@@ -18,6 +18,7 @@ EXTRA_OF_MODULE = {
     "chdb": "worker",
     "clickhouse_connect": "worker",
     "matplotlib": "eval",
+    "plotly": "report",
     "aiohttp": "gateway",
     "prometheus_client": "gateway",
 }

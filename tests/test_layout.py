@@ -28,6 +28,7 @@ MAY_IMPORT = {
     "pts.evaluation": {"pts.core", "pts.selection", "pts.client"},
     "pts.ops": {"pts.core", "pts.client", "pts.evaluation"},
     "pts.gateway": {"pts.core", "pts.client"},
+    "pts.report": {"pts.core", "pts.sinks", "pts.worker"},
 }
 OLD_TOP_LEVEL = {
     "schemas", "streams", "consumers", "sinks", "ops", "selection", "recording", "evaluation",
@@ -188,7 +189,12 @@ def test_status_runs_on_the_plain_install(client_env: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "extra"), [(["worker"], "worker"), (["eval", "synthetic", "--limit", "2"], "eval")]
+    ("args", "extra"),
+    [
+        (["worker"], "worker"),
+        (["eval", "synthetic", "--limit", "2"], "eval"),
+        (["report", "--out", "report.html"], "report"),
+    ],
 )
 def test_a_command_whose_extra_is_missing_names_it(
     client_env: dict[str, str], args: list[str], extra: str
