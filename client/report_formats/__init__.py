@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
+from pts.client.report_formats.nunit import nunit_cases
+from pts.client.report_formats.trx import ROOT as TRX_ROOT
+from pts.client.report_formats.trx import trx_cases
 from pts.client.runners.base import ReportCase
-from pts.client.runners.dotnet import nunit_cases
 
 HEAD_CHARS = 65536  # what a sniffer sees of a file: its start, decoded with errors replaced
 
@@ -25,6 +27,7 @@ XmlReader = Callable[[Element, dict[Element, int], Path], list[ReportCase]]
 # Root element -> reader; `testsuites` and `testsuite` are JUnit's and are not listed here.
 XML_READERS: dict[str, XmlReader] = {
     "test-run": nunit_cases,  # NUnit 3 (dotnet test -l:nunit, nunit3-console)
+    TRX_ROOT: trx_cases,  # Visual Studio TRX (dotnet test --logger trx)
 }
 
 
