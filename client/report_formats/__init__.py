@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
+from pts.client.report_formats.android_cts import cts_cases
 from pts.client.report_formats.nunit import nunit_cases
 from pts.client.report_formats.trx import ROOT as TRX_ROOT
 from pts.client.report_formats.trx import trx_cases
@@ -27,6 +28,7 @@ XmlReader = Callable[[Element, dict[Element, int], Path], list[ReportCase]]
 # Root element -> reader; `testsuites` and `testsuite` are JUnit's and are not listed here.
 XML_READERS: dict[str, XmlReader] = {
     "test-run": nunit_cases,  # NUnit 3 (dotnet test -l:nunit, nunit3-console)
+    "Result": cts_cases,  # Android CTS and the other Tradefed suites' test_result.xml
     TRX_ROOT: trx_cases,  # Visual Studio TRX (dotnet test --logger trx)
 }
 

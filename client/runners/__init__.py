@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from pts.client.runners.android import Cts
 from pts.client.runners.base import Candidates, Identity, ReportCase, Runner
 from pts.client.runners.dotnet import Dotnet
 from pts.client.runners.go import GoTest
@@ -33,6 +34,7 @@ RUNNERS: dict[str, Runner] = {
         Dotnet(),
         CTest(),
         Robot(),
+        Cts(),
     )
 }
 PLAIN = Runner()  # no --runner: `suite::name` as the report says
