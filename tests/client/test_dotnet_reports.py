@@ -173,3 +173,24 @@ def test_subset_of_an_explore_listing_prints_a_filter_of_classes(
         "--filter FullyQualifiedName~Acme.Tests.CalcTests.|FullyQualifiedName~Acme.Tests.StrTests."
     )
     assert "candidate line" not in answer.stderr
+
+
+def test_a_fixture_that_failed_in_its_one_time_set_up_is_a_result_of_the_class(
+    tmp_path: Path,
+) -> None:
+    # NUnit 3 marks the fixture site="SetUp" and each of its cases site="Parent"
+    report = tmp_path / "setup.xml"
+    report.write_text(
+        '<test-run result="Failed"><test-suite type="TestFixture" name="DbTests" '
+        'fullname="Acme.DbTests" result="Failed" label="Error" site="SetUp">'
+        "<failure><message>OneTimeSetUp: no database</message></failure>"
+        '<test-case name="Reads" fullname="Acme.DbTests.Reads" classname="Acme.DbTests" '
+        'result="Failed" label="Error" site="Parent"><failure><message>OneTimeSetUp: no '
+        "database</message></failure></test-case></test-suite></test-run>"
+    )
+    results = parse_report(report, runner=DN)
+    assert [(r.test_id, r.name, r.outcome) for r in results] == [
+        ("Acme.DbTests", "", Outcome.ERROR),
+        ("Acme.DbTests", "Reads", Outcome.ERROR),
+    ]
+    assert results[0].message == "OneTimeSetUp: no database"
