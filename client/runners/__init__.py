@@ -1,7 +1,7 @@
 """Runner profiles (`--runner`): ids the runner can run, its candidate listing, its subset.
 
 >>> sorted(RUNNERS)[:4]
-['bazel', 'ctest', 'cypress', 'dotnet']
+['bazel', 'ctest', 'cts', 'cypress']
 """
 
 from __future__ import annotations
