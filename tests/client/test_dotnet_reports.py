@@ -23,6 +23,7 @@ REPORTS = [
     "nunit-logger.xml",
     "nunit3-console.xml",
     "junit-logger.xml",
+    "junit-logger-docs.xml",
     "xunit.trx",
     "nunit-adapter.trx",
     "mstest-datarows.trx",
@@ -63,6 +64,15 @@ def test_the_nunit_logger_class_keeps_its_namespace() -> None:
     assert DN.format(["rocket_car_dotnet.ExampleTest"]) == (
         "--filter FullyQualifiedName~rocket_car_dotnet.ExampleTest."
     )
+
+
+def test_the_junit_logger_class_is_the_full_class_and_repeats_are_variants() -> None:
+    results = key("junit-logger-docs.xml")
+    assert {test for test, _, _ in results} == {"UnitTestLibrary1.MathTests"}
+    repeated = [
+        variant for _, variant, _ in results if variant.startswith("Multiply_ReturnsEight(1,2)")
+    ]
+    assert repeated == ["Multiply_ReturnsEight(1,2) #1", "Multiply_ReturnsEight(1,2) #2"]
 
 
 def test_one_suite_gets_the_same_ids_in_every_format() -> None:
