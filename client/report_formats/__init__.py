@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
+from pts.client.report_formats.android_cts import cts_cases
 from pts.client.report_formats.bazel_bep import bep_cases, is_bep_json
 from pts.client.report_formats.ctest import ctest_cases
 from pts.client.report_formats.gtest import gtest_json_cases, is_gtest_json
+from pts.client.report_formats.nunit import nunit_cases
 from pts.client.report_formats.robot import is_robot_json, robot_cases, robot_json_cases
+from pts.client.report_formats.trx import ROOT as TRX_ROOT
+from pts.client.report_formats.trx import trx_cases
 from pts.client.runners.base import ReportCase
-from pts.client.runners.dotnet import nunit_cases
 
 HEAD_CHARS = 65536  # what a sniffer sees of a file: its start, decoded with errors replaced
 
@@ -31,6 +34,8 @@ XML_READERS: dict[str, XmlReader] = {
     "test-run": nunit_cases,  # NUnit 3 (dotnet test -l:nunit, nunit3-console)
     "Site": ctest_cases,  # CTest's dashboard Testing/<tag>/Test.xml (ctest -T Test)
     "robot": robot_cases,  # Robot Framework's output.xml, RF 3 to 7
+    "Result": cts_cases,  # Android CTS and the other Tradefed suites' test_result.xml
+    TRX_ROOT: trx_cases,  # Visual Studio TRX (dotnet test --logger trx)
 }
 
 

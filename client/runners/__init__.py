@@ -1,11 +1,12 @@
 """Runner profiles (`--runner`): ids the runner can run, its candidate listing, its subset.
 
 >>> sorted(RUNNERS)[:4]
-['bazel', 'ctest', 'cypress', 'dotnet']
+['bazel', 'ctest', 'cts', 'cypress']
 """
 
 from __future__ import annotations
 
+from pts.client.runners.android import Cts
 from pts.client.runners.base import Candidates, Identity, ReportCase, Runner
 from pts.client.runners.dotnet import Dotnet
 from pts.client.runners.go import GoTest
@@ -34,6 +35,7 @@ RUNNERS: dict[str, Runner] = {
         CTest(),
         Robot(),
         GoogleTest(),
+        Cts(),
     )
 }
 PLAIN = Runner()  # no --runner: `suite::name` as the report says

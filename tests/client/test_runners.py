@@ -39,6 +39,8 @@ REPORTS = [
     ("bazel", "bazel/bazel-testlogs/pkg/strs/strs_test/test.xml", ["//pkg/strs:strs_test"]),
     ("dotnet", "dotnet/nunit3.xml", ["Acme.Tests.CalcTests", "Acme.Tests.StrTests"]),
     ("dotnet", "dotnet/junit-logger.xml", ["Acme.Tests.CalcTests", "Acme.Tests.StrTests"]),
+    ("dotnet", "dotnet/nunit-adapter.trx", ["Acme.Tests.CalcTests", "Acme.Tests.StrTests"]),
+    ("cts", "cts/test_result.xml", []),
     ("ctest", "ctest/ctest-junit.xml", ["calc_add", "calc.div", "net_fetch"]),
     ("robot", "robot/xunit.xml", ["Tests.Calc.Add Numbers"]),
     ("gtest", "gtest/gtest.xml", ["CalcTest.Add", "CalcTest.Divide"]),
@@ -50,7 +52,7 @@ def cases_in(path: Path) -> int:
     text = path.read_text()
     if path.suffix == ".json":
         return len(re.findall(r'"Action":"(pass|fail|skip)","Package":"[^"]*","Test"', text))
-    return len(re.findall(r"<(testcase|test-case)\b", text))
+    return len(re.findall(r"<(testcase|test-case|UnitTestResult|Test)\b", text))
 
 
 def test_every_profile_has_a_fixture() -> None:
