@@ -95,7 +95,10 @@ def record_tests(
     build: BuildId,
     reports: Annotated[
         list[str],
-        typer.Argument(help="JUnit XML reports: files, directories (searched for *.xml), globs."),
+        typer.Argument(
+            help="Test reports (JUnit XML, or the --runner's own format): files, directories "
+            "(searched for the runner's report suffixes), globs."
+        ),
     ],
     level: Annotated[
         str, typer.Option(help="'case' (suite::name) or 'suite' (one result per suite).")
@@ -104,10 +107,11 @@ def record_tests(
     runner: RunnerName = None,
     flavor: Flavors = None,
 ) -> None:
-    """Publish the test results of JUnit XML reports, one message per report or slice.
+    """Publish the test results of reports, one message per report or slice.
 
-    Every valid report is published; each bad one is named with its reason, and the exit
-    code is then 2.
+    Every valid report is published; each bad one is named with its reason on a line of its
+    own, and the exit code is then 2. A report that holds no result (a run that broke) is
+    warned of; when no report holds any, the exit code is 2 too.
     """
     from pts.client.junit_reports import parse_report, report_digest, slice_results
     from pts.client.publisher import batches_of, print_dry_run, publish
@@ -123,10 +127,16 @@ def record_tests(
     batches, bad, empty, good = [], list(found.missing), [], 0
     for report in found.paths:
         try:
-            results = parse_report(report, level=level, runner=profile)
+            # A blank file is a run that broke before it wrote anything: no results, not a
+            # malformed report.
+            blank = report.stat().st_size <= 4096 and not report.read_bytes().strip()
+            results = [] if blank else parse_report(report, level=level, runner=profile)
             digest = report_digest(report)
         except ReportError as exc:
             bad.append(exc)
+            continue
+        except OSError as exc:
+            bad.append(ReportError(str(report), None, f"cannot read the report: {exc.strerror}"))
             continue
         good += 1
         if not results:
@@ -139,7 +149,11 @@ def record_tests(
             for batch in batches_of(project, build, report_name(report), sliced, digest)
         ]
     for name in empty:
-        typer.echo(f"pts: warning: {name}: the report holds no test cases", err=True)
+        typer.echo(
+            f"pts: warning: {name}: the results file holds no test results (did the run break "
+            "before any test reported?)",
+            err=True,
+        )
     if dry_run:
         print_dry_run(sys.stdout, batches=batches)
     elif batches:
@@ -150,10 +164,14 @@ def record_tests(
             f"from {counted(good, 'report')}",
             err=True,
         )
-    if len(bad) == 1:
-        raise bad[0]
+    for exc in bad[:-1]:  # one line each; the last is the error the command exits with
+        typer.echo(f"pts: error: {exc}", err=True)
     if bad:
-        raise ConfigError(f"{len(bad)} bad reports, not published: {'; '.join(map(str, bad))}")
+        raise bad[-1]
+    if empty and not any(batch.results for batch in batches):
+        raise ConfigError(
+            f"nothing recorded: no results file holds a test result ({', '.join(empty)})"
+        )
 
 
 @app.command()

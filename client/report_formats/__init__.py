@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
+from pts.client.report_formats import cucumber, flutter, playwright_json, reportlog
 from pts.client.runners.base import ReportCase
 from pts.client.runners.dotnet import nunit_cases
 
@@ -39,7 +40,12 @@ class TextReader:
     read: Callable[[Path], list[ReportCase]]
 
 
-TEXT_READERS: list[TextReader] = []
+TEXT_READERS: list[TextReader] = [
+    TextReader("Playwright JSON", playwright_json.sniff, playwright_json.read),
+    TextReader("pytest-reportlog", reportlog.sniff, reportlog.read),
+    TextReader("Cucumber JSON", cucumber.sniff, cucumber.read),
+    TextReader("flutter test --machine", flutter.sniff, flutter.read),
+]
 
 
 def text_reader_for(path: Path) -> TextReader | None:

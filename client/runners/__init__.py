@@ -1,12 +1,14 @@
 """Runner profiles (`--runner`): ids the runner can run, its candidate listing, its subset.
 
->>> sorted(RUNNERS)[:4]
-['bazel', 'ctest', 'cypress', 'dotnet']
+>>> sorted(RUNNERS)[:2]
+['bazel', 'ctest']
 """
 
 from __future__ import annotations
 
 from pts.client.runners.base import Candidates, Identity, ReportCase, Runner
+from pts.client.runners.cucumber import Cucumber
+from pts.client.runners.dart import DartTest, FlutterTest
 from pts.client.runners.dotnet import Dotnet
 from pts.client.runners.go import GoTest
 from pts.client.runners.javascript import Cypress, Jest, Playwright, Vitest
@@ -33,6 +35,9 @@ RUNNERS: dict[str, Runner] = {
         Dotnet(),
         CTest(),
         Robot(),
+        Cucumber(),
+        DartTest(),
+        FlutterTest(),
     )
 }
 PLAIN = Runner()  # no --runner: `suite::name` as the report says
