@@ -37,7 +37,8 @@ def read_listing(data: bytes, source: str, runner: Runner) -> Candidates:
     text = _decoded(data, source, runner)
     document = document_kind(text)
     if document is not None and document not in runner.listing_documents:
-        raise ListingError(f"{source}: {_refusal(f'an {document.upper()} document', runner)}")
+        found = {"xml": "an XML document", "json": "a JSON document"}[document]
+        raise ListingError(f"{source}: {_refusal(found, runner)}")
     return runner.candidates(text)
 
 

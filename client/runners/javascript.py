@@ -80,10 +80,9 @@ class Jest(Runner):
 
     def candidates(self, text: str) -> Candidates:
         document = json_listing(text)
-        if document is not None:
-            entries = document if isinstance(document, list) else [document]
+        if isinstance(document, list):
             # `jest --listTests --json`: paths; `vitest list --json`: {"name", "file"} objects
-            specs = [e.get("file", "") if isinstance(e, dict) else str(e) for e in entries]
+            specs = [e.get("file", "") if isinstance(e, dict) else str(e) for e in document]
         else:
             # `vitest list` prints `file > title`
             specs = [line.split(" > ", 1)[0].strip() for line in _lines(text)]
@@ -121,6 +120,7 @@ class Cypress(Jest):
     lists_with = "find cypress/e2e -name '*.cy.*'"
     example = "cypress/e2e/login.cy.js"
     takes_with = '--spec a,b (cypress run --spec "$SPEC")'
+    listing_documents = ()  # spec files found, one per line
     needs_file = "the report names no spec file (mocha-junit-reporter writes it on Root Suite)"
 
     def format(self, tests: Sequence[str]) -> str:
