@@ -35,3 +35,12 @@ if command -v npm >/dev/null && [ ! -x "$jest_sample/node_modules/.bin/jest" ]; 
   (cd "$jest_sample" && npm ci --no-audit --no-fund --silent) \
     || echo "install.sh: npm ci of the Jest sample failed; its round-trip test will be skipped" >&2
 fi
+# The Vitest, Playwright and Cucumber samples (their listings and round trips): the same, each
+# a few seconds; Playwright's tests use no browser, so no `playwright install`.
+for sample in vitest:vitest playwright:playwright cucumber:cucumber-js; do
+  folder=tests/fixtures/runners/${sample%%:*}/project
+  if command -v npm >/dev/null && [ ! -x "$folder/node_modules/.bin/${sample##*:}" ]; then
+    (cd "$folder" && npm ci --no-audit --no-fund --silent) \
+      || echo "install.sh: npm ci of $folder failed; its tests will be skipped" >&2
+  fi
+done

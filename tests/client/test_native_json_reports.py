@@ -179,3 +179,27 @@ def test_a_broken_json_report_is_one_error_naming_it(
     with pytest.raises(ReportError, match=reason) as raised:
         parse_report(report, runner=runner("pytest"))
     assert str(report) in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_cucumber_jvm_gives_the_outcomes_of_cucumber_js_under_its_classpath_uris() -> None:
+    js = parse_report(RUNS / "cucumber/cucumber-js.json", runner=runner("cucumber"))
+    jvm = parse_report(RUNS / "cucumber/cucumber-jvm.json", runner=runner("cucumber"))
+    scenarios = (RUNS / "cucumber/cucumber-jvm.json").read_text().count('"type":"scenario"')
+    assert len(jvm) == scenarios == len(js)  # its background elements are no results
+    assert [(r.test_id.removeprefix("classpath:"), r.variant, r.outcome) for r in jvm] == [
+        (r.test_id, r.variant, r.outcome) for r in js
+    ]
+
+
+def test_a_cucumber_jvm_background_that_failed_fails_its_scenario(tmp_path: Path) -> None:
+    features = json.loads((RUNS / "cucumber/cucumber-jvm.json").read_text())
+    history = next(f for f in features if f["uri"].endswith("history.feature"))
+    background = next(e for e in history["elements"] if e["type"] == "background")
+    background["steps"][0]["result"] = {"status": "failed", "error_message": "no calculator"}
+    report = tmp_path / "cucumber.json"
+    report.write_text(json.dumps(features))
+    results = parse_report(report, runner=runner("cucumber"))
+    assert [(r.variant, r.outcome, r.message) for r in results if "history" in r.test_id] == [
+        ("Undoing", Outcome.FAILED, "no calculator"),  # the background before it failed
+        ("Clearing", Outcome.SKIPPED, "skipped"),
+    ]
