@@ -127,10 +127,11 @@ def record_tests(
     batches, bad, empty, good = [], list(found.missing), [], 0
     for report in found.paths:
         try:
-            # A blank file is a run that broke before it wrote anything: no results, not a
-            # malformed report.
-            blank = report.stat().st_size <= 4096 and not report.read_bytes().strip()
-            results = [] if blank else parse_report(report, level=level, runner=profile)
+            # A blank file, or an empty JSON document, is a run that broke before it wrote a
+            # result: no results, not a malformed report.
+            small = report.stat().st_size <= 4096
+            empty_file = small and report.read_bytes().strip() in (b"", b"[]", b"{}")
+            results = [] if empty_file else parse_report(report, level=level, runner=profile)
             digest = report_digest(report)
         except ReportError as exc:
             bad.append(exc)

@@ -105,16 +105,16 @@ def test_a_results_file_that_holds_nothing_is_warned_of_and_only_it_is_an_error(
 ) -> None:
     env = no_broker(unreachable_bootstrap, tmp_path)
     (tmp_path / "zero.json").write_bytes(b"")  # the runner crashed before writing
+    (tmp_path / "cucumber.json").write_text("[]\n")  # cucumber-js found no scenario to run
     (tmp_path / "crashed.jsonl").write_text(
         json.dumps({"pytest_version": "9.2.0", "$report_type": "SessionStart"}) + "\n"
     )  # the run broke before any test reported
     shutil.copy(RUNS / "playwright/broken/junit.xml", tmp_path / "junit.xml")  # no test ran
-    nothing = record(env, *(str(tmp_path / n) for n in ("zero.json", "crashed.jsonl", "junit.xml")))
+    names = ("zero.json", "cucumber.json", "crashed.jsonl", "junit.xml")
+    nothing = record(env, *(str(tmp_path / name) for name in names))
     assert nothing.returncode == 2 and nothing.stdout == ""
     warnings = [line for line in nothing.stderr.splitlines() if line.startswith("pts: warning")]
-    assert [w.split(": ")[2] for w in warnings] == [
-        str(tmp_path / n) for n in ("zero.json", "crashed.jsonl", "junit.xml")
-    ]
+    assert [w.split(": ")[2] for w in warnings] == [str(tmp_path / name) for name in names]
     assert "holds no test results" in warnings[0]
     assert nothing.stderr.splitlines()[-1].startswith("pts: error: nothing recorded")
     # beside a report with results, an empty one is only warned of
