@@ -151,8 +151,8 @@ def record_tests(
         ]
     for name in empty:
         typer.echo(
-            f"pts: warning: {name}: the results file holds no test results (did the run break "
-            "before any test reported?)",
+            f"pts: warning: {name}: the report holds no test cases (did the run break before "
+            "any test reported?)",
             err=True,
         )
     if dry_run:
@@ -165,10 +165,12 @@ def record_tests(
             f"from {counted(good, 'report')}",
             err=True,
         )
-    for exc in bad[:-1]:  # one line each; the last is the error the command exits with
+    if len(bad) == 1:
+        raise bad[0]
+    for exc in bad:  # one line each
         typer.echo(f"pts: error: {exc}", err=True)
     if bad:
-        raise bad[-1]
+        raise ConfigError(f"{len(bad)} bad reports, not published")
     if empty and not any(batch.results for batch in batches):
         raise ConfigError(
             f"nothing recorded: no results file holds a test result ({', '.join(empty)})"

@@ -97,6 +97,7 @@ def test_each_bad_report_is_named_on_a_line_of_its_own(
     assert [line.split(": ")[2] for line in errors] == [
         f"{tmp_path / 'broken.xml'}:1",
         f"{tmp_path / 'html.xml'}:1",
+        "2 bad reports, not published",
     ]
 
 
@@ -115,10 +116,10 @@ def test_a_results_file_that_holds_nothing_is_warned_of_and_only_it_is_an_error(
     assert nothing.returncode == 2 and nothing.stdout == ""
     warnings = [line for line in nothing.stderr.splitlines() if line.startswith("pts: warning")]
     assert [w.split(": ")[2] for w in warnings] == [str(tmp_path / name) for name in names]
-    assert "holds no test results" in warnings[0]
+    assert "holds no test cases" in warnings[0]
     assert nothing.stderr.splitlines()[-1].startswith("pts: error: nothing recorded")
     # beside a report with results, an empty one is only warned of
     some = record(env, str(tmp_path / "zero.json"), str(RUNS / "pytest/reportlog.jsonl"))
     assert some.returncode == 0, some.stderr
     assert len(some.stdout.splitlines()) == 9
-    assert "zero.json: the results file holds no test results" in some.stderr
+    assert "zero.json: the report holds no test cases" in some.stderr
