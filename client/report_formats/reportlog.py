@@ -93,9 +93,12 @@ def _case(path: Path, nodeid: str, attempt: _Attempt) -> ReportCase:
 
 def _collect_failure(path: Path, line: int, nodeid: str, event: dict[str, Any]) -> ReportCase:
     text = _longrepr_text(event.get("longrepr"))
+    # As pytest's JUnit report names it: a module by its file; a directory (whose conftest.py
+    # did not import) by its dotted path, as the case's name.
+    module = nodeid if nodeid.endswith(".py") else ""
     return ReportCase(
-        name="",
-        file=nodeid,
+        name="" if module else nodeid.replace("/", "."),
+        file=module,
         suite=nodeid,
         report=path,
         outcome=Outcome.ERROR,

@@ -5,7 +5,10 @@ and the same ids as the runner's JUnit report of the same run."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -203,3 +206,29 @@ def test_a_cucumber_jvm_background_that_failed_fails_its_scenario(tmp_path: Path
         ("Undoing", Outcome.FAILED, "no calculator"),  # the background before it failed
         ("Clearing", Outcome.SKIPPED, "skipped"),
     ]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pytest_reportlog") is None, reason="pytest-reportlog missing"
+)
+def test_a_directory_whose_conftest_fails_has_the_id_pytests_junit_report_gives(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
+    (tmp_path / "tests" / "sub").mkdir(parents=True)
+    (tmp_path / "tests" / "test_a.py").write_text("def test_a():\n    pass\n")
+    (tmp_path / "tests" / "sub" / "conftest.py").write_text("import nothing_here\n")
+    (tmp_path / "tests" / "sub" / "test_b.py").write_text("def test_b():\n    pass\n")
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "--report-log=r.jsonl", "--junitxml=j.xml"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+    )
+    profile = runner("pytest")
+    from_reportlog = parse_report(tmp_path / "r.jsonl", runner=profile)
+    from_junit = parse_report(tmp_path / "j.xml", runner=profile)
+    assert [(r.test_id, r.outcome) for r in from_reportlog] == [
+        (r.test_id, r.outcome) for r in from_junit
+    ]
+    assert from_reportlog[0].outcome is Outcome.ERROR
