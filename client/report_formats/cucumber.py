@@ -26,7 +26,8 @@ _NOT_RUN = {"skipped", "undefined", "pending"}
 
 def sniff(head: str) -> bool:
     start = head.lstrip("\ufeff \t\r\n")
-    return start.startswith("[") and all(key in head for key in ('"elements"', '"uri"'))
+    # A feature's `uri` may come after its elements (cucumber-js), past what is sniffed.
+    return start.startswith("[") and all(key in head for key in ('"elements"', '"keyword"'))
 
 
 def read(path: Path) -> list[ReportCase]:

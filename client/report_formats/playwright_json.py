@@ -32,7 +32,8 @@ _TITLE_JOIN = " › "
 
 def sniff(head: str) -> bool:
     start = head.lstrip("\ufeff \t\r\n")
-    return start.startswith("{") and all(key in head for key in ('"config"', '"suites"'))
+    # The config comes first, and may be long: its rootDir is near its start.
+    return start.startswith("{") and all(key in head for key in ('"config"', '"rootDir"'))
 
 
 def read(path: Path) -> list[ReportCase]:

@@ -167,18 +167,21 @@ def test_a_flutter_test_that_fails_after_it_completed_is_failed(tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    ("name", "text", "reason"),
+    ("fixture", "reason"),
     [
-        ("report.json", '{"config": {}, "suites": [', "not a Playwright JSON report"),
-        ("cucumber.json", '[{"uri": "a.feature", "elements": [}]', "not a Cucumber JSON report"),
-        ("log.jsonl", '{"$report_type": "SessionStart"}\n{"$report_type": "Test', "line"),
+        ("playwright/report.json", "not a Playwright JSON report"),
+        ("cucumber/cucumber-js.json", "not a Cucumber JSON report"),
+        ("pytest/reportlog.jsonl", "not a pytest-reportlog line"),
+        ("flutter/machine.jsonl", "line"),
     ],
 )
-def test_a_broken_json_report_is_one_error_naming_it(
-    tmp_path: Path, name: str, text: str, reason: str
+def test_a_report_cut_short_is_one_error_naming_it(
+    tmp_path: Path, fixture: str, reason: str
 ) -> None:
-    report = tmp_path / name
-    report.write_text(text)
+    """The runner crashed while it wrote the report: it ends in the middle of a line."""
+    report = tmp_path / Path(fixture).name
+    text = (RUNS / fixture).read_text()
+    report.write_text(text[: len(text) // 2])
     with pytest.raises(ReportError, match=reason) as raised:
         parse_report(report, runner=runner("pytest"))
     assert str(report) in str(raised.value) and "\n" not in str(raised.value)
