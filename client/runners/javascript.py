@@ -148,7 +148,8 @@ class Playwright(Jest):
     example = "example.spec.ts"
     takes_with = "spec files, one per line (xargs -d '\\n' playwright test)"
     needs_file = "the report names no spec file (Playwright's junit reporter names it)"
-    report_suffixes = (".xml", ".json")
+    # A directory is searched for JUnit reports only: Playwright keeps other JSON files in its
+    # output folder (test-results/.last-run.json); its JSON report is given as a file.
 
     def candidates(self, text: str) -> Candidates:
         document = json_listing(text)
