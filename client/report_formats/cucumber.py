@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from pts.client.report_formats.json_text import plain, read_json
-from pts.client.runners.base import ReportCase, relative_path
+from pts.client.runners.base import ReportCase
+from pts.client.runners.cucumber import feature_path
 from pts.core.errors import ReportError
 from pts.core.events import Outcome
 
@@ -47,18 +48,6 @@ def read(path: Path) -> list[ReportCase]:
             cases.append(_scenario(path, uri, feature, element, background))
             background = []
     return cases
-
-
-def feature_path(uri: str) -> str:
-    """The feature file a runner is given, from the report's `uri` (Cucumber-JVM writes
-    `file:` and `classpath:` URIs; `classpath:` ones stay, as Cucumber-JVM takes them).
-
-    >>> feature_path("file:src/test/resources/x.feature"), feature_path("features/y.feature")
-    ('src/test/resources/x.feature', 'features/y.feature')
-    """
-    if uri.startswith("file:"):
-        uri = uri.removeprefix("file:").removeprefix("//")
-    return relative_path(uri)
 
 
 def _steps(element: dict[str, Any]) -> list[dict[str, Any]]:

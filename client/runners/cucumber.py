@@ -53,8 +53,6 @@ variant='Adding')
         return Identity(feature, feature, case.name, case.name)
 
     def candidates(self, text: str) -> Candidates:
-        from pts.client.report_formats.cucumber import feature_path
-
         document = json_listing(text)
         if isinstance(document, list):
             uris = [f.get("uri", "") for f in document if isinstance(f, dict)]
@@ -67,3 +65,15 @@ variant='Adding')
             else:
                 unrecognized.append(line)
         return Candidates(_unique(ids), unrecognized)
+
+
+def feature_path(uri: str) -> str:
+    """The feature file a runner is given, from the report's `uri` (Cucumber-JVM writes
+    `file:` and `classpath:` URIs; `classpath:` ones stay, as Cucumber-JVM takes them).
+
+    >>> feature_path("file:src/test/resources/x.feature"), feature_path("features/y.feature")
+    ('src/test/resources/x.feature', 'features/y.feature')
+    """
+    if uri.startswith("file:"):
+        uri = uri.removeprefix("file:").removeprefix("//")
+    return relative_path(uri)
