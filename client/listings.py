@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from typing import Literal
 
 from defusedxml import DefusedXmlException
@@ -22,6 +23,7 @@ from pts.core.errors import PtsError
 
 Document = Literal["xml", "json"]
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # PowerShell's `>` writes UTF-16
+_TAG_WITH_ATTRIBUTES = re.compile(r"<[\w:.-]+(\s+[\w:.-]+=(\"[^\"]*\"|'[^']*'))+\s*/?>")
 
 
 class ListingError(PtsError):
@@ -48,10 +50,14 @@ def document_kind(text: str) -> Document | None:
 
     A line-based listing may start with `<` or `[` (`pytest --collect-only` without -q prints
     `<Module test_x.py>`, Playwright's `[chromium] › a.spec.ts`), so the text is a document
-    only if it starts with an XML declaration or parses as one.
+    only if it starts with an XML declaration, parses as XML, or looks like XML cut short (a
+    tag with attributes first, or closing tags); or if it parses as JSON, whole or its first
+    line (JSON lines).
 
     >>> document_kind('<?xml version="1.0"?><testsuites/>'), document_kind("<Module t.py>")
     ('xml', None)
+    >>> document_kind('<testsuites>\\n  <testcase name="a"/>\\n  <testcase name=')
+    'xml'
     >>> document_kind('[{"file": "a.test.js"}]'), document_kind("[chromium] › a.spec.ts:3:1")
     ('json', None)
     >>> document_kind('{"Action": "run"}\\n{"Action": "pass"}\\n'), document_kind("a\\nb")
@@ -59,7 +65,9 @@ def document_kind(text: str) -> Document | None:
     """
     start = text.lstrip("\ufeff \t\r\n")
     if start.startswith("<"):
-        return "xml" if start.startswith(("<?xml", "<!DOCTYPE")) or _is_xml(start) else None
+        declared = start.startswith(("<?xml", "<!DOCTYPE"))
+        tagged = "</" in start or "/>" in start or _TAG_WITH_ATTRIBUTES.match(start)
+        return "xml" if declared or tagged or _is_xml(start) else None
     if start.startswith(("{", "[")):
         first_line = start.split("\n", 1)[0]
         return "json" if _is_json(start) or _is_json(first_line) else None

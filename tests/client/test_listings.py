@@ -87,3 +87,11 @@ def test_every_profile_names_the_form_it_expects() -> None:
     for profile in RUNNERS.values():
         assert profile.lists_with and profile.example
         assert set(profile.listing_documents) <= {"xml", "json"}
+
+
+def test_an_xml_report_cut_short_without_its_declaration_is_refused() -> None:
+    text = (RUNS / "jest/jest-junit-file.xml").read_text()
+    body = text[text.index("<testsuites") :]
+    cut = body[: len(body) // 2].encode()
+    with pytest.raises(ListingError, match=r"^junit\.xml: an XML document, not a listing"):
+        read_listing(cut, "junit.xml", runner(None))
