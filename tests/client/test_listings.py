@@ -95,3 +95,8 @@ def test_an_xml_report_cut_short_without_its_declaration_is_refused() -> None:
     cut = body[: len(body) // 2].encode()
     with pytest.raises(ListingError, match=r"^junit\.xml: an XML document, not a listing"):
         read_listing(cut, "junit.xml", runner(None))
+
+
+def test_a_utf8_byte_order_mark_is_no_part_of_the_first_id() -> None:
+    data = "\ufeffsrc/a.test.js\nsrc/b.test.js\n".encode()
+    assert read_listing(data, "list.txt", runner("jest")).ids == ["src/a.test.js", "src/b.test.js"]
