@@ -85,7 +85,7 @@ def _decoded(data: bytes, source: str, runner: Runner) -> str:
         where = f"{source}:{_line_of(data, nul)}"
         raise ListingError(f"{where}: {_refusal('binary data (a NUL byte)', runner)}")
     try:
-        return data.decode("utf-8-sig")  # without a byte order mark, as Windows tools write
+        return data.decode("utf-8-sig")  # drops the byte order mark Windows tools write
     except UnicodeDecodeError as exc:
         where = f"{source}:{_line_of(data, exc.start)}"
         byte = data[exc.start]
