@@ -43,3 +43,12 @@ if command -v apt-get >/dev/null && { ! command -v chromium >/dev/null || ! comm
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
     || echo "install.sh: installing chromium failed; the report's browser test will be skipped" >&2
 fi
+# The Vitest, Playwright and Cucumber samples (their listings and round trips): the same, each
+# a few seconds; Playwright's tests use no browser, so no `playwright install`.
+for sample in vitest:vitest playwright:playwright cucumber:cucumber-js; do
+  folder=tests/fixtures/runners/${sample%%:*}/project
+  if command -v npm >/dev/null && [ ! -x "$folder/node_modules/.bin/${sample##*:}" ]; then
+    (cd "$folder" && npm ci --no-audit --no-fund --silent) \
+      || echo "install.sh: npm ci of $folder failed; its tests will be skipped" >&2
+  fi
+done

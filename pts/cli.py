@@ -97,7 +97,10 @@ def record_tests(
     build: BuildId,
     reports: Annotated[
         list[str],
-        typer.Argument(help="JUnit XML reports: files, directories (searched for *.xml), globs."),
+        typer.Argument(
+            help="Test reports (JUnit XML, or the --runner's own format): files, directories "
+            "(searched for the runner's report suffixes), globs."
+        ),
     ],
     level: Annotated[
         str, typer.Option(help="'case' (suite::name) or 'suite' (one result per suite).")
@@ -106,10 +109,11 @@ def record_tests(
     runner: RunnerName = None,
     flavor: Flavors = None,
 ) -> None:
-    """Publish the test results of JUnit XML reports, one message per report or slice.
+    """Publish the test results of reports, one message per report or slice.
 
-    Every valid report is published; each bad one is named with its reason, and the exit
-    code is then 2.
+    Every valid report is published; each bad one is named with its reason on a line of its
+    own, and the exit code is then 2. A report that holds no result (a run that broke) is
+    warned of; when no report holds any, the exit code is 2 too.
     """
     from pts.client.junit_reports import parse_report, report_digest, slice_results
     from pts.client.publisher import batches_of, print_dry_run, publish
@@ -125,10 +129,17 @@ def record_tests(
     batches, bad, empty, good = [], list(found.missing), [], 0
     for report in found.paths:
         try:
-            results = parse_report(report, level=level, runner=profile)
+            # A blank file, or an empty JSON document, is a run that broke before it wrote a
+            # result: no results, not a malformed report.
+            small = report.stat().st_size <= 4096
+            empty_file = small and report.read_bytes().strip() in (b"", b"[]", b"{}")
+            results = [] if empty_file else parse_report(report, level=level, runner=profile)
             digest = report_digest(report)
         except ReportError as exc:
             bad.append(exc)
+            continue
+        except OSError as exc:
+            bad.append(ReportError(str(report), None, f"cannot read the report: {exc.strerror}"))
             continue
         good += 1
         if not results:
@@ -141,7 +152,11 @@ def record_tests(
             for batch in batches_of(project, build, report_name(report), sliced, digest)
         ]
     for name in empty:
-        typer.echo(f"pts: warning: {name}: the report holds no test cases", err=True)
+        typer.echo(
+            f"pts: warning: {name}: the report holds no test cases (did the run break before "
+            "any test reported?)",
+            err=True,
+        )
     if dry_run:
         print_dry_run(sys.stdout, batches=batches)
     elif batches:
@@ -154,8 +169,14 @@ def record_tests(
         )
     if len(bad) == 1:
         raise bad[0]
+    for exc in bad:  # one line each
+        typer.echo(f"pts: error: {exc}", err=True)
     if bad:
-        raise ConfigError(f"{len(bad)} bad reports, not published: {'; '.join(map(str, bad))}")
+        raise ConfigError(f"{len(bad)} bad reports, not published")
+    if empty and not any(batch.results for batch in batches):
+        raise ConfigError(
+            f"nothing recorded: no results file holds a test result ({', '.join(empty)})"
+        )
 
 
 @app.command()

@@ -27,7 +27,7 @@ RunnerName = Annotated[
         "--runner",
         help="The test runner: ids it can run, its candidate listing, its subset format "
         "(pytest, maven, gradle, go, jest, vitest, cypress, playwright, rspec, minitest, bazel, "
-        "dotnet, ctest, robot, gtest).",
+        "dotnet, ctest, robot, gtest, cts, cucumber, dart, flutter).",
     ),
 ]
 

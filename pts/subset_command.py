@@ -27,18 +27,24 @@ log = get_logger("pts.cli")
 
 def _read_candidates(source: Path | None, profile: Runner) -> list[str]:
     """Test ids as the runner lists them (one per line without --runner); blank lines and
-    `#` comments are skipped, and lines that are no id are warned of once."""
+    `#` comments are skipped, and lines that are no id are warned of once. Input that is no
+    listing (an XML or JSON document the runner does not list with, binary data) is a
+    `ListingError`."""
+    from pts.client.listings import read_listing
+
+    from_stdin = source is None or str(source) == "-"
     try:
-        text = sys.stdin.read() if source is None or str(source) == "-" else source.read_text()
+        data = sys.stdin.buffer.read() if from_stdin else source.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read the candidate tests from {source}: {exc.strerror}") from exc
-    found = profile.candidates(text)
+    found = read_listing(data, "stdin" if from_stdin else str(source), profile)
     if found.unrecognized:
+        many = len(found.unrecognized) > 1
         typer.echo(
             f"pts: warning: left out {counted(len(found.unrecognized), 'candidate line')} that "
-            f"{'is' if len(found.unrecognized) == 1 else 'are'} no {profile.name} test id "
-            f"(e.g. {found.unrecognized[0]!r}); expected `{profile.lists_with}` output, "
-            f"ids like {profile.example!r}",
+            f"{'are' if many else 'is'} no {profile.name} test id ({'the first: ' if many else ''}"
+            f"{found.unrecognized[0]!r}); {profile.name} ids look like {profile.example!r}, "
+            f"as `{profile.lists_with}` lists them",
             err=True,
         )
     return found.ids

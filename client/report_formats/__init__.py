@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
+from pts.client.report_formats import cucumber, flutter, playwright_json, reportlog
 from pts.client.report_formats.android_cts import cts_cases
 from pts.client.report_formats.bazel_bep import bep_cases, is_bep_json
 from pts.client.report_formats.ctest import ctest_cases
@@ -54,6 +55,10 @@ TEXT_READERS: list[TextReader] = [
     TextReader("Google Test JSON", is_gtest_json, gtest_json_cases),  # --gtest_output=json
     TextReader("Bazel's Build Event Protocol", is_bep_json, bep_cases),  # --build_event_json_file
     TextReader("Robot Framework output.json", is_robot_json, robot_json_cases),  # RF 7
+    TextReader("Playwright JSON", playwright_json.sniff, playwright_json.read),
+    TextReader("pytest-reportlog", reportlog.sniff, reportlog.read),
+    TextReader("Cucumber JSON", cucumber.sniff, cucumber.read),
+    TextReader("flutter test --machine", flutter.sniff, flutter.read),
 ]
 
 

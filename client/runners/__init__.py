@@ -1,13 +1,15 @@
 """Runner profiles (`--runner`): ids the runner can run, its candidate listing, its subset.
 
->>> sorted(RUNNERS)[:4]
-['bazel', 'ctest', 'cts', 'cypress']
+>>> sorted(RUNNERS)[:2]
+['bazel', 'ctest']
 """
 
 from __future__ import annotations
 
 from pts.client.runners.android import Cts
 from pts.client.runners.base import Candidates, Identity, ReportCase, Runner
+from pts.client.runners.cucumber import Cucumber
+from pts.client.runners.dart import DartTest, FlutterTest
 from pts.client.runners.dotnet import Dotnet
 from pts.client.runners.go import GoTest
 from pts.client.runners.javascript import Cypress, Jest, Playwright, Vitest
@@ -36,6 +38,9 @@ RUNNERS: dict[str, Runner] = {
         Robot(),
         GoogleTest(),
         Cts(),
+        Cucumber(),
+        DartTest(),
+        FlutterTest(),
     )
 }
 PLAIN = Runner()  # no --runner: `suite::name` as the report says

@@ -14,10 +14,12 @@ is learned and stored as any failure, so that the next subset runs that unit.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pts.core.events import Outcome
 
@@ -95,6 +97,21 @@ def _lines(text: str) -> list[str]:
     """The non-blank lines of a listing, without `#` comments."""
     stripped = (line.strip() for line in text.splitlines())
     return [line for line in stripped if line and not line.startswith("#")]
+
+
+def json_listing(text: str) -> Any | None:
+    """The JSON document a listing is (`jest --listTests --json`, `vitest list --json`), or
+    None when it is lines.
+
+    >>> json_listing('["/src/a.test.js"]'), json_listing("[chromium] › a.spec.ts:3:1 › t")
+    (['/src/a.test.js'], None)
+    """
+    if not text.lstrip("\ufeff \t\r\n").startswith(("[", "{")):
+        return None
+    try:
+        return json.loads(text.lstrip("\ufeff"))
+    except ValueError:
+        return None
 
 
 def _unique(ids: Sequence[str]) -> list[str]:

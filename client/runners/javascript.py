@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from pts.client.runners.base import (
     Candidates,
@@ -12,6 +14,7 @@ from pts.client.runners.base import (
     Runner,
     _lines,
     _unique,
+    json_listing,
     relative_path,
 )
 from pts.core.errors import ReportError
@@ -41,13 +44,21 @@ class Jest(Runner):
     'src/flaky.test.js'
     >>> Jest().identify(ReportCase("src/a.test.js", "src/a.test.js"))
     Identity(test_id='src/a.test.js', suite='src/a.test.js', name='', variant='')
+
+    Candidates are `jest --listTests` lines (absolute paths, made relative to the working
+    directory, where jest runs) or its `--json` array; Vitest's `vitest list` lines (`file >
+    title`) or its `--json` array of `{"file": ...}`.
+
     >>> Jest().candidates("/nowhere/a.test.js\\nsrc/b.test.ts\\n").ids
+    ['/nowhere/a.test.js', 'src/b.test.ts']
+    >>> Jest().candidates('["/nowhere/a.test.js", "src/b.test.ts"]').ids
     ['/nowhere/a.test.js', 'src/b.test.ts']
     """
 
     name = "jest"
     lists_with = "jest --listTests"
     example = "src/sum.test.js"
+    listing_documents = ("json",)
     takes_with = "spec files, one per line (xargs -d '\\n' jest --runTestsByPath)"
     needs_file = (
         "jest-junit wrote no test file: set JEST_JUNIT_ADD_FILE_ATTRIBUTE=true "
@@ -68,9 +79,15 @@ class Jest(Runner):
         return Identity(spec, spec, title, title)
 
     def candidates(self, text: str) -> Candidates:
+        document = json_listing(text)
+        if isinstance(document, list):
+            # `jest --listTests --json`: paths; `vitest list --json`: {"name", "file"} objects
+            specs = [e.get("file", "") if isinstance(e, dict) else str(e) for e in document]
+        else:
+            # `vitest list` prints `file > title`
+            specs = [line.split(" > ", 1)[0].strip() for line in _lines(text)]
         ids, unrecognized = [], []
-        for line in _lines(text):
-            spec = line.split(" > ", 1)[0].strip()  # `vitest list` prints `file > title`
+        for spec in specs:
             (ids if _looks_like_file(spec) else unrecognized).append(relative_path(spec))
         return Candidates(_unique(ids), unrecognized)
 
@@ -81,6 +98,8 @@ class Vitest(Jest):
 
     >>> Vitest().candidates("src/a.test.js > sum > adds\\nsrc/a.test.js > other\\n").ids
     ['src/a.test.js']
+    >>> Vitest().candidates('[{"name": "adds", "file": "/nowhere/src/a.test.js"}]').ids
+    ['/nowhere/src/a.test.js']
     """
 
     name = "vitest"
@@ -101,6 +120,7 @@ class Cypress(Jest):
     lists_with = "find cypress/e2e -name '*.cy.*'"
     example = "cypress/e2e/login.cy.js"
     takes_with = '--spec a,b (cypress run --spec "$SPEC")'
+    listing_documents = ()  # spec files found, one per line
     needs_file = "the report names no spec file (mocha-junit-reporter writes it on Root Suite)"
 
     def format(self, tests: Sequence[str]) -> str:
@@ -108,8 +128,15 @@ class Cypress(Jest):
 
 
 class Playwright(Jest):
-    """Ids are spec files (the testsuite and classname); a test per project is a repeat,
-    told apart by the project (Playwright writes it as the suite's `hostname`).
+    """Ids are spec files as Playwright names them, relative to its test directory (the
+    JUnit report's testsuite and classname, the JSON report's `file`); a test per project is a
+    repeat, told apart by the project (Playwright's JUnit reporter writes it as the suite's
+    `hostname`; its JSON reporter names it, and each retry). Given to `playwright test`, a spec
+    file is a filter on the files' paths, which the path relative to the test directory
+    matches.
+
+    Candidates are `playwright test --list` lines, or its JSON form (`--list --reporter=json`:
+    the spec files of its suites, and the files that did not load, from its `errors`).
 
     >>> listing = "  [chromium] › example.spec.ts:3:5 › has title\\nTotal: 1 test in 1 file"
     >>> Playwright().candidates(listing).ids
@@ -118,11 +145,16 @@ class Playwright(Jest):
 
     name = "playwright"
     lists_with = "playwright test --list"
-    example = "tests/example.spec.ts"
+    example = "example.spec.ts"
     takes_with = "spec files, one per line (xargs -d '\\n' playwright test)"
     needs_file = "the report names no spec file (Playwright's junit reporter names it)"
+    # A directory is searched for JUnit reports only: Playwright keeps other JSON files in its
+    # output folder (test-results/.last-run.json); its JSON report is given as a file.
 
     def candidates(self, text: str) -> Candidates:
+        document = json_listing(text)
+        if isinstance(document, dict):
+            return Candidates(_unique(_json_specs(document)))
         ids, unrecognized = [], []
         for line in _lines(text):
             fields = [f.strip() for f in re.split(r" › | > ", line)]
@@ -135,3 +167,20 @@ class Playwright(Jest):
             elif not line.startswith(("Total:", "Listing tests:")):
                 unrecognized.append(line)
         return Candidates(_unique(ids), unrecognized)
+
+
+def _json_specs(report: dict[str, Any]) -> list[str]:
+    """The spec files of a Playwright JSON report (of `--list`): those with tests, and those
+    that did not load (their path relative to the report's rootDir, as the suites' are)."""
+    root = Path(str((report.get("config") or {}).get("rootDir") or "."))
+    failed = [(e.get("location") or {}).get("file") for e in report.get("errors") or []]
+    specs = [relative_path(file, root) for file in failed if file]
+
+    def walk(suite: dict[str, Any]) -> None:
+        specs.extend(spec["file"] for spec in suite.get("specs") or [] if spec.get("tests"))
+        for child in suite.get("suites") or []:
+            walk(child)
+
+    for suite in report.get("suites") or []:
+        walk(suite)
+    return specs

@@ -20,6 +20,7 @@ class RSpec(Jest):
     example = "spec/models/user_spec.rb"
     takes_with = "spec files, one per line (xargs -d '\\n' bundle exec rspec)"
     needs_file = "the report names no spec file (rspec_junit_formatter writes file=)"
+    listing_documents = ()  # files, one per line: no JSON listing as Jest's
 
     def spec_file(self, case: ReportCase) -> str:
         if case.file.endswith(".rb"):

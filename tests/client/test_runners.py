@@ -44,12 +44,33 @@ REPORTS = [
     ("ctest", "ctest/ctest-junit.xml", ["calc_add", "calc.div", "net_fetch"]),
     ("robot", "robot/xunit.xml", ["Tests.Calc.Add Numbers"]),
     ("gtest", "gtest/gtest.xml", ["CalcTest.Add", "CalcTest.Divide"]),
+    ("playwright", "playwright/report.json", ["calc.spec.js", "flaky.spec.js"]),
+    ("pytest", "pytest/reportlog-reruns.jsonl", ["tests/test_calc.py::test_add"]),
+    ("pytest", "pytest/broken/reportlog.jsonl", ["tests/test_broken.py"]),
+    ("cucumber", "cucumber/cucumber-js.json", ["features/calc.feature"]),
+    ("flutter", "flutter/machine.jsonl", []),
+    ("dart", "flutter/machine.jsonl", []),
 ]
 
 
 def cases_in(path: Path) -> int:
     """How many test cases the report holds, counted from its text."""
     text = path.read_text()
+    if path.name == "report.json":  # Playwright: a result per project and attempt
+        return text.count('"workerIndex"')
+    if path.name == "reportlog.jsonl" or path.name.startswith("reportlog-"):
+        teardowns = text.count('"when": "teardown"')  # one per attempt of a test
+        collect_failed = [
+            line
+            for line in text.splitlines()
+            if '"CollectReport"' in line and '"outcome": "failed"' in line
+        ]
+        return teardowns + len(collect_failed)
+    if path.parent.name == "cucumber":
+        return text.count('"type": "scenario"')
+    if path.name == "machine.jsonl":  # every testDone but the hidden ones that passed
+        done = re.findall(r'^\{"testID":\d+,"result":"(\w+)".*"hidden":(\w+)', text, re.M)
+        return sum(1 for result, hidden in done if not (hidden == "true" and result == "success"))
     if path.suffix == ".json":
         return len(re.findall(r'"Action":"(pass|fail|skip)","Package":"[^"]*","Test"', text))
     return len(re.findall(r"<(testcase|test-case|UnitTestResult|Test)\b", text))
