@@ -22,7 +22,7 @@ from pts.gateway.process import check_exposure
 from pts.gateway.sessions import TestSession, session_id
 from pts.gateway.subset_asker import Answer
 from pts.gateway.tokens import TokenBook, new_token
-from pts.gateway.topic_views import RecentCommits
+from pts.gateway.topic_views import GoPackages, RecentCommits
 
 TOKEN, RECORD = new_token("pts", "shop")
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -89,7 +89,9 @@ def fakes() -> Fakes:
     settings = Settings(gateway_max_body_bytes=64 * 1024, subset_timeout_s=2)
     commits = RecentCommits()
     commits.view = FakeView()  # type: ignore[attr-defined]
-    gateway = Gateway(settings, tokens, builds, asker, commits, published)  # type: ignore[arg-type]
+    go_packages = GoPackages()
+    go_packages.view = FakeView()  # type: ignore[attr-defined]
+    gateway = Gateway(settings, tokens, builds, asker, commits, go_packages, published)  # type: ignore[arg-type]
     return Fakes(gateway, published, asker)
 
 
