@@ -254,6 +254,74 @@ def test_the_cli_records_and_subsets_as_pts_does(stack: Stack, tmp_path: Path) -
     assert "| Yes " not in inspected.stdout  # the New column
 
 
+def test_go_tests_recorded_by_pts_and_by_the_cli_are_one_history(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The CLI names a Go package by its last element (`calc`); once the worker has learned
+    the project's packages from `pts record tests --runner go`, the gateway records and lists
+    the CLI's tests under the ids pts gives them."""
+    project, report = "lc-go", SAMPLES / "go" / "go-junit-report-v1.xml"
+    created = ok(run_pts(stack.env, "token", "create", "--project", project))
+    token = created.stdout.strip().splitlines()[-1]
+    ok(run_pts(stack.env, "record", "build", "-p", project, "-b", "b1", "--repo", str(stack.repo)))
+    ok(run_pts(stack.env, "record", "tests", "-p", project, "-b", "b1", "--runner", "go",
+               str(report)))  # fmt: skip
+    packages = read_go_packages(stack.env, project, {"calc", "strs"})
+    assert packages == {"calc": ["example.com/sample/calc"], "strs": ["example.com/sample/strs"]}
+
+    ok(stack.launchable("record", "build", "--name", "b2", "--no-commit-collection",
+                        "--commit", f".={stack.sha}", token=token))  # fmt: skip
+    session = ok(stack.launchable("record", "session", "--build", "b2", token=token)).stdout
+    listing = (SAMPLES / "go" / "go-test-list.txt").read_text()
+    chosen = ok(stack.launchable("subset", "--session", session, "--target", "100%", "go-test",
+                                 stdin=listing, token=token))  # fmt: skip
+    listed = [line for line in listing.splitlines() if " " not in line]
+    assert sorted(chosen.stdout.strip().split("|")) == sorted(f"^{name}$" for name in listed)
+    inspected = ok(stack.launchable("inspect", "subset", "--subset-id",
+                                    _last_subset_id(chosen), token=token))  # fmt: skip
+    assert inspected.stdout.count("example.com/sample/") == len(listed), inspected.stdout
+    assert "| Yes " not in inspected.stdout  # the New column: every candidate is known
+
+    copies = tmp_path / "go"
+    copies.mkdir()
+    shutil.copy(report, copies / report.name)  # fresh: the CLI skips reports older than b2
+    ok(stack.launchable("record", "tests", "--session", session, "go-test", str(copies),
+                        token=token))  # fmt: skip
+    rows = ("SELECT test_id, variant, if(outcome = 'error', 'failed', outcome) AS o "
+            "FROM pts.test_results WHERE project = '{}' AND build_id = '{}' "
+            "ORDER BY test_id, variant")  # fmt: skip
+
+    def stored(build: str) -> str:
+        return ok(run_pts(stack.env, "query", rows.format(project, build))).stdout
+
+    assert wait_until(lambda: stored("b2") == stored("b1") != "", 90), (stored("b1"), stored("b2"))
+    assert "example.com/sample/calc::TestAdd" in stored("b2")
+
+
+def read_go_packages(env: dict[str, str], project: str, elements: set[str]) -> dict[str, list[str]]:
+    """The packages the worker published for `project` (pts.go-packages), once it has
+    published every one of `elements`."""
+    topic = f"{env['PTS_TOPIC_PREFIX']}.go-packages"
+    group = f"test-{uuid.uuid4().hex[:8]}"
+    consumer = Consumer({"bootstrap.servers": env["PTS_KAFKA_BOOTSTRAP"], "group.id": group})
+    found: dict[str, list[str]] = {}
+    try:
+        consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+
+        def all_read() -> bool:
+            message = consumer.poll(0.5)
+            if message is not None and not message.error():
+                record = json.loads(message.value())
+                if record["project"] == project:
+                    found[record["element"]] = record["packages"]
+            return elements <= found.keys()
+
+        assert wait_until(all_read, 90, every_s=0), found
+        return found
+    finally:
+        consumer.close()
+
+
 def _last_subset_id(result: subprocess.CompletedProcess[str]) -> str:
     for word in (result.stdout + result.stderr).split():
         if word.count(".") >= 3 and word.split(".")[2] == "go-test":
