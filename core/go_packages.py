@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # A top-level test `go test -run` selects, as pts's Go runner names them (pts.client.runners.go).
-_GO_TEST = re.compile(r"^(Test|Benchmark|Example|Fuzz)\w*$")
+_GO_TEST_STARTS = ("Test", "Benchmark", "Example", "Fuzz")
+_GO_TEST = re.compile(rf"^({'|'.join(_GO_TEST_STARTS)})\w*$")
 # An import path of at least two elements: a one-element package is named in full anyway.
 _IMPORT_PATH = re.compile(r"^[\w.~+-]+(/[\w.~+-]+)+$")
 
@@ -39,6 +41,26 @@ def go_package(test_id: str) -> str | None:
     elif "." in last_element(package):
         return None
     return package if _IMPORT_PATH.match(package) else None
+
+
+def go_packages(test_ids: Iterable[str]) -> set[str]:
+    """The Go packages `test_ids` name (`go_package` of each, asked once per package).
+
+    >>> sorted(go_packages(["a.io/m/calc::TestAdd", "a.io/m/calc::TestDiv", "a.io/m/x", "t"]))
+    ['a.io/m/calc', 'a.io/m/x']
+    """
+    found: set[str] = set()
+    for test_id in test_ids:
+        # Cheap necessary conditions first: most ids of other runners are out at once.
+        if "/" not in test_id:
+            continue
+        head, separator, name = test_id.partition("::")
+        if head in found or (separator and not name.startswith(_GO_TEST_STARTS)):
+            continue
+        package = go_package(test_id)
+        if package is not None:
+            found.add(package)
+    return found
 
 
 def last_element(package: str) -> str:

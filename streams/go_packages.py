@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pts.core.go_packages import PackagesOf, go_package, last_element
+from pts.core.go_packages import PackagesOf, go_packages, last_element
 
 
 class GoPackageBook:
@@ -32,9 +32,7 @@ class GoPackageBook:
         """Note the packages `test_ids` name; the records of the elements that gained one."""
         known = self._known.setdefault(project, {})
         gained: set[str] = set()
-        for package in {go_package(test_id) for test_id in test_ids}:
-            if package is None:
-                continue
+        for package in go_packages(test_ids):
             element = last_element(package)
             packages = known.setdefault(element, set())
             if package not in packages:
