@@ -193,7 +193,8 @@ def test_the_cli_records_and_subsets_as_pts_does(stack: Stack, tmp_path: Path) -
     expected = sum(ran_results(pts_runner, reports) for pts_runner, reports in REPORTS.values())
     assert wait_until(lambda: stack.learned("lc-pts") == expected, 90), stack.learned("lc-pts")
     assert wait_until(lambda: stack.learned("lc-cli") == expected, 90), stack.learned("lc-cli")
-    # And the same rows in ClickHouse, outcome by outcome (go-test's ids differ: see README).
+    # And the same rows in ClickHouse, outcome by outcome (go-test's ids differ: lc-cli never
+    # saw its packages' import paths; test_go_tests_recorded_by_pts_and_by_the_cli_are_...).
     # The CLI sends a JUnit error as a failure (its status has no error): counted as one.
     rows = ("SELECT if(outcome = 'error', 'failed', outcome) AS o, count() AS n "
             "FROM pts.test_results WHERE project = '{}' GROUP BY o ORDER BY o")  # fmt: skip
