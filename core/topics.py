@@ -101,10 +101,17 @@ CONTROL_TOPICS = (
         "gateway-tokens", "GatewayToken (JSON)", "token id", frozenset({GATEWAY}), 3650,
         partitions=1, compacted=True,
     ),
+    TopicSpec(
+        "go-packages", "PackagesOf (JSON)", "project and last element", frozenset({GATEWAY}),
+        3650, partitions=1, compacted=True,
+    ),
 )  # fmt: skip
 """Topics of pts's own control records, JSON rather than an event contract: no model or
 history reads them. `gateway-tokens` holds the gateway's tokens, each a hash and never the
-secret (`pts.gateway.tokens`); revoking one writes it again, revoked."""
+secret (`pts.gateway.tokens`); revoking one writes it again, revoked. `go-packages` holds,
+per project and last path element, the Go import paths its test ids named (written by the
+worker, `pts.core.go_packages`), so that the gateway gives a Go test the Launchable CLI names
+by its package's last element the id pts records."""
 _BY_STEM = {spec.stem: spec for spec in (*TOPICS, *CONTROL_TOPICS)}
 
 

@@ -33,6 +33,7 @@ from pts.core.settings import Settings
 from pts.gateway.case_events import results_of
 from pts.gateway.commits import commit_of
 from pts.gateway.errors import BadInput, StillReading
+from pts.gateway.go_packages import full_packages, short_packages
 from pts.gateway.launchable_paths import TestPath, test_id
 from pts.gateway.metrics import Metrics
 from pts.gateway.sessions import (
@@ -48,7 +49,7 @@ from pts.gateway.sessions import (
 from pts.gateway.subset_asker import SubsetAsker
 from pts.gateway.subsets import UnsupportedGoal, inspect_body, slice_body, subset_body, target_of
 from pts.gateway.tokens import PresentedToken, parse_token
-from pts.gateway.topic_views import BuildView, RecentCommits, TokenView
+from pts.gateway.topic_views import BuildView, GoPackages, RecentCommits, TokenView
 
 log = get_logger(__name__)
 WORKSPACE = "/intake/organizations/{org}/workspaces/{ws}"
@@ -74,6 +75,7 @@ class Gateway:
     builds: BuildView
     asker: SubsetAsker
     commits: RecentCommits  # a CommitView, which reads the topic
+    go_packages: GoPackages  # a GoPackageView, which reads the topic
     publish: Callable[..., int] = publish  # blocking: run on the executor
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -388,7 +390,10 @@ async def record_tests(request: web.Request) -> web.Response:
         raise Refused(400, "events must be a list and testRunner a string")
     flavors = {**flavors_of(body.get("flavors")), **session.flavors}
     flavor = replace(session, flavors=flavors).flavor
-    results = results_of(events, runner)
+    go_packages = await _go_packages(
+        gateway, project, runner, [e.get("testPath") for e in events if isinstance(e, dict)]
+    )
+    results = results_of(events, runner, go_packages)
     if flavor:
         results = [replace(r, test_id=flavored(r.test_id, flavor)) for r in results]
     if results:
@@ -413,6 +418,29 @@ async def record_tests(request: web.Request) -> web.Response:
             "results": len(results),
         }
     )
+
+
+async def _go_packages(
+    gateway: Gateway, project: str, runner: str, paths: list[Any]
+) -> dict[str, str]:
+    """The full import path of each Go package the go-test paths name by its last element
+    alone, where the project's tests named exactly one (`pts.gateway.go_packages`)."""
+    if runner != "go-test":
+        return {}
+    elements, asked_at = short_packages(paths), time.monotonic()
+    if not elements:
+        return {}
+    known = gateway.go_packages
+    if not all(known.of(project, element) for element in elements):
+        # Named a moment ago, perhaps: read the topic to its end first.
+        await _caught_up(known.view, asked_at)
+    resolved = full_packages(elements, lambda element: known.of(project, element))
+    unresolved = sorted(elements - resolved.keys())
+    if unresolved:
+        gateway.metrics.count("pts_gateway_go_packages_unresolved_total", len(unresolved))
+        log.debug("go_packages_unresolved", project=project, elements=unresolved,
+                  known={e: known.of(project, e) for e in unresolved})  # fmt: skip
+    return resolved
 
 
 async def _parsed(raw: bytes) -> dict[str, Any]:
@@ -441,8 +469,9 @@ async def subset(request: web.Request) -> web.Response:
     raw_paths = body.get("testPaths")
     if not isinstance(raw_paths, list):
         raise Refused(400, "testPaths must be a list of test paths")
+    go_packages = await _go_packages(gateway, project, runner, raw_paths)
     for path in raw_paths:
-        paths.setdefault(test_id(path, runner), []).append(path)
+        paths.setdefault(test_id(path, runner, go_packages), []).append(path)
     if not paths:
         raise UnsupportedGoal("no candidate tests: nothing to choose from")
     flavor = session.flavor

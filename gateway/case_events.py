@@ -25,18 +25,21 @@ from typing import Any
 from pts.client.junit_reports import MAX_DURATION_S
 from pts.client.messages import MAX_MESSAGE, first_lines, truncated
 from pts.core.events import Outcome, TestResult
-from pts.gateway.launchable_paths import BadTestPath, identity
+from pts.gateway.launchable_paths import NO_PACKAGES, BadTestPath, identity
 
 STATUSES = {0: Outcome.FAILED, 1: Outcome.PASSED, 2: Outcome.SKIPPED}
 SUREFIRE_PROFILES = ("maven", "gradle")
 
 
-def results_of(events: Sequence[Any], launchable_runner: str) -> list[TestResult]:
-    """The results of a `record tests` upload's events, in their order."""
+def results_of(
+    events: Sequence[Any], launchable_runner: str, go_packages: Mapping[str, str] = NO_PACKAGES
+) -> list[TestResult]:
+    """The results of a `record tests` upload's events, in their order; `go_packages`: the
+    full import path of each Go package the CLI named by its last element."""
     cases = [_checked(event, index) for index, event in enumerate(events)]
     if launchable_runner in SUREFIRE_PROFILES:
         cases = _without_attempts(cases)
-    results = [_result(event, launchable_runner) for event in cases]
+    results = [_result(event, launchable_runner, go_packages) for event in cases]
     return _with_variants(results)
 
 
@@ -78,8 +81,10 @@ def _without_attempts(events: list[Mapping[str, Any]]) -> list[Mapping[str, Any]
     return kept
 
 
-def _result(event: Mapping[str, Any], launchable_runner: str) -> TestResult:
-    named = identity(event.get("testPath"), launchable_runner)
+def _result(
+    event: Mapping[str, Any], launchable_runner: str, go_packages: Mapping[str, str]
+) -> TestResult:
+    named = identity(event.get("testPath"), launchable_runner, go_packages)
     outcome = STATUSES[event["status"]]
     text = str(event.get("stderr") or "") if outcome is Outcome.FAILED else ""
     message = (

@@ -21,6 +21,7 @@ grows whichever way CI records.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from pts.client.runners import Identity, ReportCase, Runner
@@ -47,6 +48,7 @@ PROFILES = {
     "ctest": "ctest",
 }
 FILE_PROFILE = "file"  # Launchable's `file` profile: the test is a file, its path the id
+NO_PACKAGES: Mapping[str, str] = MappingProxyType({})
 
 
 class BadTestPath(BadInput):
@@ -77,11 +79,20 @@ def components(path: Any) -> dict[str, str]:
     return named
 
 
-def report_case(path: Any, launchable_runner: str) -> ReportCase:
-    """The case a JUnit report states for `path`, as pts's reader would have read it."""
+def report_case(
+    path: Any, launchable_runner: str, go_packages: Mapping[str, str] = NO_PACKAGES
+) -> ReportCase:
+    """The case a JUnit report states for `path`, as pts's reader would have read it;
+    `go_packages`: the full import path of a Go package the CLI named by its last element.
+
+    >>> report_case([{"type": "class", "name": "calc"}, {"type": "testcase", "name": "TestA"}],
+    ...             "go-test", {"calc": "example.com/m/calc"}).suite
+    'example.com/m/calc'
+    """
     parts = components(path)
     case, cls, file = parts.get("testcase", ""), parts.get("class", ""), parts.get("file", "")
     if launchable_runner == "go-test":
+        cls = go_packages.get(cls, cls)
         # go-junit-report's `TestX/sub` is split into testcase and subtest by the CLI.
         name = f"{case}/{parts['subtest']}" if parts.get("subtest") else case
         return ReportCase(name=name, classname=cls, suite=cls)
@@ -90,12 +101,14 @@ def report_case(path: Any, launchable_runner: str) -> ReportCase:
     return ReportCase(name=case, classname=cls, file=file)
 
 
-def identity(path: Any, launchable_runner: str) -> Identity:
-    """What pts's runner profile calls the test at `path`."""
+def identity(
+    path: Any, launchable_runner: str, go_packages: Mapping[str, str] = NO_PACKAGES
+) -> Identity:
+    """What pts's runner profile calls the test at `path` (`go_packages`: as `report_case`)."""
     if launchable_runner == FILE_PROFILE:
         file = components(path).get("file") or _joined(path)
         return Identity(file, file, "")
-    case = report_case(path, launchable_runner)
+    case = report_case(path, launchable_runner, go_packages)
     if not (case.classname or case.file or case.suite):
         if launchable_runner in PROFILES:
             raise BadTestPath(f"testPath {path!r:.120} names no class or file")
@@ -114,9 +127,9 @@ def identity(path: Any, launchable_runner: str) -> Identity:
     return found
 
 
-def test_id(path: Any, launchable_runner: str) -> str:
-    """The pts test id of the test at `path`."""
-    return identity(path, launchable_runner).test_id
+def test_id(path: Any, launchable_runner: str, go_packages: Mapping[str, str] = NO_PACKAGES) -> str:
+    """The pts test id of the test at `path` (`go_packages`: as `report_case`)."""
+    return identity(path, launchable_runner, go_packages).test_id
 
 
 def test_path(test_id: str, launchable_runner: str) -> TestPath:

@@ -21,6 +21,10 @@ CONTENT_TYPE = "text/plain"  # version 0.0.4 of the text format, as generate_lat
 TOTALS = {
     "pts_gateway_results_recorded_total": "Test results published to the topics.",
     "pts_gateway_subsets_answered_total": "Subsets answered by the worker.",
+    "pts_gateway_go_packages_unresolved_total": (
+        "Go packages the Launchable CLI named by their last path element that the gateway "
+        "left so, as the project's tests named none or several packages with it."
+    ),
 }
 
 

@@ -16,7 +16,7 @@ from pts.core.secrets import check_secrets
 from pts.core.settings import Settings, is_loopback
 from pts.gateway.app import Gateway, make_app
 from pts.gateway.subset_asker import SubsetAsker
-from pts.gateway.topic_views import BuildView, CommitView, TokenView
+from pts.gateway.topic_views import BuildView, CommitView, GoPackageView, TokenView
 
 log = get_logger(__name__)
 
@@ -51,14 +51,15 @@ def run_gateway(settings: Settings) -> None:
     tls = check_exposure(settings)
     timeout_s = settings.record_timeout_s
     tokens, builds, commits = TokenView(settings), BuildView(settings), CommitView(settings)
+    go_packages = GoPackageView(settings)
     asker = SubsetAsker(settings)
-    views = (tokens.view, builds.view, commits.view)
+    views = (tokens.view, builds.view, commits.view, go_packages.view)
     for view in views:
         view.start(timeout_s)
     asker.start(timeout_s)
     for view in views:
         view.catch_up(timeout_s)
-    app = make_app(Gateway(settings, tokens, builds, asker, commits))
+    app = make_app(Gateway(settings, tokens, builds, asker, commits, go_packages))
 
     async def close(_app: web.Application) -> None:
         asker.close()

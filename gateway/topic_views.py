@@ -1,6 +1,6 @@
-"""What the gateway reads of the topics to answer on its own: the tokens, and which builds
-exist (with when each was recorded), each a view a thread keeps by reading its topic from the
-start.
+"""What the gateway reads of the topics to answer on its own: the tokens, which builds exist
+(with when each was recorded), the newest commits, and the Go packages each project's tests
+named, each a view a thread keeps by reading its topic from the start.
 
 A view answers from memory; a lookup that misses first catches the view up to the end the
 topic has at that moment, so a token created or a build recorded through another replica a
@@ -9,6 +9,7 @@ moment ago is found (read your writes), and only then is a miss a 401 or a 404.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -20,6 +21,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message,
 from pts.core import wire
 from pts.core.errors import BrokerUnavailable, DecodeError
 from pts.core.events import Build, Commit
+from pts.core.go_packages import PackagesOf
 from pts.core.kafka import ask_cluster, client_config
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
@@ -189,6 +191,36 @@ class BuildView:
             return
         build = Build.from_record(record)
         self.started_at.setdefault((build.project, build.build_id), build.started_at.isoformat())
+
+
+class GoPackages:
+    """Per project and last path element, the full import paths the project's test ids named
+    (`pts.core.go_packages`)."""
+
+    def __init__(self) -> None:
+        self.packages: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    def keep(self, record: PackagesOf) -> None:
+        self.packages[(record.project, record.element)] = record.packages
+
+    def of(self, project: str, element: str) -> tuple[str, ...]:
+        return self.packages.get((project, element), ())
+
+
+class GoPackageView(GoPackages):
+    """The go-packages topic, as `GoPackages`."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.view = TopicView(settings, "go-packages", self._fold)
+
+    def _fold(self, message: Message) -> None:
+        value = message.value()
+        if value is None:  # a tombstone: the key is [project, element]
+            project, element = json.loads(message.key() or b"[]")
+            self.packages.pop((project, element), None)
+        else:
+            self.keep(PackagesOf.from_json(value))
 
 
 KEPT_COMMITS = 10_000  # per project: the newest commits the jar sent

@@ -25,12 +25,14 @@ from pts.core.bounded import described
 from pts.core.dead_letters import DeadLetters
 from pts.core.errors import PtsError
 from pts.core.events import result_columns_of, utc_now
+from pts.core.go_packages import PackagesOf
 from pts.core.kafka import MAX_MESSAGE_BYTES, CheckedProducer, client_config
 from pts.core.logs import get_logger
 from pts.core.settings import Settings
 from pts.core.topics import Reader, read_by, topic_name
 from pts.selection.selector import Selector
 from pts.streams import checkpoints, snapshots
+from pts.streams.go_packages import GoPackageBook
 from pts.streams.kafka_security import broker_credentials
 
 T = TypeVar("T")
@@ -65,6 +67,7 @@ class WorkerState:
         snapshotted them since."""
         self.settings = settings
         self.selector = selector
+        self.go_packages = GoPackageBook()  # used on the model thread
         # Replies, predictions and snapshots: one producer, which keeps retrying through a
         # broker outage of up to PRODUCE_TIMEOUT_S. Dead letters have their own, so that one
         # that cannot be written is counted as such and fails no snapshot round.
@@ -148,7 +151,7 @@ class WorkerState:
                 if self.fatal is not None:  # the worker stops, with the error's exit code
                     self.fatal(snapshots.RestoreStopped(exc))
                 raise
-            await self.run_model(self._install, snapshot)
+            self.publish_go_packages(await self.run_model(self._install, snapshot))
             log.info(
                 "partition_restored",
                 seconds=round(time.monotonic() - started, 3),
@@ -168,11 +171,13 @@ class WorkerState:
         except checkpoints.StateRefused as exc:
             raise snapshots.with_rebuild_hint(self.settings, exc) from None
 
-    def _install(self, snapshot: snapshots.PartitionSnapshot) -> None:
-        # On the model thread.
+    def _install(self, snapshot: snapshots.PartitionSnapshot) -> list[PackagesOf]:
+        # On the model thread. Returns the Go packages of the restored projects' tests.
+        packages = []
         for name, project in snapshot.projects.items():
             self.selector.projects[name] = project
             self.partition_of[name] = snapshot.partition
+            packages += self.go_packages.restore(name, project.history.tests)
         for stem in snapshots.REPLAYED:
             key = (topic_name(self.settings, stem), snapshot.partition)
             self.processed[key] = max(self.processed.get(key, -1), snapshot.offsets.get(stem, -1))
@@ -181,6 +186,13 @@ class WorkerState:
         self.restored_results[snapshot.partition] = sum(
             p.results_learned for p in snapshot.projects.values()
         )
+        return packages
+
+    def publish_go_packages(self, records: list[PackagesOf]) -> None:
+        """Send records of `go-packages` (compacted: the newest of each key is the one kept)."""
+        topic = topic_name(self.settings, "go-packages")
+        for record in records:
+            self.producer.produce(topic, record.key, record.to_json())
 
     async def release(self, partitions: set[int]) -> None:
         """Partitions revoked: let a restore of theirs under way finish, snapshot what changed
@@ -203,6 +215,7 @@ class WorkerState:
         for name in projects:
             self.selector.projects.pop(name, None)
             self.partition_of.pop(name, None)
+            self.go_packages.forget(name)
             self._changed.discard(name)
         for partition in partitions:
             self.restored.pop(partition, None)

@@ -23,6 +23,7 @@ from pts.core.events import (
     to_record,
     utc_now,
 )
+from pts.core.go_packages import PackagesOf
 from pts.core.logs import get_logger
 from pts.core.parts import PartsWaiting, join_request, split_response
 from pts.core.topics import topic_name
@@ -45,7 +46,9 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
     replies = topic_name(state.settings, "subset-responses")  # the one topic answers go to
 
     @collector_paused()  # `Selector.rank`'s reason, for the encoding too
-    def rank_and_encode(request: SubsetRequest, behind: int) -> tuple[SubsetResponse, list[bytes]]:
+    def rank_and_encode(
+        request: SubsetRequest, behind: int
+    ) -> tuple[SubsetResponse, list[bytes], list[PackagesOf]]:
         # On the model thread: encoding a 10,000-test answer takes tens of milliseconds.
         if request.known_tests:  # no candidate list: the project's recent tests of the flavor
             known = state.selector.known_tests(request.project, request.flavor)
@@ -55,7 +58,8 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
             results_behind=behind, columns=request.reply_columns,
         )  # fmt: skip
         parts = split_response(response)
-        return response, [wire.encode("SubsetResponse", to_record(part)) for part in parts]
+        payloads = [wire.encode("SubsetResponse", to_record(part)) for part in parts]
+        return response, payloads, state.go_packages.learn(request.project, request.candidates)
 
     async def answer(record: dict[str, Any], message: Message) -> None:
         part = SubsetRequest.from_record(record)
@@ -86,9 +90,10 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
             wait_s = min(max(request.catch_up_s, 0.0), MAX_CATCH_UP_S)
             caught_up = await state.catch_up(partition, timeout_s=wait_s)
             behind = 0 if caught_up else await state.results_behind(partition, request.project)
-            response, payloads = await state.run_model(rank_and_encode, request, behind)
+            response, payloads, packages = await state.run_model(rank_and_encode, request, behind)
             if any(test.reason in REMEMBERED for test in response.ranked):
                 state.changed(request.project, partition)  # what the answer changed
+            state.publish_go_packages(packages)
             for payload in payloads:
                 state.producer.produce(request.reply_topic, request.request_id.encode(), payload)
         except Exception:  # a bug must not go unseen in a task nobody awaits

@@ -11,7 +11,8 @@ import faust
 from faust.types.tuples import Message
 
 from pts.core import wire
-from pts.core.events import ChampionDecision, TestResultBatch
+from pts.core.events import ChampionDecision, ResultColumns, TestResultBatch
+from pts.core.go_packages import PackagesOf
 from pts.core.logs import get_logger
 from pts.core.topics import topic_name
 from pts.streams.app import BUILD_WAIT_S, WorkerState
@@ -29,6 +30,7 @@ class _Learned:
     awaits_build: bool = False
     predictions: bytes = b""  # encoded, when predictions are recorded
     decisions: list[ChampionDecision] = field(default_factory=list)
+    go_packages: list[PackagesOf] = field(default_factory=list)  # elements that gained one
 
 
 def register(
@@ -60,6 +62,8 @@ def register(
             if predicted is not None:
                 done.predictions = wire.encode("PredictionBatch", predicted.to_record())
         done.decisions = selector.take_decisions(batch.project)
+        test_ids = ResultColumns.of(batch.results).test_ids
+        done.go_packages = state.go_packages.learn(batch.project, test_ids)
         return done
 
     async def finish(done: _Learned, message: Message) -> None:
@@ -79,6 +83,7 @@ def register(
                 )  # fmt: skip
             done = await state.run_model(learn, batch)
         state.changed(batch.project, message.partition)
+        state.publish_go_packages(done.go_packages)
         if done.predictions:
             # What the model said before it learned: the history of its quality.
             state.producer.produce(predictions, batch.project.encode(), done.predictions)

@@ -5,7 +5,9 @@ split-subset and inspect subset.
 
 What it proves: the results recorded through the gateway are learned as the same reports
 recorded with `pts record tests --runner` (the same count), and the subsets the CLI prints are
-the ones `pts subset` prints for the same history and build.
+the ones `pts subset` prints for the same history and build; go-test results and candidates,
+which the CLI names by the package's last path element, get the ids pts records once the
+worker has seen the project's packages.
 """
 
 from __future__ import annotations
@@ -193,7 +195,8 @@ def test_the_cli_records_and_subsets_as_pts_does(stack: Stack, tmp_path: Path) -
     expected = sum(ran_results(pts_runner, reports) for pts_runner, reports in REPORTS.values())
     assert wait_until(lambda: stack.learned("lc-pts") == expected, 90), stack.learned("lc-pts")
     assert wait_until(lambda: stack.learned("lc-cli") == expected, 90), stack.learned("lc-cli")
-    # And the same rows in ClickHouse, outcome by outcome (go-test's ids differ: see README).
+    # And the same rows in ClickHouse, outcome by outcome (go-test's ids differ: lc-cli never
+    # saw its packages' import paths; test_go_tests_recorded_by_pts_and_by_the_cli_are_...).
     # The CLI sends a JUnit error as a failure (its status has no error): counted as one.
     rows = ("SELECT if(outcome = 'error', 'failed', outcome) AS o, count() AS n "
             "FROM pts.test_results WHERE project = '{}' GROUP BY o ORDER BY o")  # fmt: skip
@@ -252,6 +255,119 @@ def test_the_cli_records_and_subsets_as_pts_does(stack: Stack, tmp_path: Path) -
     assert "^TestFlaky$" in go_subset.stdout.split("|")
     inspected = ok(stack.launchable("inspect", "subset", "--subset-id", _last_subset_id(go_subset)))
     assert "| Yes " not in inspected.stdout  # the New column
+
+
+def test_go_tests_recorded_by_pts_and_by_the_cli_are_one_history(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The CLI names a Go package by its last element (`calc`); once the worker has learned
+    the project's packages from `pts record tests --runner go`, the gateway records and lists
+    the CLI's tests under the ids pts gives them."""
+    project, report = "lc-go", SAMPLES / "go" / "go-junit-report-v1.xml"
+    created = ok(run_pts(stack.env, "token", "create", "--project", project))
+    token = created.stdout.strip().splitlines()[-1]
+    ok(run_pts(stack.env, "record", "build", "-p", project, "-b", "b1", "--repo", str(stack.repo)))
+    ok(run_pts(stack.env, "record", "tests", "-p", project, "-b", "b1", "--runner", "go",
+               str(report)))  # fmt: skip
+    read_go_packages(
+        stack.env,
+        project,
+        {"calc": ["example.com/sample/calc"], "strs": ["example.com/sample/strs"]},
+    )
+
+    ok(stack.launchable("record", "build", "--name", "b2", "--no-commit-collection",
+                        "--commit", f".={stack.sha}", token=token))  # fmt: skip
+    session = ok(stack.launchable("record", "session", "--build", "b2", token=token)).stdout
+    listing = (SAMPLES / "go" / "go-test-list.txt").read_text()
+    chosen = ok(stack.launchable("subset", "--session", session, "--target", "100%", "go-test",
+                                 stdin=listing, token=token))  # fmt: skip
+    listed = [line for line in listing.splitlines() if " " not in line]
+    assert sorted(chosen.stdout.strip().split("|")) == sorted(f"^{name}$" for name in listed)
+    inspected = ok(stack.launchable("inspect", "subset", "--subset-id",
+                                    _last_subset_id(chosen), token=token))  # fmt: skip
+    assert inspected.stdout.count("example.com/sample/") == len(listed), inspected.stdout
+    assert "| Yes " not in inspected.stdout  # the New column: every candidate is known
+
+    copies = tmp_path / "go"
+    copies.mkdir()
+    shutil.copy(report, copies / report.name)  # fresh: the CLI skips reports older than b2
+    ok(stack.launchable("record", "tests", "--session", session, "go-test", str(copies),
+                        token=token))  # fmt: skip
+    rows = ("SELECT test_id, variant, if(outcome = 'error', 'failed', outcome) AS o "
+            "FROM pts.test_results WHERE project = '{}' AND build_id = '{}' "
+            "ORDER BY test_id, variant")  # fmt: skip
+
+    def stored(build: str) -> str:
+        return ok(run_pts(stack.env, "query", rows.format(project, build))).stdout
+
+    assert wait_until(lambda: stored("b2") == stored("b1") != "", 90), (stored("b1"), stored("b2"))
+    assert "example.com/sample/calc::TestAdd" in stored("b2")
+
+
+def test_a_go_package_only_listed_is_known_and_an_ambiguous_one_stays_short(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """`pts subset --runner go` candidates name packages too; an element two packages share
+    (`calc` of example.com/sample and of example.com/broken) stays short through the CLI."""
+    project, go = "lc-go-list", SAMPLES / "go"
+    created = ok(run_pts(stack.env, "token", "create", "--project", project))
+    token = created.stdout.strip().splitlines()[-1]
+    ok(run_pts(stack.env, "record", "build", "-p", project, "-b", "b1", "--repo", str(stack.repo)))
+    for listing in (go / "go-test-list.txt", go / "broken" / "go-test-list.txt"):
+        ok(run_pts(stack.env, "subset", "-p", project, "-b", "b1", "--target", "100%",
+                   "--runner", "go", stdin=listing.read_text()))  # fmt: skip
+    read_go_packages(stack.env, project, {
+        "calc": ["example.com/broken/calc", "example.com/sample/calc"],
+        "strs": ["example.com/sample/strs"],
+        "parse": ["example.com/broken/parse"],  # it did not build: listed as the package
+    })  # fmt: skip
+
+    ok(stack.launchable("record", "build", "--name", "b2", "--no-commit-collection",
+                        "--commit", f".={stack.sha}", token=token))  # fmt: skip
+    session = ok(stack.launchable("record", "session", "--build", "b2", token=token)).stdout
+    copies = tmp_path / "go"
+    copies.mkdir()
+    shutil.copy(go / "go-junit-report-v1.xml", copies)
+    ok(stack.launchable("record", "tests", "--session", session, "go-test", str(copies),
+                        token=token))  # fmt: skip
+    query = (f"SELECT DISTINCT test_id FROM pts.test_results WHERE project = '{project}' "
+             "AND build_id = 'b2' ORDER BY test_id")  # fmt: skip
+
+    def stored() -> list[str]:
+        return [json.loads(line)["test_id"]
+                for line in ok(run_pts(stack.env, "query", query)).stdout.splitlines()]  # fmt: skip
+
+    assert wait_until(lambda: len(stored()) == 6, 90), stored()
+    assert stored() == [
+        "calc::TestAdd", "calc::TestDiv", "calc::TestFlaky", "calc::TestSkipped",
+        "example.com/sample/strs::TestSplit", "example.com/sample/strs::TestUpper",
+    ]  # fmt: skip
+
+
+def read_go_packages(
+    env: dict[str, str], project: str, expected: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """The packages the worker published for `project` (pts.go-packages), once the newest
+    record of each element of `expected` lists its packages."""
+    topic = f"{env['PTS_TOPIC_PREFIX']}.go-packages"
+    group = f"test-{uuid.uuid4().hex[:8]}"
+    consumer = Consumer({"bootstrap.servers": env["PTS_KAFKA_BOOTSTRAP"], "group.id": group})
+    found: dict[str, list[str]] = {}
+    try:
+        consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+
+        def all_read() -> bool:
+            message = consumer.poll(0.5)
+            if message is not None and not message.error():
+                record = json.loads(message.value())
+                if record["project"] == project:
+                    found[record["element"]] = record["packages"]
+            return all(found.get(element) == packages for element, packages in expected.items())
+
+        assert wait_until(all_read, 90, every_s=0), found
+        return found
+    finally:
+        consumer.close()
 
 
 def _last_subset_id(result: subprocess.CompletedProcess[str]) -> str:

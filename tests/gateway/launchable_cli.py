@@ -1,6 +1,7 @@
 """What the Launchable CLI 1.125.3 sends for a JUnit report (`record tests`), after its code
 (`commands/record/case_event.py` and the runner profiles; /work/shared/launchable_api.md §4),
-so that the mapping is checked on every fixture without the CLI; the end-to-end test
+and the candidates it sends for a `go test -list` listing (`test_runners/go_test.py`), so that
+the mapping is checked on every fixture without the CLI; the end-to-end test
 (tests/end_to_end/test_launchable_cli.py) runs the CLI itself."""
 
 from __future__ import annotations
@@ -65,3 +66,20 @@ def _path(case: ElementTree.Element, suite: ElementTree.Element, profile: str) -
         name, sub = name.split("/", 1)
         return [*path, {"type": "testcase", "name": name}, {"type": "subtest", "name": sub}]
     return [*path, {"type": "testcase", "name": name}]
+
+
+def go_list_paths(listing: str) -> list[list[dict[str, str]]]:
+    """The test paths the go-test profile's `subset` sends for `go test -list ./...` output: each
+    name before a package's status line, with the package's last path element."""
+    paths, names = [], []
+    for line in listing.splitlines():
+        if " " not in line:
+            names.append(line)
+            continue
+        parts = line.split()
+        if len(parts) >= 2:
+            package = parts[1].split("/")[-1]
+            paths += [[{"type": "class", "name": package}, {"type": "testcase", "name": name}]
+                      for name in names]  # fmt: skip
+        names = []
+    return paths

@@ -16,13 +16,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from pts.core.errors import BrokerUnavailable, ConfigError, SubsetTimeout
 from pts.core.events import RankedTest, SubsetRequest, SubsetResponse
+from pts.core.go_packages import PackagesOf
 from pts.core.settings import Settings
 from pts.gateway.app import Gateway, make_app
 from pts.gateway.process import check_exposure
 from pts.gateway.sessions import TestSession, session_id
 from pts.gateway.subset_asker import Answer
 from pts.gateway.tokens import TokenBook, new_token
-from pts.gateway.topic_views import RecentCommits
+from pts.gateway.topic_views import GoPackages, RecentCommits
 
 TOKEN, RECORD = new_token("pts", "shop")
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -89,7 +90,9 @@ def fakes() -> Fakes:
     settings = Settings(gateway_max_body_bytes=64 * 1024, subset_timeout_s=2)
     commits = RecentCommits()
     commits.view = FakeView()  # type: ignore[attr-defined]
-    gateway = Gateway(settings, tokens, builds, asker, commits, published)  # type: ignore[arg-type]
+    go_packages = GoPackages()
+    go_packages.view = FakeView()  # type: ignore[attr-defined]
+    gateway = Gateway(settings, tokens, builds, asker, commits, go_packages, published)  # type: ignore[arg-type]
     return Fakes(gateway, published, asker)
 
 
@@ -356,3 +359,52 @@ async def test_a_miss_before_the_topic_is_read_is_503_not_404(
     await refused(answer, 503, "not read test.builds to its end")
     assert "Retry-After" in answer.headers
     assert (await client.get(SHOP + "/builds/b1", headers=AUTH)).status == 200  # known: served
+
+
+def go_path(package: str, name: str) -> list[dict[str, str]]:
+    return [{"type": "class", "name": package}, {"type": "testcase", "name": name}]
+
+
+@served
+async def test_a_go_package_published_a_moment_ago_is_looked_up_and_resolved(
+    client: TestClient, given: Fakes
+) -> None:
+    """The CLI names `calc`; the worker published its import path just before: the gateway
+    reads the topic to its end and records the full id. `strs`, known nowhere, stays short."""
+    known = given.gateway.go_packages
+
+    def published_meanwhile(asked_at: float, timeout_s: float) -> bool:
+        known.keep(PackagesOf("shop", "calc", ("example.com/m/calc",)))
+        return True
+
+    known.view.catch_up_since = published_meanwhile  # type: ignore[attr-defined]
+    events = [{"type": "case", "status": 1, "duration": 0.1, "testPath": path}
+              for path in (go_path("calc", "TestAdd"), go_path("strs", "TestUpper"))]  # fmt: skip
+    session = session_id(TestSession("b1"))
+    answer = await client.post(
+        f"{SHOP}/builds/b1/test_sessions/{session}/events",
+        json={"events": events, "testRunner": "go-test"}, headers=AUTH,
+    )  # fmt: skip
+    assert answer.status == 200, await answer.text()
+    [batch] = given.published.events[0]["batches"]
+    assert [r.test_id for r in batch.results] == ["example.com/m/calc::TestAdd", "strs::TestUpper"]
+    text = await (await client.get("/metrics")).text()
+    assert "pts_gateway_go_packages_unresolved_total 1.0" in text
+
+
+@served
+async def test_a_go_subset_asks_for_full_ids_and_answers_the_clis_own_paths(
+    client: TestClient, given: Fakes
+) -> None:
+    given.gateway.go_packages.keep(PackagesOf("shop", "calc", ("example.com/m/calc",)))
+    listed = [go_path("calc", "TestAdd"), go_path("calc", "TestDiv")]
+    body = {**subset_body(), "testPaths": listed, "testRunner": "go-test"}
+    answer = await client.post(SHOP + "/subset", json=body, headers=AUTH)
+    assert answer.status == 200, await answer.text()
+    [request] = given.asker.requests
+    assert request.candidates == (
+        "example.com/m/calc::TestAdd [os=linux]", "example.com/m/calc::TestDiv [os=linux]",
+    )  # fmt: skip
+    assert given.gateway.go_packages.view.catch_ups == 0  # type: ignore[attr-defined]
+    answered = await answer.json()
+    assert answered["testPaths"] + answered["rest"] == [listed[1], listed[0]]

@@ -56,7 +56,8 @@ def test_reruns_stay_within_their_test_case() -> None:
 
 def test_go_results_are_named_by_the_package_the_cli_sends() -> None:
     """go-junit-report v1 and v2 give one history, as the CLI aligns v2 to v1's package name;
-    it sends no import path, so the ids are `calc::TestDiv`, not pts's `example.com/...`."""
+    it sends no import path, so with no package known the ids are `calc::TestDiv`, not pts's
+    `example.com/...` (with the project's packages known: tests/gateway/test_go_packages.py)."""
     v1 = results_of(cli_events(RUNNERS / "go" / "go-junit-report-v1.xml", "go-test"), "go-test")
     v2 = results_of(cli_events(RUNNERS / "go" / "go-junit-report-v2.xml", "go-test"), "go-test")
     pts = parse_report(RUNNERS / "go" / "go-junit-report-v1.xml", runner=runner("go"))
