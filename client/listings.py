@@ -19,7 +19,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from pts.client.runners.base import Candidates, Runner
-from pts.core.errors import PtsError
+from pts.core.errors import ConfigError, PtsError
 
 Document = Literal["xml", "json"]
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # PowerShell's `>` writes UTF-16
@@ -41,7 +41,10 @@ def read_listing(data: bytes, source: str, runner: Runner) -> Candidates:
     if document is not None and document not in runner.listing_documents:
         found = {"xml": "an XML document", "json": "a JSON document"}[document]
         raise ListingError(f"{source}: {_refusal(found, runner)}")
-    return runner.candidates(text)
+    try:
+        return runner.candidates(text)
+    except ConfigError as exc:  # a document of a form the profile reads, but not its listing
+        raise ListingError(f"{source}: {exc}") from exc
 
 
 def document_kind(text: str) -> Document | None:

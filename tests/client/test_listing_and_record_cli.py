@@ -123,3 +123,21 @@ def test_a_results_file_that_holds_nothing_is_warned_of_and_only_it_is_an_error(
     assert some.returncode == 0, some.stderr
     assert len(some.stdout.splitlines()) == 9
     assert "zero.json: the report holds no test cases" in some.stderr
+
+
+def test_a_document_of_a_form_the_profile_reads_but_not_its_listing_is_a_one_line_error(
+    unreachable_bootstrap: str, tmp_path: Path
+) -> None:
+    # Robot and dotnet read XML listings, CTest a JSON one: another document of that form is
+    # no listing either, refused as such (not a reason to run everything).
+    env = no_broker(unreachable_bootstrap, tmp_path)
+    other_xml = '<?xml version="1.0"?>\n<foo><bar/></foo>\n'
+    for runner, document, says in (
+        ("robot", other_xml, "not Robot's output.xml"),
+        ("dotnet", other_xml, "not NUnit's `--explore=tests.xml`"),
+        ("ctest", '{"a": 1}\n', "not `ctest --show-only=json-v1` output"),
+    ):
+        result = subset(env, "--runner", runner, stdin=document)
+        assert result.returncode == 2 and result.stdout == "", runner
+        [line] = result.stderr.splitlines()
+        assert line.startswith("pts: error: stdin: ") and says in line, line
