@@ -65,6 +65,9 @@ READONLY_ERROR = "Code: 164."
 """How ClickHouse says a statement was refused in read-only mode (READONLY)."""
 TOO_LARGE_ERROR = "Code: 396."
 """How ClickHouse says a result passed `max_result_rows` or `max_result_bytes`."""
+SYNTAX_ERRORS = ("Code: 62.", "Code: 47.", "Code: 46.", "Code: 60.")
+"""How ClickHouse says a query does not parse (62), names an unknown column (47), function
+(46) or table (60): the query's own mistake, refused as such (exit code 2), not a store failure."""
 _TEMPORAL = re.compile(r"^(?:LowCardinality\()?(?:Nullable\()?(DateTime64|DateTime|Date32|Date)\b")
 _TIMEZONE = re.compile(r"'([^']+)'")
 T = TypeVar("T")
@@ -109,6 +112,8 @@ def store_error(
         return QueryRejected(f"query rejected by ClickHouse's read-only mode: {first_line(exc)}")
     if TOO_LARGE_ERROR in text:
         return result_too_large(max_result_bytes, rows="max rows" in text)
+    if any(code in text for code in SYNTAX_ERRORS):
+        return QueryRejected(f"query rejected: ClickHouse cannot run it: {first_line(exc)}")
     return StoreError(f"{backend}: {first_line(exc)}")
 
 
