@@ -66,6 +66,7 @@ def bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPro
     )  # fmt: skip
 
 
+@pytest.mark.timeout(900)  # pip install from its cache: about 40-90 s on 2 busy cores
 @pytest.mark.skipif(shutil.which("python3.11") is None, reason="no python3.11 on this machine")
 @pytest.mark.skipif(shutil.which("git") is None, reason="no git on this machine")
 def test_the_readme_install_and_plugin_sections_work_as_written(
