@@ -42,9 +42,13 @@ fi
 step() { printf '\n== %s\n' "$*" >&2; }
 step "1/5 install"
 ops/install.sh
-step "2/5 broker: Apache Kafka (KRaft) on 127.0.0.1:${PTS_BROKER_PORT:-9092}"
-if [ -z "${PTS_KAFKA_BOOTSTRAP:-}" ]; then ops/broker/kafka.sh start; fi
-.venv/bin/pts topics
+if [ -z "${PTS_KAFKA_BOOTSTRAP:-}" ]; then
+  step "2/5 broker: Apache Kafka (KRaft) on 127.0.0.1:${PTS_BROKER_PORT:-9092}"
+  ops/broker/kafka.sh start
+else
+  step "2/5 broker: the one at $PTS_KAFKA_BOOTSTRAP"
+fi
+PTS_LOG_LEVEL=warning .venv/bin/pts topics  # its sentence, not a log line per topic
 step "3/5 worker (log: $PTS_DATA_DIR/worker.log)"
 mkdir -p "$PTS_DATA_DIR"
 if [ -f "$worker_pid" ] && kill -0 "$(cat "$worker_pid")" 2>/dev/null; then
