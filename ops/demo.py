@@ -7,9 +7,13 @@ Run by `ops/demo.sh` once the broker and the worker are up (`--cycles N` replays
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, replace
+from typing import Any
 
 from pts.client.publisher import publish
 from pts.client.subset_client import SubsetClient, new_request
@@ -20,7 +24,6 @@ from pts.core.settings import Settings, settings
 from pts.evaluation.history import Cycle
 from pts.evaluation.synthetic import generate
 from pts.ops.replay import replay
-from pts.worker.http_client import fetch
 
 PROJECT = "demo-shop"
 HISTORY_CYCLES = 150
@@ -39,6 +42,18 @@ class Progress:
 
     learned: int
     behind: int
+
+
+def fetch(config: Settings, path: str) -> dict[str, Any]:
+    """The JSON the worker serves at `path`; an HTTP error becomes {"error": ...}."""
+    try:
+        with urllib.request.urlopen(f"{config.worker_url}{path}", timeout=10) as answer:
+            body: dict[str, Any] = json.load(answer)
+            return body
+    except urllib.error.HTTPError as exc:
+        return {"error": f"{exc.code} {exc.reason}"}
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+        raise WorkerUnreachable(f"no worker answers at {config.worker_url} ({exc})") from exc
 
 
 def progress(config: Settings) -> Progress:
