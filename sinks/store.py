@@ -112,8 +112,6 @@ def store_error(
         return QueryRejected(f"query rejected by ClickHouse's read-only mode: {first_line(exc)}")
     if TOO_LARGE_ERROR in text:
         return result_too_large(max_result_bytes, rows="max rows" in text)
-    if any(code in text for code in SYNTAX_ERRORS):
-        return QueryRejected(f"query rejected: ClickHouse cannot run it: {first_line(exc)}")
     return StoreError(f"{backend}: {first_line(exc)}")
 
 
@@ -303,12 +301,21 @@ class HistoryStore(ABC):
         that ClickHouse's own parse shows reading anything but the tables of database `pts`
         (`query_guard`); the backend also runs it in ClickHouse's read-only mode, within the
         limits of `query_settings` (a result past them: `QueryRejected`, and never held whole),
-        with `pts` as the current database. Duplicate keys are collapsed (FINAL).
+        with `pts` as the current database. Duplicate keys are collapsed (FINAL). A query
+        ClickHouse cannot parse or resolve (a syntax error, an unknown column, function or
+        table) is `QueryRejected` too: the query's mistake, not the store's.
         """
         statement, params = check_read_only(sql), dict(params or {})
-        parsed = self._select(f"EXPLAIN AST {statement}", params)
-        check_ast("\n".join(str(next(iter(row.values()))) for row in parsed))
-        return self._select(statement, params)
+        try:
+            parsed = self._select(f"EXPLAIN AST {statement}", params)
+            check_ast("\n".join(str(next(iter(row.values()))) for row in parsed))
+            return self._select(statement, params)
+        except QueryRejected:
+            raise
+        except StoreError as exc:
+            if any(code in str(exc) for code in SYNTAX_ERRORS):  # the query's own mistake
+                raise QueryRejected(f"query rejected: ClickHouse cannot run it: {exc}") from exc
+            raise
 
     @abstractmethod
     def _execute(self, statement: str) -> None:
