@@ -84,6 +84,12 @@ def eval_worker(settings: Settings) -> Iterator[Settings]:
         _stop(process)
         try:
             delete_traces(own)
+        except KafkaException as exc:  # the scores stand; say what is left to delete
+            print(
+                f"pts: warning: the evaluation's topics {own.topic_prefix}.* and groups "
+                f"{own.worker_id}* could not be deleted ({exc}); delete them by hand",
+                file=sys.stderr,
+            )
         finally:
             shutil.rmtree(data_dir, ignore_errors=True)
 

@@ -80,10 +80,14 @@ def wait_for_model(config: Settings, results: int, timeout_s: float) -> Progress
             shown = time.monotonic()
             print(
                 f"  the model has learned {now.learned:,} of {results:,} results "
-                f"({max(now.behind, 0):,} messages to go) ...",
+                f"({_behind(now)} to go) ...",
                 file=sys.stderr,
             )
         time.sleep(0.5)
+
+
+def _behind(now: Progress) -> str:
+    return "an unknown number of messages" if now.behind < 0 else f"{now.behind:,} messages"
 
 
 def comparison(response: SubsetResponse, cycle: Cycle) -> list[str]:
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     print(
         f"  the model has learned {learned.learned:,} results in {time.monotonic() - started:.0f} s"
-        + ("" if learned.behind == 0 else f"; it is still {learned.behind:,} messages behind"),
+        + ("" if learned.behind == 0 else f"; it is still {_behind(learned)} behind"),
         file=sys.stderr,
     )
     request = new_request(
