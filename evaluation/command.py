@@ -2,14 +2,17 @@
 
 Prints the table, then what the served selector's safety nets add (`nets.py`), and writes
 `<history>.png` (recall against time budget) and `<history>.json` (every figure, per-cycle
-scores and rankings) into `--out`. With `--through-broker` the
-selector also runs through the real broker and a running `pts worker` (`broker_mode.py`).
+scores and rankings) into `--out`. With `--through-broker` the selector also runs through
+the real broker, answered by a `pts worker` of the evaluation's own on topics of its own
+(`eval_worker.py`, `broker_mode.py`): the live worker sees none of it.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -90,18 +93,22 @@ def run_evaluation(
         raise ConfigError("--seeds, --min-candidates and --limit must be at least 1")
     history = load_history(dataset, settings().datasets_dir).head(limit)
     chosen: dict[str, Any] = dict(choose_rankers(rankers, seeds))
-    via_broker = None
-    if through_broker:
-        from pts.evaluation.broker_mode import BrokerRanker
+    with ExitStack() as stack:
+        if through_broker:
+            from pts.evaluation.broker_mode import BrokerRanker
+            from pts.evaluation.eval_worker import eval_worker
 
-        via_broker = chosen[BrokerRanker.name] = BrokerRanker(settings())
-    try:
+            print(
+                "pts: starting a worker of the evaluation's own, on topics of its own that are "
+                "deleted when it ends ...",
+                file=sys.stderr,
+            )
+            own = stack.enter_context(eval_worker(settings()))
+            via_broker = chosen[BrokerRanker.name] = BrokerRanker(own)
+            stack.callback(via_broker.close)
         report = evaluate(
             history, chosen, min_candidates=min_candidates, nets=scored_nets(chosen, nets)
         )
-    finally:
-        if via_broker is not None:
-            via_broker.close()
     echo(format_table(report))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

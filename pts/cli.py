@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import re
 import sys
-from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -16,10 +13,13 @@ from confluent_kafka import KafkaException
 from pts.core.errors import ConfigError, PtsError, ReportError
 from pts.core.logs import configure, get_logger
 from pts.core.settings import settings
+from pts.echo import echo_lines
 from pts.eval_command import evaluate
 from pts.extras import needs_extra
 from pts.gateway_command import gateway
+from pts.loader_command import loader
 from pts.options import BuildId, DryRun, Flavors, Project, RunnerName, counted
+from pts.query_command import query
 from pts.report_command import write_report
 from pts.subset_command import split_subset, subset
 from pts.token_command import token_app
@@ -37,6 +37,8 @@ app.command("split-subset")(split_subset)
 app.command("eval")(evaluate)
 app.command("report")(write_report)
 app.command()(gateway)
+app.command()(loader)
+app.command()(query)
 app.add_typer(token_app, name="token")
 log = get_logger("pts.cli")
 
@@ -47,18 +49,6 @@ def _configure() -> None:
         configure(settings().log_level)
     except ConfigError:
         configure()  # the command reports the invalid setting; `pts subset` still answers
-
-
-def _echo_lines(lines: Iterable[str]) -> int:
-    """Print lines to stdout; a reader that stops early (`| head`) ends the output quietly."""
-    count = 0
-    try:
-        for line in lines:
-            typer.echo(line)
-            count += 1
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return count
 
 
 @record_app.command("build")
@@ -82,11 +72,22 @@ def record_build(
     if dry_run:
         print_dry_run(sys.stdout, build=build_event, commits=commits)
         return
-    publish(settings(), build=build_event, commits=commits)
+    config = settings()
+    if config.url is None:  # through a gateway, the history is the gateway host's
+        from pts.recorded_builds import recorded_commit
+
+        first = recorded_commit(config, project, build)
+        if first is not None and first != build_event.commit_sha:
+            raise ConfigError(
+                f"build {build} of {project} was recorded before with commit {first[:12]}, "
+                f"and the worker keeps that first record: not recording commit "
+                f"{build_event.commit_sha[:12]}; give this build its own --build id"
+            )
+    publish(config, build=build_event, commits=commits)
     typer.echo(
         f"recorded build {build} of {project}: "
         f"{counted(len(build_event.changed_files), 'changed file')} in "
-        f"{counted(len(commits), 'commit')}",
+        f"{counted(len(commits), 'commit')}, at commit {build_event.commit_sha[:12]}",
         err=True,
     )
 
@@ -193,56 +194,6 @@ def worker(
 
 
 @app.command()
-def loader() -> None:
-    """Load the history into ClickHouse as a process of its own (beside `pts worker
-    --no-history`); serve /health and /query on PTS_LOADER_HTTP_PORT."""
-    with needs_extra("loader", "worker"):
-        from pts.consumers.loader_process import run_loader
-        from pts.worker.startup_checks import check_http_exposure
-
-        check_http_exposure(settings())  # the loader serves the history on the worker's host
-        run_loader(settings())
-
-
-@app.command()
-def query(
-    sql: Annotated[
-        str | None,
-        typer.Argument(help="A read-only SELECT on the history, or a saved query's name."),
-    ] = None,
-    project: Annotated[
-        str | None,
-        typer.Option(
-            "--project", "-p", help="Only this project (fills {project:String} in the SQL)."
-        ),
-    ] = None,
-    list_saved: Annotated[bool, typer.Option("--list", help="List the saved queries.")] = False,
-) -> None:
-    """Run read-only SQL on the test history, print JSON lines."""
-    from pts.sinks.saved_queries import saved_queries
-    from pts.worker.http_client import run_query
-
-    saved = saved_queries()
-    if list_saved or sql is None:
-        for name, saved_query in saved.items():
-            typer.echo(f"{name:<16} {saved_query.description}")
-        return
-    params = {}
-    if sql in saved:
-        sql, params = saved[sql].sql, {"project": project or ""}
-    elif re.fullmatch(r"[\w-]+", sql):
-        raise ConfigError(f"no saved query is named {sql!r}; `pts query --list` shows them")
-    elif "{project:" in sql:
-        if project is None:
-            raise ConfigError("the SQL reads {project:String}: give --project")
-        params = {"project": project}
-    elif project is not None:
-        raise ConfigError("--project fills {project:String}; the SQL has no such placeholder")
-    with needs_extra("query"):  # chdb opened here, or a ClickHouse server's client
-        _echo_lines(run_query(settings(), sql, params))
-
-
-@app.command()
 def replay(
     dataset: Annotated[
         str,
@@ -301,7 +252,7 @@ def dead_letters(
 
     from pts.ops.dead_letters import read_dead_letters
 
-    count = _echo_lines(json.dumps(letter) for letter in read_dead_letters(settings(), limit))
+    count = echo_lines(json.dumps(letter) for letter in read_dead_letters(settings(), limit))
     typer.echo(f"{counted(count, 'dead letter')}", err=True)
 
 

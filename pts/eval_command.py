@@ -62,8 +62,8 @@ def evaluate(
         bool,
         typer.Option(
             "--through-broker",
-            help="Also rank through the real broker and a running "
-            "`pts worker` (selector-via-broker).",
+            help="Also rank through the real broker (selector-via-broker), answered by a "
+            "worker of the evaluation's own on topics of its own, deleted when it ends.",
         ),
     ] = False,
     starve_after_builds: Annotated[

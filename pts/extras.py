@@ -8,7 +8,6 @@ from contextlib import contextmanager
 
 from pts.core.errors import ConfigError
 
-DISTRIBUTION = "pts-kafka"
 # The top-level modules that only the extras install, and the extra that brings each.
 EXTRA_OF_MODULE = {
     "faust": "worker",
@@ -33,7 +32,7 @@ def needs_extra(command: str, extra: str | None = None) -> Iterator[None]:
     Traceback (most recent call last):
     ...
     pts.core.errors.ConfigError: `pts worker` needs the worker extra (faust is not installed): \
-pip install 'pts-kafka[worker]'
+in a clone of pts, pip install '.[worker]'
     """
     try:
         yield
@@ -44,5 +43,5 @@ pip install 'pts-kafka[worker]'
         wanted = extra or EXTRA_OF_MODULE[module]
         raise ConfigError(
             f"`pts {command}` needs the {wanted} extra ({module} is not installed): "
-            f"pip install '{DISTRIBUTION}[{wanted}]'"
+            f"in a clone of pts, pip install '.[{wanted}]'"
         ) from None

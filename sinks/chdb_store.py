@@ -15,6 +15,7 @@ format to write per row, and the datetimes travel as epoch milliseconds.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from chdb import session as chdb_session
 
 from pts.core.errors import StoreError
 from pts.sinks import rows
+from pts.sinks.chdb_lock import holder_of
 from pts.sinks.query_guard import DATABASE
 from pts.sinks.store import (
     MAX_CONCURRENT_QUERIES,
@@ -114,6 +116,13 @@ class ChdbStore(HistoryStore):
         try:
             return chdb_session.Session(str(self.path))
         except Exception as exc:
+            holder = holder_of(self.path)
+            if holder and holder != os.getpid():
+                raise StoreError(
+                    f"chdb cannot open {self.path}: process {holder} holds it, and chdb lets one "
+                    "process open a data directory (a `pts worker` that loads the history, or "
+                    "`pts loader`): stop it, or use another PTS_DATA_DIR"
+                ) from exc
             raise StoreError(
                 f"chdb cannot open {self.path} ({first_line(exc)}); is another process or "
                 "another store directory of this process using chdb?"

@@ -13,6 +13,7 @@ statements or keywords than ClickHouse would, so the read-only check errs on rej
 from __future__ import annotations
 
 import re
+from difflib import get_close_matches
 from functools import cache
 from pathlib import Path
 
@@ -20,6 +21,13 @@ from pts.core.errors import QueryRejected
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 READ_ONLY_KEYWORDS = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN")
+WRITING_KEYWORDS = (
+    "INSERT", "CREATE", "ALTER", "DROP", "TRUNCATE", "RENAME", "DELETE", "UPDATE", "OPTIMIZE",
+    "ATTACH", "DETACH", "EXCHANGE", "GRANT", "REVOKE", "SET", "USE", "KILL", "SYSTEM", "CHECK",
+    "EXISTS", "BACKUP", "RESTORE", "UNDROP", "MOVE", "REPLACE", "UNDO", "BEGIN", "COMMIT",
+    "ROLLBACK",
+)  # fmt: skip
+"""ClickHouse statements that are not reads: refused as such; any other first word is a typo."""
 
 _TOKEN = re.compile(
     r"""
@@ -78,6 +86,8 @@ def check_read_only(sql: str) -> str:
         )
     text, words = statements[0]
     first = next((w for w in words if w != "("), "")
+    if first not in READ_ONLY_KEYWORDS and first not in WRITING_KEYWORDS:
+        raise QueryRejected(_syntax_error(text.lstrip("( \n\t").split()[0][:20]))
     if first not in READ_ONLY_KEYWORDS:
         raise QueryRejected(
             f"query rejected: {first or text[:20]!r} is not read-only; "
@@ -88,3 +98,24 @@ def check_read_only(sql: str) -> str:
     if "SETTINGS" in words:  # the limits of a query are not the query's to change
         raise QueryRejected("query rejected: a query may not change settings (SETTINGS)")
     return text
+
+
+def _syntax_error(first: str) -> str:
+    """Why a statement that starts with no SQL keyword is refused, with the keyword it is
+    closest to.
+
+    >>> _syntax_error("SELEC")
+    "query rejected: syntax error: no SQL statement starts with 'SELEC' (did you mean SELECT?)"
+    >>> _syntax_error("42;")
+    "query rejected: syntax error: no SQL statement starts with '42;'; a query starts with SELECT"
+    """
+    close = get_close_matches(first.upper(), READ_ONLY_KEYWORDS + WRITING_KEYWORDS, n=1, cutoff=0.6)
+    if close:
+        return (
+            f"query rejected: syntax error: no SQL statement starts with {first!r} "
+            f"(did you mean {close[0]}?)"
+        )
+    return (
+        f"query rejected: syntax error: no SQL statement starts with {first!r}; a query "
+        "starts with SELECT"
+    )

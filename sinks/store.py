@@ -65,6 +65,9 @@ READONLY_ERROR = "Code: 164."
 """How ClickHouse says a statement was refused in read-only mode (READONLY)."""
 TOO_LARGE_ERROR = "Code: 396."
 """How ClickHouse says a result passed `max_result_rows` or `max_result_bytes`."""
+SYNTAX_ERRORS = ("Code: 62.", "Code: 47.", "Code: 46.", "Code: 60.")
+"""How ClickHouse says a query does not parse (62), names an unknown column (47), function
+(46) or table (60): the query's own mistake, refused as such (exit code 2), not a store failure."""
 _TEMPORAL = re.compile(r"^(?:LowCardinality\()?(?:Nullable\()?(DateTime64|DateTime|Date32|Date)\b")
 _TIMEZONE = re.compile(r"'([^']+)'")
 T = TypeVar("T")
@@ -298,12 +301,21 @@ class HistoryStore(ABC):
         that ClickHouse's own parse shows reading anything but the tables of database `pts`
         (`query_guard`); the backend also runs it in ClickHouse's read-only mode, within the
         limits of `query_settings` (a result past them: `QueryRejected`, and never held whole),
-        with `pts` as the current database. Duplicate keys are collapsed (FINAL).
+        with `pts` as the current database. Duplicate keys are collapsed (FINAL). A query
+        ClickHouse cannot parse or resolve (a syntax error, an unknown column, function or
+        table) is `QueryRejected` too: the query's mistake, not the store's.
         """
         statement, params = check_read_only(sql), dict(params or {})
-        parsed = self._select(f"EXPLAIN AST {statement}", params)
-        check_ast("\n".join(str(next(iter(row.values()))) for row in parsed))
-        return self._select(statement, params)
+        try:
+            parsed = self._select(f"EXPLAIN AST {statement}", params)
+            check_ast("\n".join(str(next(iter(row.values()))) for row in parsed))
+            return self._select(statement, params)
+        except QueryRejected:
+            raise
+        except StoreError as exc:
+            if any(code in str(exc) for code in SYNTAX_ERRORS):  # the query's own mistake
+                raise QueryRejected(f"query rejected: ClickHouse cannot run it: {exc}") from exc
+            raise
 
     @abstractmethod
     def _execute(self, statement: str) -> None:

@@ -201,5 +201,5 @@ def test_a_command_whose_extra_is_missing_names_it(
 ) -> None:
     done = pts_without_extras(*args, env=client_env)
     assert done.returncode == 2
-    assert done.stderr.strip().endswith(f"pip install 'pts-kafka[{extra}]'"), done.stderr
+    assert done.stderr.strip().endswith(f"in a clone of pts, pip install '.[{extra}]'"), done.stderr
     assert "Traceback" not in done.stderr

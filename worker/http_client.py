@@ -147,11 +147,10 @@ def run_query(
     check_read_only(sql)
     params = dict(params or {})
     if not settings.clickhouse_url:
-        for url in (settings.worker_url, settings.loader_url):
-            rows = _ask_worker(settings, sql, params, url)
-            if rows is not None:
-                yield from (json.dumps(row, default=_json_default) for row in rows)
-                return
+        rows = ask_history(settings, sql, params)
+        if rows is not None:
+            yield from (json.dumps(row, default=_json_default) for row in rows)
+            return
     if not settings.clickhouse_url and not settings.chdb_dir.exists():
         raise ConfigError(
             f"no worker answers at {settings.worker_url}, and there is no history at "
@@ -166,6 +165,18 @@ def run_query(
     finally:
         store.close()
     yield from (json.dumps(row, default=_json_default) for row in rows)
+
+
+def ask_history(
+    settings: Settings, sql: str, params: Mapping[str, str] | None = None
+) -> list[dict[str, Any]] | None:
+    """The rows of `sql` from the worker's /query, else the loader's; None when neither
+    serves one (nothing is opened here)."""
+    for url in (settings.worker_url, settings.loader_url):
+        rows = _ask_worker(settings, sql, dict(params or {}), url)
+        if rows is not None:
+            return rows
+    return None
 
 
 def _ask_worker(

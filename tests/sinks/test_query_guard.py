@@ -257,3 +257,19 @@ def test_every_query_runs_within_limits(store: HistoryStore) -> None:
     assert 0 < limits["memory"] <= 2_000_000_000
     reason = refused(store, "SELECT n FROM (SELECT arrayJoin(range(2000000)) AS n)")
     assert "the result has more than 1,000,000 rows" in reason and "add LIMIT" in reason
+
+
+@pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        ("SELECT * FRM builds", "Syntax error"),
+        ("SELECT no_such_column FROM builds", "no_such_column"),
+        ("SELECT no_such_function(1)", "no_such_function"),
+        ("SELECT * FROM no_such_table", "no_such_table"),
+    ],
+)
+def test_a_query_clickhouse_cannot_run_is_refused_as_the_query_s_mistake(
+    store: HistoryStore, sql: str, said: str
+) -> None:
+    reason = refused(store, sql)  # QueryRejected (exit code 2), not a failing store (1)
+    assert reason.startswith("query rejected: ClickHouse cannot run it: ") and said in reason

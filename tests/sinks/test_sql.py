@@ -74,6 +74,23 @@ def test_anything_else_is_rejected_on_one_line(sql: str, reason: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("sql", "reason"),
+    [
+        ("SELEC * FROM builds", "starts with 'SELEC' (did you mean SELECT?)"),
+        ("(selct 1)", "starts with 'selct' (did you mean SELECT?)"),
+        ("DESCRIBEE pts.builds", "starts with 'DESCRIBEE' (did you mean DESCRIBE?)"),
+        ("hello world", "starts with 'hello'; a query starts with SELECT"),
+    ],
+)
+def test_a_statement_no_sql_keyword_starts_is_a_syntax_error(sql: str, reason: str) -> None:
+    with pytest.raises(QueryRejected) as raised:
+        check_read_only(sql)
+    said = str(raised.value)
+    assert said.startswith("query rejected: syntax error: no SQL statement ") and reason in said
+    assert "read-only" not in said
+
+
+@pytest.mark.parametrize(
     ("url", "address"),
     [
         ("http://localhost", ServerAddress("localhost", 8123, "default", "", "default", False)),
