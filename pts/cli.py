@@ -29,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
 record_app = typer.Typer(help="Publish a build or its test results.", no_args_is_help=True)
 app.add_typer(record_app, name="record")

@@ -26,7 +26,15 @@ def query(
     ] = None,
     list_saved: Annotated[bool, typer.Option("--list", help="List the saved queries.")] = False,
 ) -> None:
-    """Run read-only SQL on the test history, print JSON lines."""
+    """Run read-only SQL on the test history, print JSON lines.
+
+    Examples:
+
+    \b
+      pts query --list
+      pts query flaky-tests -p shop
+      pts query "SELECT outcome, count() FROM pts.test_results GROUP BY outcome"
+    """
     from pts.sinks.saved_queries import saved_queries
     from pts.worker.http_client import run_query
 

@@ -192,6 +192,14 @@ def subset(
     candidates are read (no answer in time, no broker, a bad setting, a --rest file that
     cannot be written), every candidate is printed, with a warning on stderr, and the exit
     code is 0: pts never blocks a build, unless --fallback fail asks it to.
+
+    Examples:
+
+    \b
+      pytest --collect-only -q \\
+        | pts subset -p shop -b 42 --target 20% --runner pytest
+      go test -list . ./... | pts subset -p shop -b 42 --target 5m --runner go
+      pts subset -p shop -b 42 --target 90%c --rest rest.txt tests.txt
     """
     from pts.client.branches import branch_matches
     from pts.client.runners import runner as runner_named
