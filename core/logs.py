@@ -1,4 +1,10 @@
-"""structlog JSON logs on stderr: the event name first, then bound ids (project, build, request).
+"""Log lines on stderr, apart from what commands print for people.
+
+Three formats (`--log-format` or PTS_LOG_FORMAT): `json`, structlog JSON lines with the event
+name first, then bound ids (project, build, request); `human`, one readable line per event;
+`off`, none. By default (`auto`) the long-running services (`pts worker`, `pts loader`,
+`pts gateway`) log JSON when stderr is not a terminal and human lines when it is; every other
+command logs only warnings and errors, as human lines, beside the sentences it prints.
 
 Other libraries' records (faust, aiokafka) go through `CollapsingHandler`, so a client that
 retries a lost broker many times a second costs a few lines, not a flood.
@@ -11,7 +17,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Literal, TextIO
 
 import structlog
 
@@ -48,7 +54,66 @@ def _stderr_logger(*_args: object) -> structlog.PrintLogger:
     return structlog.PrintLogger(sys.stderr)
 
 
-def configure(level: str = "info") -> None:
+LogFormat = Literal["json", "human", "off"]
+LOG_FORMATS = ("auto", "json", "human", "off")
+SERVICES = frozenset({"worker", "loader", "gateway"})
+"""The commands that run until stopped, and log as services do."""
+_OFF = logging.CRITICAL + 1  # a level above every method: nothing passes
+_format: LogFormat = "json"  # what `configure` chose, for `stdlib_logging_config`
+
+
+@dataclass(frozen=True)
+class LogChoice:
+    """Where log lines go: their format and the lowest level written."""
+
+    format: LogFormat
+    level: str
+
+
+def choose(asked: str, level: str, command: str | None, stderr_is_terminal: bool) -> LogChoice:
+    """The format and level of `command`'s log lines, `asked` being `--log-format` (or
+    PTS_LOG_FORMAT) and `level` PTS_LOG_LEVEL.
+
+    >>> choose("auto", "info", "worker", stderr_is_terminal=False)
+    LogChoice(format='json', level='info')
+    >>> choose("auto", "info", "worker", stderr_is_terminal=True)
+    LogChoice(format='human', level='info')
+    >>> choose("auto", "info", "record", stderr_is_terminal=False)
+    LogChoice(format='human', level='warning')
+    >>> choose("json", "info", "topics", stderr_is_terminal=True)
+    LogChoice(format='json', level='info')
+    """
+    if asked != "auto":
+        return LogChoice(asked, level)  # type: ignore[arg-type]
+    if command in SERVICES:
+        return LogChoice("human" if stderr_is_terminal else "json", level)
+    quieter = max(_LEVELS.get(level, logging.INFO), logging.WARNING)
+    return LogChoice("human", logging.getLevelName(quieter).lower())
+
+
+def _human_line(_logger: object, method: str, event_dict: dict) -> str:
+    """`pts: warning: broker unreachable (bootstrap=127.0.0.1:9092)`: the event name read as
+    words, then its fields."""
+    event_dict.pop("timestamp", None)
+    level = event_dict.pop("level", method)
+    event = str(event_dict.pop("event", "")).replace("_", " ")
+    trace = event_dict.pop("exception", None)
+    fields = ", ".join(f"{name}={value}" for name, value in event_dict.items())
+    line = f"pts: {level}: {event}" + (f" ({fields})" if fields else "")
+    return f"{line}\n{trace}" if trace else line
+
+
+def _renderer(fmt: LogFormat) -> structlog.typing.Processor:
+    if fmt == "human":
+        return _human_line
+    return structlog.processors.JSONRenderer(sort_keys=False)
+
+
+def configure(level: str = "info", fmt: LogFormat = "json") -> None:
+    """structlog's lines on stderr in `fmt`, from `level` up (`off`: none)."""
+    global _format
+    _format = fmt
+    threshold = _OFF if fmt == "off" else _LEVELS.get(level, logging.INFO)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -57,12 +122,35 @@ def configure(level: str = "info") -> None:
             structlog.processors.format_exc_info,
             _bounded_fields,
             _event_first,
-            structlog.processors.JSONRenderer(sort_keys=False),
+            _renderer(fmt),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
+
+
+def configure_into_stdlib(level: str = "debug") -> None:
+    """structlog's lines as records of the standard `logging` loggers of the same names
+    (`pts.core.kafka`, ...), rendered as human lines: for a host that owns the terminal and
+    handles those records itself (pytest's logging plugin shows them in its own sections).
+    A NullHandler on `pts` keeps Python's last-resort handler from printing them raw."""
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.format_exc_info,
+            _bounded_fields,
+            _event_first,
+            _human_line,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.DEBUG)),
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=False,
+    )
+    pts_logger = logging.getLogger("pts")
+    if not any(isinstance(h, logging.NullHandler) for h in pts_logger.handlers):
+        pts_logger.addHandler(logging.NullHandler())
 
 
 SUPPRESSED_EVENT = "log_lines_suppressed"
@@ -181,7 +269,8 @@ def _record_fields(_logger: object, _method: str, event_dict: dict) -> dict:
 
 def stdlib_logging_config(level: str = "warning", window_s: float = 60.0) -> dict:
     """A logging.config dict that renders other libraries' log records (faust, aiokafka) as
-    the same JSON lines on stderr, repeats collapsed for `window_s` (`CollapsingHandler`)."""
+    the same lines on stderr as `configure` chose (JSON, human, or none), repeats collapsed
+    for `window_s` (`CollapsingHandler`)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -192,7 +281,7 @@ def stdlib_logging_config(level: str = "warning", window_s: float = 60.0) -> dic
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     _bounded_fields,
                     _event_first,
-                    structlog.processors.JSONRenderer(sort_keys=False),
+                    _renderer(_format),
                 ],
                 "foreign_pre_chain": [
                     structlog.stdlib.add_log_level,
@@ -211,7 +300,10 @@ def stdlib_logging_config(level: str = "warning", window_s: float = 60.0) -> dic
                 "window_s": window_s,
             }
         },
-        "root": {"handlers": ["stderr"], "level": level.upper()},
+        "root": {
+            "handlers": [] if _format == "off" else ["stderr"],
+            "level": "CRITICAL" if _format == "off" else level.upper(),
+        },
     }
 
 

@@ -14,12 +14,12 @@ import typer
 from confluent_kafka import KafkaException
 
 from pts.core.errors import ConfigError, PtsError, ReportError
-from pts.core.logs import configure, get_logger
+from pts.core.logs import choose, configure, get_logger
 from pts.core.settings import settings
 from pts.eval_command import evaluate
 from pts.extras import needs_extra
 from pts.gateway_command import gateway
-from pts.options import BuildId, DryRun, Flavors, Project, RunnerName, counted
+from pts.options import BuildId, DryRun, Flavors, LogFormatOption, Project, RunnerName, counted
 from pts.subset_command import split_subset, subset
 from pts.token_command import token_app
 
@@ -40,11 +40,13 @@ log = get_logger("pts.cli")
 
 
 @app.callback()
-def _configure() -> None:
+def _configure(ctx: typer.Context, log_format: LogFormatOption = None) -> None:
     try:
-        configure(settings().log_level)
-    except ConfigError:
-        configure()  # the command reports the invalid setting; `pts subset` still answers
+        level, asked = settings().log_level, log_format or settings().log_format
+    except ConfigError:  # the command reports the invalid setting; `pts subset` still answers
+        level, asked = "info", log_format or "auto"
+    choice = choose(asked, level, ctx.invoked_subcommand, sys.stderr.isatty())
+    configure(choice.level, choice.format)
 
 
 def _echo_lines(lines: Iterable[str]) -> int:
@@ -234,10 +236,12 @@ def replay(
     from pts.evaluation.importers import load_history
     from pts.ops.replay import default_project
     from pts.ops.replay import replay as replay_history
+    from pts.progress import progress_bar
 
     history = load_history(dataset, settings().datasets_dir).head(limit)
     project = project or default_project(history)
-    cycles = replay_history(settings(), history, project)
+    with progress_bar(f"replaying {history.name}") as advance:
+        cycles = replay_history(settings(), history, project, on_progress=advance)
     typer.echo(f"replayed {cycles} cycles of {history.name} into project {project}", err=True)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -28,6 +28,16 @@ RunnerName = Annotated[
         help="The test runner: ids it can run, its candidate listing, its subset format "
         "(pytest, maven, gradle, go, jest, vitest, cypress, playwright, rspec, minitest, bazel, "
         "dotnet, ctest, robot).",
+    ),
+]
+
+LogFormatOption = Annotated[
+    Literal["auto", "json", "human", "off"] | None,
+    typer.Option(
+        "--log-format",
+        help="Log lines on stderr (PTS_LOG_FORMAT). auto: warnings only, but JSON from the "
+        "services when stderr is no terminal.",
+        show_default=False,
     ),
 ]
 
