@@ -58,7 +58,6 @@ LogFormat = Literal["json", "human", "off"]
 LOG_FORMATS = ("auto", "json", "human", "off")
 SERVICES = frozenset({"worker", "loader", "gateway"})
 """The commands that run until stopped, and log as services do."""
-_OFF = logging.CRITICAL + 1  # a level above every method: nothing passes
 _format: LogFormat = "json"  # what `configure` chose, for `stdlib_logging_config`
 
 
@@ -113,7 +112,7 @@ def configure(level: str = "info", fmt: LogFormat = "json") -> None:
     """structlog's lines on stderr in `fmt`, from `level` up (`off`: none)."""
     global _format
     _format = fmt
-    threshold = _OFF if fmt == "off" else _LEVELS.get(level, logging.INFO)
+    threshold = logging.CRITICAL if fmt == "off" else _LEVELS.get(level, logging.INFO)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -125,7 +124,8 @@ def configure(level: str = "info", fmt: LogFormat = "json") -> None:
             _renderer(fmt),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(threshold),
-        logger_factory=_stderr_logger,
+        # `off`: what passes the filter (critical) is rendered, and returned, not written.
+        logger_factory=structlog.ReturnLoggerFactory() if fmt == "off" else _stderr_logger,
         cache_logger_on_first_use=False,
     )
 
