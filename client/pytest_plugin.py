@@ -396,7 +396,9 @@ class PtsSession:
             notes: list[str] = []
             try:
                 count = self._record(notes)
-                notes.append(f"pts: recorded {count} test results of build {self.build}")
+                notes.append(
+                    f"pts: recorded {_counted(count, 'test result')} of build {self.build}"
+                )
             except Exception as exc:  # noqa: BLE001 - recording never fails the tests
                 notes.append(f"pts: warning: the results were not recorded: {_reason(exc)}")
             self.recorded = notes
