@@ -81,8 +81,8 @@ def unrecorded(worker: RunningWorker, project: str) -> list[dict]:
     """The worker's `results_of_unrecorded_build` lines about `project`."""
     lines = [json.loads(line) for line in worker.log.read_text().splitlines()
              if line.startswith("{")]  # fmt: skip
-    return [line for line in lines
-            if line["event"] == "results_of_unrecorded_build" and line["project"] == project]  # fmt: skip
+    event = "results_of_unrecorded_build"
+    return [line for line in lines if line["event"] == event and line["project"] == project]
 
 
 def test_the_build_and_its_changed_files_reach_the_worker(
