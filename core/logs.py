@@ -8,6 +8,9 @@ command logs only warnings and errors, as human lines, beside the sentences it p
 
 Other libraries' records (faust, aiokafka) go through `CollapsingHandler`, so a client that
 retries a lost broker many times a second costs a few lines, not a flood.
+
+structlog (and the rich it imports) is imported at the first line logged, not before: a
+command that logs nothing starts without it (`bench/startup.py`).
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Literal, TextIO
-
-import structlog
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from pts.core.bounded import MAX_CHARS, bounded_value
+
+if TYPE_CHECKING:
+    import structlog
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -51,6 +55,8 @@ def _bounded_fields(_logger: object, _method: str, event_dict: dict) -> dict:
 
 def _stderr_logger(*_args: object) -> structlog.PrintLogger:
     # sys.stderr as it is now, not as it was at configuration (tests and tools swap it).
+    import structlog
+
     return structlog.PrintLogger(sys.stderr)
 
 
@@ -59,6 +65,8 @@ LOG_FORMATS = ("auto", "json", "human", "off")
 SERVICES = frozenset({"worker", "loader", "gateway"})
 """The commands that run until stopped, and log as services do."""
 _format: LogFormat = "json"  # what `configure` chose, for `stdlib_logging_config`
+_pending: tuple[str, LogFormat] | None = None  # `configure`'s choice, not yet given structlog
+_threshold: int | None = None  # the lowest level `configure` lets through, once called
 
 
 @dataclass(frozen=True)
@@ -105,13 +113,29 @@ def _human_line(_logger: object, method: str, event_dict: dict) -> str:
 def _renderer(fmt: LogFormat) -> structlog.typing.Processor:
     if fmt == "human":
         return _human_line
+    import structlog
+
     return structlog.processors.JSONRenderer(sort_keys=False)
 
 
 def configure(level: str = "info", fmt: LogFormat = "json") -> None:
-    """structlog's lines on stderr in `fmt`, from `level` up (`off`: none)."""
-    global _format
+    """Log lines on stderr in `fmt`, from `level` up (`off`: none). structlog is configured
+    at the first line that passes, or now if it is imported already."""
+    global _format, _pending, _threshold
     _format = fmt
+    _threshold = logging.CRITICAL + 1 if fmt == "off" else _LEVELS.get(level, logging.INFO)
+    _pending = (level, fmt)
+    if "structlog" in sys.modules:
+        _configure_pending()
+
+
+def _configure_pending() -> None:
+    global _pending
+    if _pending is None:
+        return
+    (level, fmt), _pending = _pending, None
+    import structlog
+
     threshold = logging.CRITICAL if fmt == "off" else _LEVELS.get(level, logging.INFO)
     structlog.configure(
         processors=[
@@ -135,6 +159,10 @@ def configure_into_stdlib(level: str = "debug") -> None:
     (`pts.core.kafka`, ...), rendered as human lines: for a host that owns the terminal and
     handles those records itself (pytest's logging plugin shows them in its own sections).
     A NullHandler on `pts` keeps Python's last-resort handler from printing them raw."""
+    global _pending, _threshold
+    import structlog
+
+    _pending, _threshold = None, None
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -271,6 +299,8 @@ def stdlib_logging_config(level: str = "warning", window_s: float = 60.0) -> dic
     """A logging.config dict that renders other libraries' log records (faust, aiokafka) as
     the same lines on stderr as `configure` chose (JSON, human, or none), repeats collapsed
     for `window_s` (`CollapsingHandler`)."""
+    import structlog
+
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -307,5 +337,43 @@ def stdlib_logging_config(level: str = "warning", window_s: float = 60.0) -> dic
     }
 
 
+_METHOD_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "exception": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
+
+
+def _ignored(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
+class _Logger:
+    """structlog's logger of a name, made at the first line that passes `configure`'s level:
+    until then, neither structlog nor its configuration is paid for."""
+
+    __slots__ = ("_name", "_logger")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, method: str) -> Any:
+        level = _METHOD_LEVELS.get(method)
+        if level is not None and _threshold is not None and level < _threshold:
+            return _ignored
+        if self._logger is None:
+            _configure_pending()
+            import structlog
+
+            self._logger = structlog.get_logger(self._name)
+        return getattr(self._logger, method)
+
+
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
-    return structlog.get_logger(name)
+    """The logger of `name` (a module's): structlog's, once a line is logged."""
+    return _Logger(name)  # type: ignore[return-value]

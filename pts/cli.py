@@ -11,25 +11,36 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from confluent_kafka import KafkaException
 
 from pts.core.errors import ConfigError, PtsError, ReportError
 from pts.core.logs import choose, configure, get_logger
-from pts.core.settings import settings
 from pts.eval_command import evaluate
 from pts.extras import needs_extra
 from pts.gateway_command import gateway
-from pts.options import BuildId, DryRun, Flavors, LogFormatOption, Project, RunnerName, counted
+from pts.options import (
+    BuildId,
+    DryRun,
+    Flavors,
+    LogFormatOption,
+    Project,
+    RunnerName,
+    counted,
+    settings,
+)
 from pts.subset_command import split_subset, subset
 from pts.token_command import token_app
 
+# Help in click's plain form: rich's (typer's default) costs 0.4 s of imports at every --help.
 app = typer.Typer(
     help="Predictive test selection over Kafka.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
-record_app = typer.Typer(help="Publish a build or its test results.", no_args_is_help=True)
+record_app = typer.Typer(
+    help="Publish a build or its test results.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(record_app, name="record")
 app.command()(subset)
 app.command("split-subset")(split_subset)
@@ -292,7 +303,12 @@ def main() -> None:
     except PtsError as exc:
         typer.echo(f"pts: error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except KafkaException as exc:  # e.g. a librdkafka setting in PTS_KAFKA_CONFIG it refuses
+    except Exception as exc:
+        # e.g. a librdkafka setting in PTS_KAFKA_CONFIG it refuses; confluent_kafka is imported
+        # only by the commands that use it, so no other can raise its error.
+        kafka = sys.modules.get("confluent_kafka")
+        if kafka is None or not isinstance(exc, kafka.KafkaException):
+            raise
         reason = exc.args[0].str() if exc.args else str(exc)
         typer.echo(f"pts: error: Kafka client: {reason}", err=True)
         sys.exit(2)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
+
+if TYPE_CHECKING:
+    from pts.core.settings import Settings
 
 Project = Annotated[
     str, typer.Option("--project", "-p", help="Project (repository or CI workspace).")
@@ -40,6 +43,14 @@ LogFormatOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def settings() -> Settings:
+    """The settings (`pts.core.settings.settings`), imported when a command first asks: pydantic
+    is a good part of a command's start, and `pts --help` needs none of it."""
+    from pts.core.settings import settings as from_environment
+
+    return from_environment()
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
