@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from bench.common import machine_line, median, progress, table, write_result
 from bench.stack import PTS, Stack, running_stack
+from pts.core.logs import configure
 
 CANDIDATES = 100
 BASELINE = "import confluent_kafka"
@@ -80,6 +81,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--no-subset", action="store_true", help="No broker, worker, subset.")
     args = parser.parse_args()
+    configure("warning")  # keep the replay's progress lines off the output
     timed([sys.executable, "-c", "import pts.cli"])  # compiled bytecode, warm file cache
     if args.no_subset:
         times = measure(args.runs, None)
