@@ -345,6 +345,7 @@ class PtsSession:
         return {**answer, "build_notes": build_notes}
 
     def _answer(self, candidates: list[str]) -> dict[str, Any]:
+        """pts's answer for these candidates, or why there is none."""
         from pts.client.subset_client import ask, new_request
         from pts.core.events import Target
         from pts.core.flavors import flavored, parse_flavors
@@ -478,6 +479,7 @@ def _reason(exc: Exception) -> str:
 
 
 def _counted(n: int, noun: str) -> str:
+    # As pts.options.counted, which the plugin does not import: it would import typer.
     return f"{n} {noun if n == 1 else noun + 's'}"
 
 
