@@ -101,6 +101,17 @@ def test_the_build_and_its_changed_files_reach_the_worker(
     assert unrecorded(pts_worker, "plugin-build") == []
 
 
+def test_under_xdist_one_worker_records_the_build_and_the_terminal_says_so_once(
+    pts_worker: RunningWorker, project: Path
+) -> None:
+    result = run_pytest(project, pts_worker.env, "--pts-project", "plugin-xdist",
+                        "--pts-build", "x1", "--pts-target", "100%", "-n", "2")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    [said] = [line for line in result.stdout.splitlines() if "recorded build" in line]
+    assert said.startswith("pts: recorded build x1 at ") and said.endswith(": 1 changed file")
+    assert wait_until(lambda: changed_files(pts_worker, "plugin-xdist", "x1") == ["src/calc.py"])
+
+
 def test_record_only_sends_the_build_with_the_results(
     pts_worker: RunningWorker, project: Path
 ) -> None:
