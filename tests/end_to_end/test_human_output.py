@@ -136,7 +136,10 @@ def test_eval_prints_its_report_and_no_log_line(env: dict[str, str], tmp_path: P
     assert "evaluation_done" in events(logged)
 
 
-def test_an_unknown_log_format_is_a_usage_error(env: dict[str, str]) -> None:
+def test_an_unknown_log_format_is_refused(env: dict[str, str]) -> None:
     refused = run_pts(env, "--log-format", "xml", "topics")
     assert refused.returncode == 2
     assert "--log-format" in refused.stderr
+    refused = run_pts({**env, "PTS_LOG_FORMAT": "xml"}, "topics")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("pts: error: invalid settings: PTS_LOG_FORMAT: ")
