@@ -112,6 +112,22 @@ def test_under_xdist_one_worker_records_the_build_and_the_terminal_says_so_once(
     assert wait_until(lambda: changed_files(pts_worker, "plugin-xdist", "x1") == ["src/calc.py"])
 
 
+def test_a_branch_build_diffs_against_the_merge_base_with_pts_base(
+    pts_worker: RunningWorker, project: Path
+) -> None:
+    git(project, "branch", "-M", "main")
+    git(project, "checkout", "-q", "-b", "feature")
+    commit(project, {"src/io.py": "def read():\n    return 1\n"}, "io")
+    commit(project, {"src/net.py": "def get():\n    return 2\n"}, "net")
+    result = run_pytest(project, pts_worker.env, "--pts-project", "plugin-base",
+                        "--pts-build", "f1", "--pts-record", "--pts-base", "main")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "pts: recorded build f1 at " in result.stdout
+    assert wait_until(
+        lambda: changed_files(pts_worker, "plugin-base", "f1") == ["src/io.py", "src/net.py"]
+    )
+
+
 def test_record_only_sends_the_build_with_the_results(
     pts_worker: RunningWorker, project: Path
 ) -> None:
