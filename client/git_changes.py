@@ -3,10 +3,11 @@
 The build's base is `git merge-base <base> <commit>` when a base ref is given, else the first
 parent of the commit; a root commit has no base and changes every file it holds. A shallow
 clone that lacks the commit's parent records that parent as the base and no changed files, with
-a warning on stderr: listing every file as changed would teach the model that all files change
-together. Diffs run with `--no-renames`: a renamed file shows as its old path deleted and its
-new path added, so both paths keep their history. Binary files count 0 added and 0 deleted
-lines. A merge commit's changed files are its diff against its first parent.
+a warning (on stderr, or to the caller's `warn`): listing every file as changed would teach the
+model that all files change together. Diffs run with `--no-renames`: a renamed file shows as
+its old path deleted and its new path added, so both paths keep their history. Binary files
+count 0 added and 0 deleted lines. A merge commit's changed files are its diff against its
+first parent.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,10 +41,12 @@ def read_build(
     commit: str = "HEAD",
     base: str | None = None,
     author_emails: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[Build, list[Commit]]:
     """The build of `commit`, and its commits: base..commit, newest first, at most 500.
-    Authors are digests of their e-mail addresses unless `author_emails`."""
-    build, commits = _read_build(repo, project, build_id, commit, base)
+    Authors are digests of their e-mail addresses unless `author_emails`. A warning (a shallow
+    clone) goes to `warn`, else to stderr."""
+    build, commits = _read_build(repo, project, build_id, commit, base, warn or _to_stderr)
     if not author_emails:
         commits = [replace(c, author=author_digest(c.author)) for c in commits]
     return build, commits
@@ -60,14 +64,28 @@ def author_digest(email: str) -> str:
     return "sha256:" + hashlib.sha256(normalised.encode()).hexdigest()[:16] if normalised else ""
 
 
+def _to_stderr(warning: str) -> None:
+    print(warning, file=sys.stderr)
+
+
 def _read_build(
-    repo: Path, project: str, build_id: str, commit: str, base: str | None
+    repo: Path,
+    project: str,
+    build_id: str,
+    commit: str,
+    base: str | None,
+    warn: Callable[[str], None],
 ) -> tuple[Build, list[Commit]]:
     _check_repository(repo, commit)
     sha = _resolve(repo, commit)
     if base is None:
         parents = _git(repo, commit, "rev-list", "--parents", "-n", "1", sha).split()[1:]
         if not parents and (missing := _parents_missing_from_shallow_clone(repo, commit, sha)):
+            warn(
+                f"pts: warning: {repo} is a shallow clone without the parent of {sha[:12]}, so "
+                "the changed files cannot be computed: recording the build with none; fetch the "
+                "parent first (git fetch --deepen=1, or fetch-depth: 2 in actions/checkout)"
+            )
             return _build_without_changes(repo, project, build_id, commit, sha, missing)
         base_sha = parents[0] if parents else None
     else:
@@ -103,12 +121,6 @@ def _parents_missing_from_shallow_clone(repo: Path, ref: str, sha: str) -> tuple
 def _build_without_changes(
     repo: Path, project: str, build_id: str, ref: str, sha: str, parents: tuple[str, ...]
 ) -> tuple[Build, list[Commit]]:
-    print(
-        f"pts: warning: {repo} is a shallow clone without the parent of {sha[:12]}, so the "
-        "changed files cannot be computed: recording the build with none; fetch the parent "
-        "first (git fetch --deepen=1, or fetch-depth: 2 in actions/checkout)",
-        file=sys.stderr,
-    )
     [commit] = _commits(repo, project, ref, [sha], with_files=False)
     build = Build(
         project=project,

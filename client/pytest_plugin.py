@@ -15,6 +15,16 @@ session (no test runs, and pytest exits with 2, interrupted).
 
 A module that fails to collect (it does not import) is recorded as an error of the module's
 node id (`tests/test_x.py`), with the first lines of the error, as pytest's JUnit report has it.
+
+The build itself is recorded too, as `pts record build` records it: the commit at HEAD of the
+rootdir's git repository and the files it changes (against `--pts-base`'s merge base, else the
+first parent), before pts is asked, so that the change-aware candidates know them;
+`--pts-no-record-build` leaves that to `pts record build`.
+
+The plugin writes to the terminal only through pytest's reporter. pts's own log lines become
+records of the standard `logging` loggers under `pts` (unless structlog was configured
+already), which pytest's logging plugin shows where it shows other logs (`--log-cli-level`,
+captured-log sections).
 """
 
 from __future__ import annotations
@@ -101,6 +111,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--pts-branch", help="The branch the build tests (for --pts-full-run-on).")
     group.addoption(
+        "--pts-no-record-build",
+        action="store_true",
+        help="Do not record the build (its commit and changed files, from git): `pts record "
+        "build` records it.",
+    )
+    group.addoption(
+        "--pts-base",
+        metavar="REF",
+        help="Branch build: its changed files are the diff against the merge base with REF, "
+        "as `pts record build --base` (default: the commit's first parent).",
+    )
+    group.addoption(
         "--pts-fallback",
         default="run-all",
         metavar="run-all|fail",
@@ -131,7 +153,20 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"pts: --pts-fallback must be one of {', '.join(FALLBACKS)}, not {fallback!r}"
         )
+    _keep_logs_off_the_terminal()
     config.pluginmanager.register(PtsSession(config, requested_nets(config)), PLUGIN)
+
+
+def _keep_logs_off_the_terminal() -> None:
+    """pts's log lines (and librdkafka's, which pts logs) as `logging` records, for pytest's
+    logging plugin; unconfigured, structlog would print them wherever the terminal's cursor is.
+    A project that configured structlog itself keeps its own configuration."""
+    import structlog
+
+    from pts.core.logs import configure_into_stdlib
+
+    if not structlog.is_configured():
+        configure_into_stdlib()
 
 
 def requested_nets(config: pytest.Config) -> dict[str, Any]:
@@ -194,10 +229,12 @@ class PtsSession:
         self.target: str | None = config.getoption("pts_target")
         self.flavors: list[str] = config.getoption("pts_flavor")
         self.observe: bool = config.getoption("pts_observe")
+        self.records_build = not config.getoption("pts_no_record_build")
+        self.base: str | None = config.getoption("pts_base")
         self.results: dict[str, list[pytest.TestReport]] = {}
         self.collect_failures: dict[str, pytest.CollectReport] = {}  # by module node id
         self.answer: dict[str, Any] | None = None
-        self.recorded: str | None = None
+        self.recorded: list[str] | None = None
         worker_input = getattr(config, "workerinput", None)
         self.is_xdist_worker = worker_input is not None
         self.answer_file = Path(worker_input["pts_answer"]) if worker_input else None
@@ -241,13 +278,17 @@ class PtsSession:
         session.shouldfail = reason
         items.clear()
 
-    def _note(self) -> str | None:
-        """What the terminal says about the subset (under xdist, from the workers' answer)."""
+    def _notes(self) -> list[str]:
+        """What the terminal says about the build and the subset (under xdist, from the
+        workers' answer)."""
         answer = self.answer
         if answer is None and self.answer_file is not None and self.answer_file.exists():
             answer = json.loads(self.answer_file.read_text() or "null")
         if answer is None:
-            return None
+            return []
+        return [*answer.get("build_notes", []), self._subset_note(answer)]
+
+    def _subset_note(self, answer: dict[str, Any]) -> str:
         failing = self.fallback == "fail"
         if "empty" in answer:
             nothing = (
@@ -293,6 +334,18 @@ class PtsSession:
             return answer
 
     def _ask(self, candidates: list[str]) -> dict[str, Any]:
+        """The build recorded (unless told not to), then the answer for these candidates."""
+        build_notes: list[str] = []
+        if self.records_build:
+            try:
+                build_notes = self._record_build()
+            except Exception as exc:  # noqa: BLE001 - the broker is down: no answer either
+                return {"error": _reason(exc), "candidates": len(candidates)}
+        answer = self._answer(candidates)
+        return {**answer, "build_notes": build_notes}
+
+    def _answer(self, candidates: list[str]) -> dict[str, Any]:
+        """pts's answer for these candidates, or why there is none."""
         from pts.client.subset_client import ask, new_request
         from pts.core.events import Target
         from pts.core.flavors import flavored, parse_flavors
@@ -314,7 +367,7 @@ class PtsSession:
             )
             response = ask(settings(), request)  # over PTS_URL's gateway when it is set
         except Exception as exc:  # noqa: BLE001 - whatever it is, the tests still run
-            return {"error": str(exc) or type(exc).__name__, "candidates": len(candidates)}
+            return {"error": _reason(exc), "candidates": len(candidates)}
         return {
             "ranked": [by_request.get(t.test_id, t.test_id) for t in response.ranked],
             "subset": [by_request.get(t, t) for t in response.subset],
@@ -336,18 +389,51 @@ class PtsSession:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_xdist_worker:
             return
-        for note in (self._note(), self._record_once()):
-            if note:
-                terminalreporter.write_line(note)
+        for note in (*self._notes(), *self._record_once()):
+            terminalreporter.write_line(note)
 
-    def _record_once(self) -> str | None:
+    def _record_once(self) -> list[str]:
         if (self.results or self.collect_failures) and self.recorded is None:
+            notes: list[str] = []
             try:
-                count = self._record()
-                self.recorded = f"pts: recorded {count} test results of build {self.build}"
+                count = self._record(notes)
+                notes.append(
+                    f"pts: recorded {_counted(count, 'test result')} of build {self.build}"
+                )
             except Exception as exc:  # noqa: BLE001 - recording never fails the tests
-                self.recorded = f"pts: warning: the results were not recorded: {exc}"
-        return self.recorded
+                notes.append(f"pts: warning: the results were not recorded: {_reason(exc)}")
+            self.recorded = notes
+        return self.recorded or []
+
+    def _record_build(self, with_results: Sequence[Any] = ()) -> list[str]:
+        """Publish the build read from git (with `with_results`, batches of its results);
+        returns what the terminal should say of it. A repository git cannot read is a
+        warning, and the results go alone; a broker that does not answer raises."""
+        from pts.client.git_changes import read_build
+        from pts.client.publisher import publish
+        from pts.core.errors import GitError
+        from pts.core.settings import settings
+
+        notes: list[str] = []
+        try:
+            build, commits = read_build(
+                self.config.rootpath, self.project, self.build, "HEAD", self.base,
+                settings().record_author_emails, warn=notes.append,
+            )  # fmt: skip
+        except GitError as exc:
+            if with_results:
+                publish(settings(), batches=with_results)
+            return [
+                f"pts: warning: the build was not recorded ({exc}), so its changed files stay "
+                "unknown to pts; run pytest in the git repository, or record the build with "
+                "`pts record build` and give --pts-no-record-build"
+            ]
+        publish(settings(), build=build, commits=commits, batches=with_results)
+        return [
+            *notes,
+            f"pts: recorded build {self.build} at {build.commit_sha[:12]}: "
+            f"{_counted(len(build.changed_files), 'changed file')}",
+        ]
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if not self.is_xdist_worker and self.answer_file is not None:
@@ -358,7 +444,9 @@ class PtsSession:
         if not self.is_xdist_worker:
             self._record_once()  # also when no terminal reports (-p no:terminal)
 
-    def _record(self) -> int:
+    def _record(self, notes: list[str]) -> int:
+        """Publish the results (and the build, when no subset was asked for); the terminal's
+        notes about the build go to `notes`."""
         from pts.client.junit_reports import slice_results
         from pts.client.publisher import batches_of, publish
         from pts.core.flavors import flavored, parse_flavors
@@ -379,8 +467,20 @@ class PtsSession:
             self.project, self.build, "pytest-plugin", slice_results(results), digest
         )
         batches = [replace(batch, flavor=flavors) for batch in batches]
-        publish(settings(), batches=batches)
+        if self.records_build and not self.target:  # with a target, it went before the ask
+            notes += self._record_build(with_results=batches)
+        else:
+            publish(settings(), batches=batches)
         return len(results)
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _counted(n: int, noun: str) -> str:
+    # As pts.options.counted, which the plugin does not import: it would import typer.
+    return f"{n} {noun if n == 1 else noun + 's'}"
 
 
 def _collect_failure(test_id: str, module: str, report: pytest.CollectReport) -> TestResult:

@@ -1,7 +1,16 @@
-"""structlog JSON logs on stderr: the event name first, then bound ids (project, build, request).
+"""Log lines on stderr, apart from what commands print for people.
+
+Three formats (`--log-format` or PTS_LOG_FORMAT): `json`, structlog JSON lines with the event
+name first, then bound ids (project, build, request); `human`, one readable line per event;
+`off`, none. By default (`auto`) the long-running services (`pts worker`, `pts loader`,
+`pts gateway`) log JSON when stderr is not a terminal and human lines when it is; every other
+command logs only warnings and errors, as human lines, beside the sentences it prints.
 
 Other libraries' records (faust, aiokafka) go through `CollapsingHandler`, so a client that
 retries a lost broker many times a second costs a few lines, not a flood.
+
+structlog (and the rich it imports) is imported at the first line logged, not before: a
+command that logs nothing starts without it (`bench/startup.py`).
 """
 
 from __future__ import annotations
@@ -11,11 +20,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import TextIO
-
-import structlog
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from pts.core.bounded import MAX_CHARS, bounded_value
+
+if TYPE_CHECKING:
+    import structlog
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -45,10 +55,88 @@ def _bounded_fields(_logger: object, _method: str, event_dict: dict) -> dict:
 
 def _stderr_logger(*_args: object) -> structlog.PrintLogger:
     # sys.stderr as it is now, not as it was at configuration (tests and tools swap it).
+    import structlog
+
     return structlog.PrintLogger(sys.stderr)
 
 
-def configure(level: str = "info") -> None:
+LogFormat = Literal["json", "human", "off"]
+LOG_FORMATS = ("auto", "json", "human", "off")
+SERVICES = frozenset({"worker", "loader", "gateway"})
+"""The commands that run until stopped, and log as services do."""
+_format: LogFormat = "json"  # what `configure` chose, for `stdlib_logging_config`
+_pending: tuple[str, LogFormat] | None = None  # `configure`'s choice, not yet given structlog
+_threshold: int | None = None  # the lowest level `configure` lets through, once called
+
+
+@dataclass(frozen=True)
+class LogChoice:
+    """Where log lines go: their format and the lowest level written."""
+
+    format: LogFormat
+    level: str
+
+
+def choose(asked: str, level: str, command: str | None, stderr_is_terminal: bool) -> LogChoice:
+    """The format and level of `command`'s log lines, `asked` being `--log-format` (or
+    PTS_LOG_FORMAT) and `level` PTS_LOG_LEVEL.
+
+    >>> choose("auto", "info", "worker", stderr_is_terminal=False)
+    LogChoice(format='json', level='info')
+    >>> choose("auto", "info", "worker", stderr_is_terminal=True)
+    LogChoice(format='human', level='info')
+    >>> choose("auto", "info", "record", stderr_is_terminal=False)
+    LogChoice(format='human', level='warning')
+    >>> choose("json", "info", "topics", stderr_is_terminal=True)
+    LogChoice(format='json', level='info')
+    """
+    if asked != "auto":
+        return LogChoice(asked, level)  # type: ignore[arg-type]
+    if command in SERVICES:
+        return LogChoice("human" if stderr_is_terminal else "json", level)
+    quieter = max(_LEVELS.get(level, logging.INFO), logging.WARNING)
+    return LogChoice("human", logging.getLevelName(quieter).lower())
+
+
+def _human_line(_logger: object, method: str, event_dict: dict) -> str:
+    """`pts: warning: broker unreachable (bootstrap=127.0.0.1:9092)`: the event name read as
+    words, then its fields."""
+    event_dict.pop("timestamp", None)
+    level = event_dict.pop("level", method)
+    event = str(event_dict.pop("event", "")).replace("_", " ")
+    trace = event_dict.pop("exception", None)
+    fields = ", ".join(f"{name}={value}" for name, value in event_dict.items())
+    line = f"pts: {level}: {event}" + (f" ({fields})" if fields else "")
+    return f"{line}\n{trace}" if trace else line
+
+
+def _renderer(fmt: LogFormat) -> structlog.typing.Processor:
+    if fmt == "human":
+        return _human_line
+    import structlog
+
+    return structlog.processors.JSONRenderer(sort_keys=False)
+
+
+def configure(level: str = "info", fmt: LogFormat = "json") -> None:
+    """Log lines on stderr in `fmt`, from `level` up (`off`: none). structlog is configured
+    at the first line that passes, or now if it is imported already."""
+    global _format, _pending, _threshold
+    _format = fmt
+    _threshold = logging.CRITICAL + 1 if fmt == "off" else _LEVELS.get(level, logging.INFO)
+    _pending = (level, fmt)
+    if "structlog" in sys.modules:
+        _configure_pending()
+
+
+def _configure_pending() -> None:
+    global _pending
+    if _pending is None:
+        return
+    (level, fmt), _pending = _pending, None
+    import structlog
+
+    threshold = logging.CRITICAL if fmt == "off" else _LEVELS.get(level, logging.INFO)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -57,12 +145,40 @@ def configure(level: str = "info") -> None:
             structlog.processors.format_exc_info,
             _bounded_fields,
             _event_first,
-            structlog.processors.JSONRenderer(sort_keys=False),
+            _renderer(fmt),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
-        logger_factory=_stderr_logger,
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
+        # `off`: what passes the filter (critical) is rendered, and returned, not written.
+        logger_factory=structlog.ReturnLoggerFactory() if fmt == "off" else _stderr_logger,
         cache_logger_on_first_use=False,
     )
+
+
+def configure_into_stdlib(level: str = "debug") -> None:
+    """structlog's lines as records of the standard `logging` loggers of the same names
+    (`pts.core.kafka`, ...), rendered as human lines: for a host that owns the terminal and
+    handles those records itself (pytest's logging plugin shows them in its own sections).
+    A NullHandler on `pts` keeps Python's last-resort handler from printing them raw."""
+    global _pending, _threshold
+    import structlog
+
+    _pending, _threshold = None, None
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.format_exc_info,
+            _bounded_fields,
+            _event_first,
+            _human_line,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.DEBUG)),
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=False,
+    )
+    pts_logger = logging.getLogger("pts")
+    if not any(isinstance(h, logging.NullHandler) for h in pts_logger.handlers):
+        pts_logger.addHandler(logging.NullHandler())
 
 
 SUPPRESSED_EVENT = "log_lines_suppressed"
@@ -181,7 +297,10 @@ def _record_fields(_logger: object, _method: str, event_dict: dict) -> dict:
 
 def stdlib_logging_config(level: str = "warning", window_s: float = 60.0) -> dict:
     """A logging.config dict that renders other libraries' log records (faust, aiokafka) as
-    the same JSON lines on stderr, repeats collapsed for `window_s` (`CollapsingHandler`)."""
+    the same lines on stderr as `configure` chose (JSON, human, or none), repeats collapsed
+    for `window_s` (`CollapsingHandler`)."""
+    import structlog
+
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -192,7 +311,7 @@ def stdlib_logging_config(level: str = "warning", window_s: float = 60.0) -> dic
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     _bounded_fields,
                     _event_first,
-                    structlog.processors.JSONRenderer(sort_keys=False),
+                    _renderer(_format),
                 ],
                 "foreign_pre_chain": [
                     structlog.stdlib.add_log_level,
@@ -211,9 +330,50 @@ def stdlib_logging_config(level: str = "warning", window_s: float = 60.0) -> dic
                 "window_s": window_s,
             }
         },
-        "root": {"handlers": ["stderr"], "level": level.upper()},
+        "root": {
+            "handlers": [] if _format == "off" else ["stderr"],
+            "level": "CRITICAL" if _format == "off" else level.upper(),
+        },
     }
 
 
+_METHOD_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "exception": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
+
+
+def _ignored(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
+class _Logger:
+    """structlog's logger of a name, made at the first line that passes `configure`'s level:
+    until then, neither structlog nor its configuration is paid for."""
+
+    __slots__ = ("_name", "_logger")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, method: str) -> Any:
+        level = _METHOD_LEVELS.get(method)
+        if level is not None and _threshold is not None and level < _threshold:
+            return _ignored
+        if self._logger is None:
+            _configure_pending()
+            import structlog
+
+            self._logger = structlog.get_logger(self._name)
+        return getattr(self._logger, method)
+
+
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
-    return structlog.get_logger(name)
+    """The logger of `name` (a module's): structlog's, once a line is logged."""
+    return _Logger(name)  # type: ignore[return-value]

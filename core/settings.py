@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="debug, info, warning or error."
     )
+    log_format: Literal["auto", "json", "human", "off"] = Field(
+        "auto",
+        description="Log lines on stderr: json, human or off; auto: JSON for the services "
+        "when stderr is not a terminal, else human lines (warnings and errors only, for the "
+        "other commands).",
+    )
 
     @property
     def worker_url(self) -> str:

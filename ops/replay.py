@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from pts.client.junit_reports import slice_results
@@ -22,8 +23,14 @@ def default_project(history: History) -> str:
     return project_name(history.name)
 
 
-def replay(settings: Settings, history: History, project: str | None = None) -> int:
-    """Publish every cycle's build, then its results; returns the number of cycles published."""
+def replay(
+    settings: Settings,
+    history: History,
+    project: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Publish every cycle's build, then its results; returns the number of cycles published.
+    `on_progress(done, total)` hears of each cycle handed to the producer."""
     project = project or default_project(history)
     publisher = EventPublisher(settings)
     started = last_report = time.monotonic()
@@ -33,6 +40,8 @@ def replay(settings: Settings, history: History, project: str | None = None) -> 
             project, build.build_id, "history", slice_results(list(cycle.results))
         )
         publisher.publish(build=build, batches=batches)
+        if on_progress is not None:
+            on_progress(done, len(history.cycles))
         if time.monotonic() - last_report > PROGRESS_EVERY_S or done == len(history.cycles):
             publisher.flush()
             last_report = time.monotonic()

@@ -8,22 +8,30 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from confluent_kafka import KafkaException
 
 from pts.core.errors import ConfigError, PtsError, ReportError
-from pts.core.logs import configure, get_logger
-from pts.core.settings import settings
+from pts.core.logs import choose, configure, get_logger
 from pts.echo import echo_lines
 from pts.eval_command import evaluate
 from pts.extras import needs_extra
 from pts.gateway_command import gateway
 from pts.loader_command import loader
-from pts.options import BuildId, DryRun, Flavors, Project, RunnerName, counted
+from pts.options import (
+    BuildId,
+    DryRun,
+    Flavors,
+    LogFormatOption,
+    Project,
+    RunnerName,
+    counted,
+    settings,
+)
 from pts.query_command import query
 from pts.report_command import write_report
 from pts.subset_command import split_subset, subset
 from pts.token_command import token_app
 
+# Help in click's plain form: rich's (typer's default) costs 0.4 s of imports at every --help.
 app = typer.Typer(
     help="Predictive test selection over Kafka.",
     no_args_is_help=True,
@@ -31,7 +39,9 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-record_app = typer.Typer(help="Publish a build or its test results.", no_args_is_help=True)
+record_app = typer.Typer(
+    help="Publish a build or its test results.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(record_app, name="record")
 app.command()(subset)
 app.command("split-subset")(split_subset)
@@ -45,11 +55,13 @@ log = get_logger("pts.cli")
 
 
 @app.callback()
-def _configure() -> None:
+def _configure(ctx: typer.Context, log_format: LogFormatOption = None) -> None:
     try:
-        configure(settings().log_level)
-    except ConfigError:
-        configure()  # the command reports the invalid setting; `pts subset` still answers
+        level, asked = settings().log_level, log_format or settings().log_format
+    except ConfigError:  # the command reports the invalid setting; `pts subset` still answers
+        level, asked = "info", log_format or "auto"
+    choice = choose(asked, level, ctx.invoked_subcommand, sys.stderr.isatty())
+    configure(choice.level, choice.format)
 
 
 @record_app.command("build")
@@ -209,10 +221,12 @@ def replay(
     from pts.evaluation.importers import load_history
     from pts.ops.replay import default_project
     from pts.ops.replay import replay as replay_history
+    from pts.progress import progress_bar
 
     history = load_history(dataset, settings().datasets_dir).head(limit)
     project = project or default_project(history)
-    cycles = replay_history(settings(), history, project)
+    with progress_bar(f"replaying {history.name}") as advance:
+        cycles = replay_history(settings(), history, project, on_progress=advance)
     typer.echo(f"replayed {cycles} cycles of {history.name} into project {project}", err=True)
 
 
@@ -263,7 +277,12 @@ def main() -> None:
     except PtsError as exc:
         typer.echo(f"pts: error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except KafkaException as exc:  # e.g. a librdkafka setting in PTS_KAFKA_CONFIG it refuses
+    except Exception as exc:
+        # e.g. a librdkafka setting in PTS_KAFKA_CONFIG it refuses; confluent_kafka is imported
+        # only by the commands that use it, so no other can raise its error.
+        kafka = sys.modules.get("confluent_kafka")
+        if kafka is None or not isinstance(exc, kafka.KafkaException):
+            raise
         reason = exc.args[0].str() if exc.args else str(exc)
         typer.echo(f"pts: error: Kafka client: {reason}", err=True)
         sys.exit(2)

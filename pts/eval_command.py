@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from pts.core.errors import ConfigError
-from pts.core.settings import settings
 from pts.extras import needs_extra
+from pts.options import settings
 from pts.selection.safety_nets import DEFAULT_STARVE_AFTER_BUILDS, DEFAULT_STARVE_AFTER_DAYS, Nets
 
 

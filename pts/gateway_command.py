@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pts.core.settings import settings
 from pts.extras import needs_extra
+from pts.options import settings
 
 
 def gateway() -> None:

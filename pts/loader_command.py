@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pts.core.errors import ConfigError, WorkerUnreachable
-from pts.core.settings import Settings, settings
 from pts.extras import needs_extra
+from pts.options import settings
+
+if TYPE_CHECKING:
+    from pts.core.settings import Settings
 
 
 def loader() -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
+
+if TYPE_CHECKING:
+    from pts.core.settings import Settings
 
 Project = Annotated[
     str, typer.Option("--project", "-p", help="Project (repository or CI workspace).")
@@ -30,6 +33,24 @@ RunnerName = Annotated[
         "dotnet, ctest, robot, gtest, cts, cucumber, dart, flutter).",
     ),
 ]
+
+LogFormatOption = Annotated[
+    Literal["auto", "json", "human", "off"] | None,
+    typer.Option(
+        "--log-format",
+        help="Log lines on stderr (PTS_LOG_FORMAT). auto: warnings only, but JSON from the "
+        "services when stderr is no terminal.",
+        show_default=False,
+    ),
+]
+
+
+def settings() -> Settings:
+    """The settings (`pts.core.settings.settings`), imported when a command first asks: pydantic
+    is a good part of a command's start, and `pts --help` needs none of it."""
+    from pts.core.settings import settings as from_environment
+
+    return from_environment()
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:

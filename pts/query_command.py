@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from pts.core.errors import ConfigError
-from pts.core.settings import settings
 from pts.echo import echo_lines
 from pts.extras import needs_extra
+from pts.options import settings
 
 
 def query(

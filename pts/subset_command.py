@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from confluent_kafka import KafkaException
 
 from pts.client.runners.base import Runner
 from pts.client.shards import subset_file
@@ -18,8 +17,7 @@ from pts.client.test_lists import check_format, format_tests
 from pts.core.errors import ConfigError, PtsError
 from pts.core.events import SAFETY_NET_REASONS, SubsetResponse, Target
 from pts.core.logs import get_logger
-from pts.core.settings import settings
-from pts.options import BuildId, Flavors, Project, RunnerName, counted, share
+from pts.options import BuildId, Flavors, Project, RunnerName, counted, settings, share
 from pts.selection.safety_nets import Nets
 
 log = get_logger("pts.cli")
@@ -63,7 +61,7 @@ def _formatter(profile: Runner, fmt: str | None) -> Formatter:
 
 def _print_all(tests: list[str], rest: Path | None, reason: str, output: Formatter) -> None:
     """The answer when pts cannot give one: run everything, so a build is never blocked."""
-    log.warning("subset_fallback_to_all", reason=reason)
+    log.info("subset_fallback_to_all", reason=reason)  # the sentence below is the warning
     typer.echo(f"pts: warning: {reason}; running all {counted(len(tests), 'test')}", err=True)
     if tests:
         typer.echo(output(tests))
@@ -240,7 +238,7 @@ def subset(
         if rest is not None:
             left_out = "" if observe else output(response.rest)
             rest.write_text(left_out + "\n" if left_out else "")
-    except (PtsError, OSError, KafkaException) as exc:
+    except (PtsError, OSError, *_kafka_errors()) as exc:
         if fallback == "fail":
             _fail(f"no subset: {_reason(exc)}")
         shown = (
@@ -405,10 +403,16 @@ def split_subset(
         )
 
 
+def _kafka_errors() -> tuple[type[Exception], ...]:
+    """confluent-kafka's error, when it was imported (only then can it have been raised)."""
+    kafka = sys.modules.get("confluent_kafka")
+    return () if kafka is None else (kafka.KafkaException,)
+
+
 def _reason(exc: Exception) -> str:
     if isinstance(exc, OSError):
         return f"{exc.filename or 'a file'}: {exc.strerror}"
-    if isinstance(exc, KafkaException) and exc.args:
+    if isinstance(exc, _kafka_errors()) and exc.args:
         return f"Kafka client: {exc.args[0].str()}"
     return str(exc)
 

@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from pts.core.errors import ConfigError
-from pts.core.settings import settings
-from pts.options import Project
+from pts.options import Project, settings
 
 token_app = typer.Typer(
     help="Tokens for `pts gateway` (LAUNCHABLE_TOKEN for the Launchable CLI).", no_args_is_help=True

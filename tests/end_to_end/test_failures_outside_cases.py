@@ -153,7 +153,7 @@ def test_a_pytest_module_that_does_not_import_ranks_first(
     helpers.unlink()
     second = run([*plugin, "--pts-build", "b2"], project, env)
     assert second.returncode == 2, second.stdout  # interrupted: 1 error during collection
-    assert "pts: recorded 1 test results of build b2" in second.stdout
+    assert "pts: recorded 1 test result of build b2" in second.stdout
     [row] = stored(pts_worker, "fo-pytest", "b2")
     assert (row["test_id"], row["name"], row["outcome"]) == (BROKEN_MODULE, "", "error")
     assert row["message"].startswith("ImportError while importing test module")

@@ -24,6 +24,7 @@ from tests.conftest import (
     RunningWorker,
     free_port,
     run_pts,
+    run_pytest,
     running_worker,
     wait_until,
 )
@@ -148,3 +149,29 @@ def test_no_gateway_is_a_kafka_outage(stack: Stack) -> None:
     failed = stack.over_http("subset", "-p", OVER_HTTP, "-b", "d1", "--target", "50%",
                              "--fallback", "fail", url=down, stdin=CANDIDATES)  # fmt: skip
     assert failed.returncode == 1 and "no gateway answers" in failed.stderr
+
+
+def test_the_pytest_plugin_records_its_build_through_the_gateway(
+    stack: Stack, tmp_path: Path
+) -> None:
+    project = tmp_path / "plugged"
+    git(project.parent, "init", "-q", project.name)
+    (project / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
+    (project / "test_calc.py").write_text("def test_add():\n    assert 1 + 1 == 2\n")
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "root")
+    (project / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "the build's commit")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PTS_")}
+    env |= {"PTS_URL": stack.url, "PTS_TOKEN": stack.token, "PTS_RECORD_TIMEOUT_S": "3",
+            "PTS_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}"}  # fmt: skip
+    result = run_pytest(project, env, "--pts-project", OVER_HTTP, "--pts-build", "plugin-1",
+                        "--pts-target", "100%")  # fmt: skip
+    assert "pts: recorded build plugin-1 at " in result.stdout, result.stdout
+    assert "pts: recorded 1 test result of build plugin-1" in result.stdout
+    sql = (
+        "SELECT changed_files FROM pts.builds FINAL "
+        f"WHERE project = '{OVER_HTTP}' AND build_id = 'plugin-1'"
+    )
+    assert wait_until(lambda: "calc.py" in ok(run_pts(stack.env, "query", sql)).stdout, 90)
