@@ -75,7 +75,14 @@ def record_build(
     ] = None,
     dry_run: DryRun = False,
 ) -> None:
-    """Publish a build and its commits, with the changed files and line counts from git."""
+    """Publish a build and its commits, with the changed files and line counts from git.
+
+    Examples:
+
+    \b
+      pts record build -p shop -b 42
+      pts record build -p shop -b 42 --base origin/main   # a branch build
+    """
     from pts.client.git_changes import read_build
     from pts.client.publisher import print_dry_run, publish
 
@@ -128,6 +135,13 @@ def record_tests(
     Every valid report is published; each bad one is named with its reason on a line of its
     own, and the exit code is then 2. A report that holds no result (a run that broke) is
     warned of; when no report holds any, the exit code is 2 too.
+
+    Examples:
+
+    \b
+      pts record tests -p shop -b 42 --runner maven target/surefire-reports
+      pts record tests -p shop -b 42 --runner go report.json   # go test -json
+      pts record tests -p shop -b 42 --runner pytest "reports/*.xml"
     """
     from pts.client.junit_reports import parse_report, report_digest, slice_results
     from pts.client.publisher import batches_of, print_dry_run, publish
