@@ -11,12 +11,12 @@ The XML report (`--gtest_output=xml`) is JUnit XML and is read as such.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from pts.client.messages import MAX_MESSAGE, first_lines, truncated
+from pts.client.report_formats.json_text import read_json
 from pts.client.runners.base import ReportCase
 from pts.core.errors import ReportError
 from pts.core.events import Outcome
@@ -33,13 +33,7 @@ def is_gtest_json(head: str) -> bool:
 
 def gtest_json_cases(path: Path) -> list[ReportCase]:
     """The tests of a Google Test JSON report, in file order."""
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ReportError(str(path), None, f"cannot read the report: {e.strerror or e}") from e
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        line = e.lineno if isinstance(e, json.JSONDecodeError) else None
-        raise ReportError(str(path), line, f"not a well-formed Google Test JSON report: {e}") from e
+    report = read_json(path, "well-formed Google Test JSON report")
     suites = report.get("testsuites") if isinstance(report, dict) else None
     if not isinstance(suites, list):
         raise ReportError(str(path), None, 'a Google Test JSON report without "testsuites"')

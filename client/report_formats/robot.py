@@ -28,6 +28,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from pts.client.messages import MAX_MESSAGE, truncated
+from pts.client.report_formats.json_text import read_json
 from pts.client.runners.base import ReportCase
 from pts.core.errors import ConfigError, ReportError
 from pts.core.events import Outcome
@@ -116,13 +117,7 @@ def is_robot_json(head: str) -> bool:
 
 def robot_json_cases(path: Path) -> list[ReportCase]:
     """The tests of an output.json (RF 7), in file order."""
-    try:
-        output = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ReportError(str(path), None, f"cannot read the report: {e.strerror or e}") from e
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        line = e.lineno if isinstance(e, json.JSONDecodeError) else None
-        raise ReportError(str(path), line, f"not a well-formed Robot output.json: {e}") from e
+    output = read_json(path, "well-formed Robot output.json")
     cases = []
     for test, suite in _json_tests(output, path):
         name = test.get("name")
