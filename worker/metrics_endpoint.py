@@ -28,15 +28,24 @@ def serve_metrics(
     if history is not None:
         metrics.add(LoaderCollector(history))
 
+    lag_failing = False  # logged when it starts failing and when it answers again, not per scrape
+
     @app.page("/metrics")
     async def scrape(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        nonlocal lag_failing
         processed = dict(state.processed)
         loop = asyncio.get_running_loop()
         try:
             behind = await loop.run_in_executor(
                 None, measure_lag, settings, processed, LAG_TIMEOUT_S
             )
-            metrics.lag(behind)
         except (KafkaException, PtsError) as exc:
-            log.warning("metrics_lag_unavailable", error=str(exc))
+            if not lag_failing:
+                log.warning("metrics_lag_unavailable", error=str(exc))
+            lag_failing = True
+        else:
+            metrics.lag(behind)
+            if lag_failing:
+                log.info("metrics_lag_available")
+            lag_failing = False
         return web.bytes(metrics.render().encode(), headers={"Content-Type": CONTENT_TYPE})
