@@ -4,7 +4,8 @@ what the agents did since the process started, by project where a figure belongs
 share counts. The lag gauges are measured when `/metrics` is read (`worker/http_endpoints.py`).
 
 >>> metrics = WorkerMetrics()
->>> metrics.learned("shop", results=12)
+>>> from pts.core.events import Outcome
+>>> metrics.learned("shop", [TestResult(f"t{n}", "", "", Outcome.PASSED, 1) for n in range(12)])
 >>> metrics.answered("shop", seconds=0.02, behind=3, model="cold-start")
 >>> text = metrics.render()
 >>> 'pts_results_learned_total{project="shop"} 12.0' in text
@@ -17,11 +18,12 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.registry import Collector
 
+from pts.core.events import ResultColumns, TestResult
 from pts.selection.selector import COLD_START
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # as generate_latest writes it
@@ -42,7 +44,7 @@ class WorkerMetrics:
         registry = self.registry
         # prometheus-client adds the `_total` of a counter's name itself.
         self._results = Counter(
-            "pts_results_learned", "Test results learned by the model (redeliveries excluded).",
+            "pts_results_learned", "Test results (not skipped) learned; redeliveries excluded.",
             ("project",), registry=registry,
         )  # fmt: skip
         self._batches = Counter(
@@ -85,9 +87,11 @@ class WorkerMetrics:
             ("reader", "topic"), registry=registry,
         )  # fmt: skip
 
-    def learned(self, project: str, results: int) -> None:
+    def learned(self, project: str, results: Sequence[TestResult]) -> None:
+        """A batch learned: its results that ran (skipped ones teach the model nothing)."""
         self._batches.labels(project).inc()
-        self._results.labels(project).inc(results)
+        ran = results.ran() if isinstance(results, ResultColumns) else [r for r in results if r.ran]
+        self._results.labels(project).inc(len(ran))
 
     def answered(self, project: str, seconds: float, behind: int, model: str) -> None:
         self._answers.labels(project).inc()

@@ -95,7 +95,7 @@ def register(
                 record=decision.records[decision.champion], scored=decision.scored,
             )  # fmt: skip
         if done.learned:
-            state.metrics.learned(batch.project, len(batch.results))
+            state.metrics.learned(batch.project, batch.results)
         log.info(
             "results_learned" if done.learned else "results_already_learned",
             project=batch.project,

@@ -26,7 +26,7 @@ from tests.conftest import free_port, start_worker, wait_until
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
-# project -> results in each of its batches (one build each)
+# project -> results that ran in each of its batches (one build each; each has a skipped one too)
 SENT = {"shop": (5, 7, 3), "cart": (4, 6)}
 FAILED, PASSED = Outcome.FAILED, Outcome.PASSED
 SHOP_REQUESTS = 2  # after shop's results are learned
@@ -146,13 +146,13 @@ def check_counts(env: dict[str, str], worker_url: str, loader_url: str) -> None:
     assert value(metrics, "pts_lag_messages", reader="model", topic="test-results") == 0
     assert not any(name.startswith("pts_loader_") for name, _ in metrics)  # --no-history
 
-    rows = [("pts_loader_rows_stored_total", {"table": "test_results"}, sum(results.values()))]
+    batches = sum(len(sizes) for sizes in SENT.values())
+    stored = sum(results.values()) + batches  # the skipped results are history too
+    rows = [("pts_loader_rows_stored_total", {"table": "test_results"}, stored)]
     assert wait_until(lambda: reached(scrape(loader_url), rows), 120), scrape(loader_url)
     loaded = scrape(loader_url)
     assert value(loaded, "pts_loader_rows_stored_total", table="builds") == len(SENT)
-    assert value(loaded, "pts_loader_events_stored_total", kind="TestResultBatch") == sum(
-        len(sizes) for sizes in SENT.values()
-    )
+    assert value(loaded, "pts_loader_events_stored_total", kind="TestResultBatch") == batches
     # The worker reads test-results and sets the malformed message aside; the loader skips it.
     assert value(loaded, "pts_loader_dead_letters_total") == 0
     assert value(loaded, "pts_loader_store_failures_total") == 0
@@ -175,6 +175,7 @@ def batch(project: str, n: int, size: int) -> TestResultBatch:
         results=tuple(
             TestResult(f"s{n}::t{i}", f"s{n}", f"t{i}", FAILED if i == n else PASSED, 0.1)
             for i in range(size)
-        ),
+        )
+        + (TestResult(f"s{n}::ignored", f"s{n}", "ignored", Outcome.SKIPPED, 0),),
         recorded_at=T0,
     )
