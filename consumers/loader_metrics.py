@@ -59,12 +59,13 @@ class LoaderCollector(Collector):
         )
         lag = GaugeMetricFamily(
             "pts_loader_lag_messages",
-            "Messages after the loader's committed offsets, by topic (as of its last batch).",
+            "Messages after the loader's committed offsets, by topic stem (as of its last batch).",
             labels=("topic",),
         )
         behind: Counter[str] = Counter()
-        for partition, messages in progress["behind"].items():
-            behind[partition.rpartition("[")[0]] += messages  # "topic[partition]"
+        prefix = f"{self.service.settings.topic_prefix}."
+        for partition, messages in progress["behind"].items():  # "topic[partition]": by stem
+            behind[partition.rpartition("[")[0].removeprefix(prefix)] += messages
         for topic, messages in sorted(behind.items()):
             lag.add_metric((topic,), messages)
         yield lag

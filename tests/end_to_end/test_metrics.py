@@ -179,3 +179,26 @@ def batch(project: str, n: int, size: int) -> TestResultBatch:
         + (TestResult(f"s{n}::ignored", f"s{n}", "ignored", Outcome.SKIPPED, 0),),
         recorded_at=T0,
     )
+
+
+def test_a_worker_that_loads_history_serves_the_loaders_metrics(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    settings = Settings(kafka_bootstrap=env["PTS_KAFKA_BOOTSTRAP"],
+                        topic_prefix=env["PTS_TOPIC_PREFIX"])  # fmt: skip
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        publisher = EventPublisher(settings)
+        publisher.publish(build=Build("shop", "b1", "sha-1", T0), batches=[batch("shop", 0, 4)])
+        publisher.flush()
+        stored = [
+            ("pts_loader_rows_stored_total", {"table": "builds"}, 1),
+            ("pts_loader_rows_stored_total", {"table": "test_results"}, 5),  # 1 skipped
+            ("pts_results_learned_total", {"project": "shop"}, 4),
+        ]
+        assert wait_until(lambda: reached(scrape(worker.url), stored), 120), scrape(worker.url)
+        metrics = scrape(worker.url)
+        assert value(metrics, "pts_loader_store_failures_total") == 0
+        assert value(metrics, "pts_loader_lag_messages", topic="builds") == 0
+    finally:
+        worker.stop()
