@@ -81,6 +81,7 @@ class LoaderHealth:
     error: str | None = None
     failing_since: datetime | None = None
     batches_failed: int = 0
+    failures_total: int = 0  # since start, for /metrics
     max_backoff_s: float = 30.0
 
     def failed(self, error: str) -> float:
@@ -89,6 +90,7 @@ class LoaderHealth:
             self.failing_since = datetime.now(UTC)
         self.state, self.error = "retrying", bounded(error)
         self.batches_failed += 1
+        self.failures_total += 1
         return min(self.max_backoff_s, 0.5 * 2 ** min(self.batches_failed - 1, 10))
 
     def succeeded(self) -> None:
@@ -152,6 +154,7 @@ class HistoryLoader:
         self._closed = False
         self.health = LoaderHealth()
         self.loaded = LoadStats()  # since start
+        self.rows_stored: Counter[str] = Counter()  # by kind, since start, for /metrics
         self.behind: dict[str, int] = {}  # "topic[partition]" → messages after the committed
         self.consume_error: str | None = None  # the last, until a message comes again
 
@@ -291,7 +294,7 @@ class HistoryLoader:
         store still answers; when it does not, raise: the batch is retried. Returns (stored,
         dead-lettered)."""
         try:
-            self.store.insert_records(kind, [record for _, record in items])
+            self.rows_stored[kind] += self.store.insert_records(kind, [r for _, r in items])
             return len(items), 0
         except Exception as exc:  # StoreError, or records that do not convert to columns
             if len(items) > 1:

@@ -64,6 +64,13 @@ class HistoryService:
             }  # fmt: skip
         return self.loader.progress()
 
+    def counts(self) -> tuple[dict[str, int], int]:
+        """Rows stored by kind, and batches (or connections) the store failed, since start."""
+        failed = self._health.failures_total
+        if self.loader is None:
+            return {}, failed
+        return dict(self.loader.rows_stored), failed + self.loader.health.failures_total
+
     def _connect(self) -> HistoryStore | None:
         while self.store is None and not self.stop.is_set():
             try:

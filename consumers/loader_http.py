@@ -1,9 +1,10 @@
-"""`pts loader`'s HTTP endpoints: `/health` and `/query`, on a small threaded server of the
-standard library (the loader runs no event loop). `/query` answers as the worker's does
-(`worker/http_endpoints.py`, which reads and answers a query with the helpers here): POST a JSON
-body `{"sql": "...", "params": {"project": "shop"}}` (or GET `?sql=...&param_project=shop`),
-rows as JSON; 400 for a refused query, 401 without the token when PTS_WORKER_TOKEN is set, 413
-for a body over 1 MB, 429 while MAX_CONCURRENT_QUERIES queries run."""
+"""`pts loader`'s HTTP endpoints: `/health`, `/metrics` (`loader_metrics.py`) and `/query`, on
+a small threaded server of the standard library (the loader runs no event loop). `/query`
+answers as the worker's does (`worker/http_endpoints.py`, which reads and answers a query with
+the helpers here): POST a JSON body `{"sql": "...", "params": {"project": "shop"}}` (or GET
+`?sql=...&param_project=shop`), rows as JSON; 400 for a refused query, 401 without the token
+when PTS_WORKER_TOKEN is set, 413 for a body over 1 MB, 429 while MAX_CONCURRENT_QUERIES
+queries run."""
 
 from __future__ import annotations
 
@@ -27,9 +28,11 @@ MAX_BODY_BYTES = 2**20
 """The largest POST body /query reads: aiohttp's own bound, which the worker's server keeps."""
 TOO_LARGE = "query rejected: the request is larger than 1 MB, the most /query reads"
 UNAUTHORIZED = "the history needs PTS_WORKER_TOKEN (Bearer)"
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 Health = Callable[[], dict[str, Any]]
 Query = Callable[[str, dict[str, str]], list[dict[str, Any]]]
+Metrics = Callable[[], bytes]  # Prometheus's text format
 
 
 def query_of_fields(fields: Mapping[str, str]) -> tuple[str, dict[str, str]]:
@@ -77,7 +80,13 @@ class LoaderHttp:
     """Serves `health()` and `query()` on host:port, on a thread of its own."""
 
     def __init__(
-        self, host: str, port: int, health: Health, query: Query, token: str | None = None
+        self,
+        host: str,
+        port: int,
+        health: Health,
+        query: Query,
+        token: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.slots = QuerySlots()
         handler = type(
@@ -86,6 +95,7 @@ class LoaderHttp:
             {
                 "health": staticmethod(health),
                 "query": staticmethod(query),
+                "metrics": staticmethod(metrics) if metrics else None,
                 "token": token,
                 "slots": self.slots,
             },
@@ -113,6 +123,7 @@ class LoaderHttp:
 class _Handler(BaseHTTPRequestHandler):
     health: Health
     query: Query
+    metrics: Metrics | None
     token: str | None
     slots: QuerySlots
 
@@ -120,11 +131,13 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         if url.path == "/health":
             self._answer(200, self.health())
+        elif url.path == "/metrics" and self.metrics is not None:
+            self._send(200, self.metrics(), content_type=PROMETHEUS_TEXT)
         elif url.path == "/query":
             if self._authorized():
                 self._query(*query_of_fields(dict(parse_qsl(url.query))))
         else:
-            self._answer(404, {"error": f"no endpoint {url.path}; try /health or /query"})
+            self._answer(404, {"error": f"no endpoint {url.path}; try /health, /metrics or /query"})
 
     def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
         self.close_connection = True  # a body left unread must not be taken for a request
@@ -172,9 +185,15 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         self._send(status, json.dumps(body, default=_json_default).encode(), headers)
 
-    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        payload: bytes,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)

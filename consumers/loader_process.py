@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import signal
 import threading
+from functools import partial
 from types import FrameType
 from typing import Any
 
 from pts.consumers.history_service import HistoryService
 from pts.consumers.loader_http import LoaderHttp
+from pts.consumers.loader_metrics import loader_metrics, render
 from pts.core.errors import ConfigError, StoreError
 from pts.core.kafka import admin_client
 from pts.core.logs import get_logger
@@ -68,6 +70,7 @@ def run_loader(settings: Settings) -> None:
             lambda: health_of(settings, service),
             service.query,
             None if settings.worker_token is None else settings.worker_token.get_secret_value(),
+            partial(render, loader_metrics(service)),
         )
     except OSError as exc:
         if service.store is not None:

@@ -34,6 +34,7 @@ from pts.selection.selector import Selector
 from pts.streams import checkpoints, snapshots
 from pts.streams.go_packages import GoPackageBook
 from pts.streams.kafka_security import broker_credentials
+from pts.streams.metrics import WorkerMetrics
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -74,6 +75,7 @@ class WorkerState:
         self.producer = CheckedProducer(settings, PRODUCE_TIMEOUT_S)
         self.dead_letters = DeadLetters(settings, CheckedProducer(settings, PRODUCE_TIMEOUT_S))
         self.processed = dict(offsets)
+        self.metrics = WorkerMetrics()  # served on /metrics
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-model")
         self._io_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-watermarks")
         self._decode_thread = ThreadPoolExecutor(1, thread_name_prefix="pts-decode")
@@ -263,6 +265,7 @@ class WorkerState:
             except PtsError as exc:
                 self._changed.update(changed)
                 log.error("snapshot_failed", partitions=sorted(owned), error=str(exc))
+                self.metrics.snapshot_round(taken=False)
                 return False
             for p in moved:
                 self._marked[p] = offsets[p]
@@ -274,6 +277,7 @@ class WorkerState:
                 "seconds": round(time.monotonic() - started, 3),
             }
             log.info("snapshot_taken", partitions=sorted(moved), **self.last_snapshot)
+            self.metrics.snapshot_round(taken=True)
             return True
 
     async def _produce_states(self, changed: list[str], offsets: dict[int, dict[str, int]]) -> int:

@@ -18,6 +18,7 @@ from pts.core.bounded import described
 from pts.core.errors import DecodeError
 from pts.core.logs import get_logger
 from pts.streams.app import WorkerState
+from pts.streams.metrics import FAILED, UNDECODABLE
 
 T = TypeVar("T")
 Handler = Callable[[dict[str, Any], Message], Awaitable[None]]
@@ -148,16 +149,19 @@ async def guarded(state: WorkerState, message: Message, work: Awaitable[None]) -
     try:
         await work
     except DecodeError as exc:
-        set_aside(state, message, exc.reason)
+        set_aside(state, message, exc.reason, UNDECODABLE)
     except Exception as exc:  # a bug or a bad record must not stop the partition
         log.exception(
             "message_failed", topic=message.topic, partition=message.partition,
             offset=message.offset,
         )  # fmt: skip
-        set_aside(state, message, f"processing failed: {described(exc)}")
+        set_aside(state, message, f"processing failed: {described(exc)}", FAILED)
 
 
-def set_aside(state: WorkerState, message: Message, reason: str) -> None:
+def set_aside(state: WorkerState, message: Message, reason: str, cause: str) -> None:
+    """`cause`: the reason's kind, one of `pts.streams.metrics`'s, for /metrics."""
+    stem = message.topic.removeprefix(f"{state.settings.topic_prefix}.")
+    state.metrics.dead_lettered(stem, cause)
     state.dead_letters.set_aside(
         message.topic, message.partition, message.offset, message.key, message.value, reason
     )

@@ -5,6 +5,7 @@ model had not learned yet."""
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from pts.core.parts import PartsWaiting, join_request, split_response
 from pts.core.topics import topic_name
 from pts.streams.app import WorkerState
 from pts.streams.messages import consume, set_aside
+from pts.streams.metrics import UNANSWERABLE
 
 # A request older than this has no one waiting for it (clients wait seconds); generous, as the
 # age is read against the requesting machine's clock.
@@ -68,7 +70,8 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
             return  # the rest of the request is still on its way
         request = join_request(parts)
         if request.reply_topic != replies:
-            set_aside(state, message, f"reply topic {request.reply_topic!r} is not {replies!r}")
+            reason = f"reply topic {request.reply_topic!r} is not {replies!r}"
+            set_aside(state, message, reason, UNANSWERABLE)
             return
         bound = log.bind(
             project=request.project,
@@ -86,6 +89,7 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
         answering.add_done_callback(in_flight.discard)
 
     async def reply(request: SubsetRequest, partition: int, bound: Any) -> None:
+        started = time.monotonic()
         try:
             wait_s = min(max(request.catch_up_s, 0.0), MAX_CATCH_UP_S)
             caught_up = await state.catch_up(partition, timeout_s=wait_s)
@@ -99,6 +103,8 @@ def register(app: faust.App, requests: faust.TopicT, state: WorkerState) -> None
         except Exception:  # a bug must not go unseen in a task nobody awaits
             bound.exception("subset_answer_failed")
             return
+        seconds = time.monotonic() - started
+        state.metrics.answered(request.project, seconds, behind, response.model)
         bound.info(
             "subset_answered",
             candidates=len(request.candidates),

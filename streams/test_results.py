@@ -93,11 +93,14 @@ def register(
                 decision.project.encode(),
                 wire.encode("ChampionDecision", decision.to_record()),
             )
+            state.metrics.champion_changed(decision.project)
             log.info(
                 "champion_changed", project=decision.project, metric=decision.metric,
                 previous=decision.previous, champion=decision.champion,
                 record=decision.records[decision.champion], scored=decision.scored,
             )  # fmt: skip
+        if done.learned:
+            state.metrics.learned(batch.project, batch.results)
         log.info(
             "results_learned" if done.learned else "results_already_learned",
             project=batch.project,

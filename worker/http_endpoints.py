@@ -1,4 +1,5 @@
-"""The worker's HTTP endpoints, on faust's web server: `/health`, `/lag` and `/query`.
+"""The worker's HTTP endpoints, on faust's web server: `/health`, `/lag`, `/metrics` (in
+`metrics_endpoint.py`) and `/query`.
 Their clients are in `http_client.py`."""
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pts.sinks.store import QuerySlots
 from pts.streams.app import WorkerState
 from pts.worker.broker_watch import BrokerWatch
 from pts.worker.lag import measure_lag
+from pts.worker.metrics_endpoint import serve_metrics
 
 
 def register(
@@ -93,6 +95,7 @@ def register(
             return web.json({"error": f"Kafka did not answer: {exc}"}, status=503)
         return web.json(behind)
 
+    serve_metrics(app, settings, state, history)
     if history is None:
         return
     query = history.query
