@@ -18,6 +18,7 @@ COPY sinks sinks
 COPY ops ops
 COPY evaluation evaluation
 COPY gateway gateway
+COPY report report
 RUN pip install --no-cache-dir '.[worker,gateway]'
 # Not root: the state volume is created owned by the user that writes it.
 RUN useradd --create-home --uid 1000 pts && mkdir /data && chown pts /data
