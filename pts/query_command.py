@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from pts.core.errors import ConfigError
 from pts.echo import echo_lines
 from pts.extras import needs_extra
 from pts.options import settings
+from pts.rows_output import FORMATS, formatted
 
 
 def query(
@@ -25,8 +27,16 @@ def query(
         ),
     ] = None,
     list_saved: Annotated[bool, typer.Option("--list", help="List the saved queries.")] = False,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="json (JSON lines), csv or table (both with a header). Default: table on a "
+            "terminal, else json.",
+        ),
+    ] = None,
 ) -> None:
-    """Run read-only SQL on the test history, print JSON lines.
+    """Run read-only SQL on the test history, print its rows.
 
     Examples:
 
@@ -34,10 +44,14 @@ def query(
       pts query --list
       pts query flaky-tests -p shop
       pts query "SELECT outcome, count() FROM pts.test_results GROUP BY outcome"
+      pts query failure-rates -p shop --format csv > rates.csv
     """
     from pts.sinks.saved_queries import saved_queries
     from pts.worker.http_client import run_query
 
+    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     saved = saved_queries()
     if list_saved or sql is None:
         for name, saved_query in saved.items():
@@ -55,7 +69,7 @@ def query(
     elif project is not None:
         raise ConfigError("--project fills {project:String}; the SQL has no such placeholder")
     with needs_extra("query"):  # chdb opened here, or a ClickHouse server's client
-        printed = echo_lines(run_query(settings(), sql, params))
+        printed = echo_lines(formatted(run_query(settings(), sql, params), fmt))
     if not printed:
         typer.echo(no_rows(name, project), err=True)
 

@@ -4,6 +4,7 @@ the history itself, and a build id recorded again with another commit."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -115,3 +116,38 @@ def test_a_build_recorded_again_with_another_commit_is_refused(
     assert same.returncode == 0, same.stderr  # the same commit again: recorded, learned once
     assert run_pts(env, "query", in_history).stdout.count("commit_sha") == 1
     assert second not in run_pts(env, "query", in_history).stdout
+
+
+def test_query_rows_as_json_lines_csv_or_a_table(pts_worker: RunningWorker, repo: Path) -> None:
+    env = pts_worker.env
+    for build in ("f1", "f2"):
+        done = run_pts(env, "record", "build", "-p", "formats", "-b", build, "--repo", str(repo))
+        assert done.returncode == 0, done.stderr
+    sql = "SELECT build_id, 7 AS seven FROM pts.builds WHERE project = 'formats' ORDER BY build_id"
+
+    def as_json() -> list[str]:
+        return run_pts(env, "query", sql).stdout.splitlines()
+
+    assert wait_until(lambda: len(as_json()) == 2, 60), as_json()
+    # Not on a terminal, JSON lines by default; --format json says the same.
+    assert [json.loads(line) for line in as_json()] == [
+        {"build_id": "f1", "seven": 7},
+        {"build_id": "f2", "seven": 7},
+    ]
+    assert run_pts(env, "query", sql, "--format", "json").stdout.splitlines() == as_json()
+    assert run_pts(env, "query", sql, "--format", "csv").stdout.splitlines() == [
+        "build_id,seven",
+        "f1,7",
+        "f2,7",
+    ]
+    assert run_pts(env, "query", sql, "--format", "table").stdout.splitlines() == [
+        "build_id  seven",
+        "--------  -----",
+        "f1            7",
+        "f2            7",
+    ]
+    wrong = run_pts(env, "query", sql, "--format", "yaml")
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip() == (
+        "pts: error: --format must be one of json, csv, table, not 'yaml'"
+    )
