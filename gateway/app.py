@@ -47,7 +47,14 @@ from pts.gateway.sessions import (
     subset_id,
 )
 from pts.gateway.subset_asker import SubsetAsker
-from pts.gateway.subsets import UnsupportedGoal, inspect_body, slice_body, subset_body, target_of
+from pts.gateway.subsets import (
+    UnsupportedGoal,
+    inspect_body,
+    printable_only,
+    slice_body,
+    subset_body,
+    target_of,
+)
 from pts.gateway.tokens import PresentedToken, parse_token
 from pts.gateway.topic_views import BuildView, GoPackages, RecentCommits, TokenView
 
@@ -469,10 +476,12 @@ async def subset(request: web.Request) -> web.Response:
     raw_paths = body.get("testPaths")
     if not isinstance(raw_paths, list):
         raise Refused(400, "testPaths must be a list of test paths")
+    # --get-tests-from-previous-sessions: no candidates; the project's recent tests instead.
+    from_previous = body.get("getTestsFromPreviousSessions") is True
     go_packages = await _go_packages(gateway, project, runner, raw_paths)
-    for path in raw_paths:
+    for path in [] if from_previous else raw_paths:
         paths.setdefault(test_id(path, runner, go_packages), []).append(path)
-    if not paths:
+    if not paths and not from_previous:
         raise UnsupportedGoal("no candidate tests: nothing to choose from")
     flavor = session.flavor
     request_ = replace(
@@ -481,9 +490,12 @@ async def subset(request: web.Request) -> web.Response:
         ),
         flavor=flavor,
         observe=session.observation,
+        known_tests=from_previous,
     )
     answer = await gateway.asker.ask(request_, gateway.settings.subset_timeout_s)
     response = _without_flavor(answer.response, flavor)
+    if from_previous:
+        response = printable_only(response, runner)
     gateway.metrics.count("pts_gateway_subsets_answered_total")
     ref = SubsetRef(answer.partition, answer.offset, runner or "file", raw_session)
     log.info("subset_answered", project=project, build=session.build, request=request_.request_id,

@@ -165,6 +165,26 @@ def test_path(test_id: str, launchable_runner: str) -> TestPath:
     return [_part("class", suite), _part("testcase", name)] if name else [_part("class", suite)]
 
 
+def printable(test_id: str, launchable_runner: str) -> bool:
+    """Whether the CLI's formatter for `launchable_runner` can print the test path `test_id`
+    gives: a project's recent tests (`--get-tests-from-previous-sessions`) may hold ids of its
+    other runners, and a pytest module's own failure has no test case to print.
+
+    >>> printable("tests/test_a.py::test_x", "pytest"), printable("com.acme.CalcTest", "pytest")
+    (True, False)
+    >>> printable("example.com/m/calc::TestAdd", "go-test"), printable("a/b::c", "maven")
+    (True, False)
+    """
+    file, _, case = test_id.partition("::")
+    if launchable_runner == "pytest":
+        return file.endswith(".py") and bool(case)
+    if launchable_runner == "go-test":
+        return bool(case)
+    if launchable_runner in ("maven", "gradle"):
+        return not case and "/" not in test_id
+    return True
+
+
 def _part(kind: str, name: str) -> dict[str, str]:
     return {"type": kind, "name": name}
 

@@ -15,12 +15,13 @@ Target(kind=<TargetKind.SHARE_OF_TIME: 'share_of_time'>, value=0.2)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pts.client.shards import split_into_bins
 from pts.core.errors import PtsError
 from pts.core.events import RankedTest, SubsetResponse, Target, TargetKind
-from pts.gateway.launchable_paths import TestPath, test_path
+from pts.gateway.launchable_paths import TestPath, printable, test_path
 
 NEW_REASONS = ("new",)
 
@@ -93,6 +94,23 @@ def subset_body(
         },
         "model": response.model,
     }
+
+
+def printable_only(response: SubsetResponse, runner: str) -> SubsetResponse:
+    """The answer without the tests the CLI cannot print for `runner` (`printable`), its
+    subset and share of time counted again over the tests kept."""
+    subset, rest = _split(response)
+    kept_subset = [t for t in subset if printable(t.test_id, runner)]
+    kept = (*kept_subset, *(t for t in rest if printable(t.test_id, runner)))
+    total_s = sum(t.expected_duration_s for t in kept)
+    share = sum(t.expected_duration_s for t in kept_subset) / total_s if total_s else 0.0
+    return replace(
+        response,
+        ranked=kept,
+        subset_size=len(kept_subset),
+        candidates=len(kept),
+        expected_share_of_time=share,
+    )
 
 
 def _split(response: SubsetResponse) -> tuple[Sequence[RankedTest], Sequence[RankedTest]]:

@@ -229,6 +229,17 @@ def test_the_cli_records_and_subsets_as_pts_does(stack: Stack, tmp_path: Path) -
         assert rest_cli.read_text().split("\n") == rest_pts.read_text().rstrip("\n").split("\n")
         assert len(chosen.stdout.splitlines()) + len(rest_cli.read_text().splitlines()) == 9
 
+    # --get-tests-from-previous-sessions: no candidates given; the workspace's recorded tests.
+    previous = ok(stack.launchable("subset", "--session", session, "--target", "100%",
+                                   "--get-tests-from-previous-sessions", "pytest"))  # fmt: skip
+    recorded = {line for line in LISTING.splitlines() if "::" in line}
+    assert recorded <= set(previous.stdout.splitlines()), previous.stdout
+    known = ok(run_pts(stack.env, "subset", "-p", "lc-pts", "-b", "b2", "--target", "100%",
+                       "--known-tests", "--runner", "pytest", "--flavor", FLAVOR))  # fmt: skip
+    # The same tests but those the CLI cannot print as pytest's (the maven and go ones).
+    printable = [line for line in known.stdout.splitlines() if ".py::" in line]
+    assert sorted(previous.stdout.splitlines()) == sorted(printable)
+
     # Split across two shards, and inspected.
     split = ok(stack.launchable("subset", "--session", session, "--target", "50%", "--split",
                                 "pytest", stdin=LISTING))  # fmt: skip
