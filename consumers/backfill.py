@@ -291,7 +291,7 @@ def _gap_summary(gaps: list[Gap], since: datetime) -> str:
 
 def _span(delta: timedelta) -> str:
     """
-    >>> _span(timedelta(days=3, hours=5)), _span(timedelta(hours=5, minutes=3))
+    >>> _span(timedelta(days=3, hours=5)), _span(timedelta(hours=5, minutes=6))
     ('3.2 days', '5.1 hours')
     """
     hours = delta.total_seconds() / 3600
