@@ -20,7 +20,7 @@ from pts.eval_command import evaluate
 from pts.extras import needs_extra
 from pts.gateway_command import gateway
 from pts.options import BuildId, DryRun, Flavors, Project, RunnerName, counted
-from pts.replay_commands import backfill
+from pts.replay_commands import backfill, rebuild
 from pts.report_command import write_report
 from pts.subset_command import split_subset, subset
 from pts.token_command import token_app
@@ -38,6 +38,7 @@ app.command("split-subset")(split_subset)
 app.command("eval")(evaluate)
 app.command("report")(write_report)
 app.command()(backfill)
+app.command()(rebuild)
 app.command()(gateway)
 app.add_typer(token_app, name="token")
 log = get_logger("pts.cli")

@@ -19,9 +19,10 @@ PLAIN_EVERY_S = 2.0
 
 
 @contextmanager
-def progress_of(total: int, what: str) -> Iterator[Callable[[int, str], None]]:
-    """A function to call with the messages done so far and a few words: a progress bar when
-    stderr is a terminal, else a plain line on the first call and at most every few seconds."""
+def progress_of(total: int, what: str) -> Iterator[Callable[..., None]]:
+    """A function to call with the messages done so far, a few words, and the total when it
+    changed: a progress bar when stderr is a terminal, else a plain line on the first call and
+    at most every few seconds."""
     from rich.console import Console  # here: `pts subset` imports this module too, and waits
     from rich.progress import (
         BarColumn,
@@ -39,16 +40,25 @@ def progress_of(total: int, what: str) -> Iterator[Callable[[int, str], None]]:
         )  # fmt: skip
         with Progress(*columns, console=console) as bar:
             task = bar.add_task("", total=total)
-            yield lambda done, words: bar.update(task, completed=done, description=words)
-        return
-    last = [0.0]
 
-    def line(done: int, words: str) -> None:
+            def advance(done: int, words: str, new_total: int | None = None) -> None:
+                bar.update(task, completed=done, description=words, total=new_total or total)
+
+            yield advance
+        return
+    last, totals = [0.0], [total]
+
+    def line(done: int, words: str, new_total: int | None = None) -> None:
+        totals[0] = new_total or totals[0]
         now = time.monotonic()
-        if last[0] and now - last[0] < PLAIN_EVERY_S and done < total:
+        if last[0] and now - last[0] < PLAIN_EVERY_S and done < totals[0]:
             return
         last[0] = now
-        print(f"pts: {what}: {done:,} of {total:,} messages; {words}", file=sys.stderr, flush=True)
+        print(
+            f"pts: {what}: {done:,} of {totals[0]:,} messages" + (f"; {words}" if words else ""),
+            file=sys.stderr,
+            flush=True,
+        )
 
     yield line
 
@@ -98,5 +108,28 @@ def backfill(
         f"{stats.sentence()}{scope}, from {start:%Y-%m-%d %H:%M:%S} UTC to "
         f"{'now' if end is None else f'{end:%Y-%m-%d %H:%M:%S} UTC'}; an event stored before "
         "still reads as one row",
+        err=True,
+    )
+
+
+def rebuild(
+    project: Annotated[str, typer.Option("--project", "-p", help="The project to rebuild.")],
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds to wait for the worker's next word.")
+    ] = 120.0,
+) -> None:
+    """Rebuild one project's model from the topics (after a change of features or learners)
+    while the worker keeps serving it; the rebuilt model takes over when it has caught up."""
+    from pts.ops.rebuild import rebuild as run_rebuild
+
+    config = settings()
+    with progress_of(0, f"rebuild of {project}") as show:
+        done = run_rebuild(
+            config, project, timeout, lambda answer: show(answer.done, "", answer.total)
+        )
+    typer.echo(
+        f"the rebuilt model of {project} took over on worker {done.worker}: it learned "
+        f"{done.results:,} results of {done.batches:,} batches and {done.builds:,} builds from "
+        "the topics",
         err=True,
     )
