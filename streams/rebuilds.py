@@ -84,7 +84,7 @@ class Rebuilder:
     def take_over(self) -> str | None:
         """On the model thread: learn the batches the live model learned since `catch_up`,
         then install the rebuilt model; what is wrong instead, when it learned fewer results
-        than the live one (retention dropped some)."""
+        than the live one (retention dropped some) or there is no such project."""
         live = self.state.selector.projects.get(self.project)
         for value in self._read("builds", self._watermarks("builds")[1]):
             self._take("builds", value)
@@ -97,6 +97,8 @@ class Rebuilder:
         rebuilt = self.rebuilt
         live_results = live.results_learned if live is not None else 0
         rebuilt_results = rebuilt.results_learned if rebuilt is not None else 0
+        if live is None and rebuilt is None:
+            return f"this worker holds no model of {self.project}, and the topics no event of it"
         if rebuilt is None or rebuilt_results < live_results:
             return self._gone(live_results - rebuilt_results, live_results)
         self.state.selector.projects[self.project] = rebuilt
@@ -227,7 +229,7 @@ async def rebuild(state: WorkerState, request: RebuildRecord, partition: int) ->
                  seconds=round(time.monotonic() - started, 3))  # fmt: skip
     else:
         answer(RebuildRecord(REFUSED, request.request_id, request.project,
-                             reason=refused or "no result of the project is on the topics",
+                             reason=refused or "nothing of the project was rebuilt",
                              worker=worker))  # fmt: skip
         log.warning("project_rebuild_refused", project=request.project, reason=refused)
     await loop.run_in_executor(None, state.producer.flush)

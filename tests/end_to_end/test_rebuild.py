@@ -160,6 +160,10 @@ def test_a_rebuilt_project_answers_as_a_worker_that_learned_live(
         assert b"bank" not in snapshot_keys_after(rebuilt_env, ends)
         assert answers(rebuilt_env) == answers(live_env)
 
+        unknown = run_pts(rebuilt_env, "rebuild", "--project", "nobody", timeout=300)
+        assert unknown.returncode == 2
+        assert "holds no model of nobody, and the topics no event of it" in unknown.stderr
+
         # Retention takes the first results of every partition: a rebuild cannot learn them.
         results = topic_name(Settings(topic_prefix=rebuilt_env["PTS_TOPIC_PREFIX"]), "test-results")
         deleted = kafka_admin.delete_records([TopicPartition(results, p, 2) for p in range(2)])
