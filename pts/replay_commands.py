@@ -1,5 +1,5 @@
-"""`pts backfill`: replays of the topics for operators, with progress on a terminal and plain
-lines otherwise."""
+"""`pts backfill` and `pts rebuild`: replays of the topics for operators, with a progress bar
+on a terminal and plain lines otherwise."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def progress_of(total: int, what: str) -> Iterator[Callable[..., None]]:
     """A function to call with the messages done so far, a few words, and the total when it
     changed: a progress bar when stderr is a terminal, else a plain line on the first call and
     at most every few seconds."""
-    from rich.console import Console  # here: `pts subset` imports this module too, and waits
+    from rich.console import Console  # here: the CLI imports this module for every command
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -46,14 +46,16 @@ def progress_of(total: int, what: str) -> Iterator[Callable[..., None]]:
 
             yield advance
         return
-    last, totals = [0.0], [total]
+    last, totals, printed = [0.0], [total], [(-1, -1)]
 
     def line(done: int, words: str, new_total: int | None = None) -> None:
         totals[0] = new_total or totals[0]
         now = time.monotonic()
         if last[0] and now - last[0] < PLAIN_EVERY_S and done < totals[0]:
             return
-        last[0] = now
+        if printed[0] == (done, totals[0]):
+            return  # said already
+        last[0], printed[0] = now, (done, totals[0])
         print(
             f"pts: {what}: {done:,} of {totals[0]:,} messages" + (f"; {words}" if words else ""),
             file=sys.stderr,
