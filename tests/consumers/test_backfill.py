@@ -22,7 +22,7 @@ from pts.core import wire
 from pts.core.events import Build, Outcome, TestResult, TestResultBatch, to_record
 from pts.core.settings import Settings
 from pts.core.topics import ensure_topics, topic_name
-from tests.conftest import free_port, run_pts
+from tests.conftest import free_port, run_pts, running_worker
 
 pytestmark = pytest.mark.integration
 
@@ -218,3 +218,16 @@ def _high(env: dict[str, str], topic_: str, partition: int) -> int:
         return consumer.get_watermark_offsets(TopicPartition(topic_, partition), timeout=10)[1]
     finally:
         consumer.close()
+
+
+def test_a_backfill_beside_a_worker_that_owns_the_embedded_store_is_refused(
+    env: dict[str, str],
+) -> None:
+    Path(env["PTS_DATA_DIR"]).mkdir()
+    with running_worker(env):
+        refused = run_pts(env, "backfill", "--since", "7d")
+
+    assert refused.returncode == 2, refused.stderr
+    assert f"the worker {env['PTS_WORKER_ID']} at http://127.0.0.1:" in refused.stderr
+    assert "owns the chdb directory" in refused.stderr
+    assert "backfill a ClickHouse server (PTS_CLICKHOUSE_URL)" in refused.stderr
