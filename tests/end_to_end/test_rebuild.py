@@ -51,6 +51,13 @@ def replay(env: dict[str, str], project: str, seed: int) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def replay_process(env: dict[str, str], project: str, seed: int, cycles: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "pts.cli", "replay", f"synthetic:{seed}",
+               "--project", project, "--limit", cycles]  # fmt: skip
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+
+
 def snapshot_keys_after(env: dict[str, str], offsets: dict[int, int]) -> list[bytes]:
     """The keys written to the deployment's snapshot topic after `offsets`."""
     settings = Settings(topic_prefix=env["PTS_TOPIC_PREFIX"], worker_id=env["PTS_WORKER_ID"])
@@ -158,6 +165,25 @@ def test_a_rebuilt_project_answers_as_a_worker_that_learned_live(
         # The next snapshot round writes shop's rebuilt model, and not bank's.
         assert wait_until(lambda: b"shop" in snapshot_keys_after(rebuilt_env, ends), 60)
         assert b"bank" not in snapshot_keys_after(rebuilt_env, ends)
+        assert answers(rebuilt_env) == answers(live_env)
+
+        # A rebuild of bank while its results stream in (its first cycles again, as a
+        # redelivery would, then new ones): whatever the interleaving, nothing is learned twice
+        # or lost, and the model is still the live one's equal.
+        bank_results = learned(rebuilt)["bank"]
+        streaming = [
+            replay_process(env, "bank", PROJECTS["bank"], "12") for env in (live_env, rebuilt_env)
+        ]
+        during = run_pts(rebuilt_env, "rebuild", "--project", "bank", timeout=300)
+        for process in streaming:
+            _, err = process.communicate(timeout=300)
+            assert process.returncode == 0, err
+        assert during.returncode == 0, during.stderr
+        assert wait_until(
+            lambda: learned(live) == learned(rebuilt) and learned(live)["bank"] > bank_results,
+            180,
+        ), (learned(live), learned(rebuilt))
+        assert rebuilt.get("/health")["projects"] == live.get("/health")["projects"]
         assert answers(rebuilt_env) == answers(live_env)
 
         unknown = run_pts(rebuilt_env, "rebuild", "--project", "nobody", timeout=300)
