@@ -102,6 +102,8 @@ def parse_moment(text: str, now: datetime | None = None) -> datetime:
 
     >>> parse_moment("2024-05-06")
     datetime.datetime(2024, 5, 6, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_moment("2024-05-06T09:00+02:00").hour
+    7
     >>> parse_moment("7d", now=datetime(2024, 5, 8, tzinfo=UTC))
     datetime.datetime(2024, 5, 1, 0, 0, tzinfo=datetime.timezone.utc)
     """
@@ -117,7 +119,7 @@ def parse_moment(text: str, now: datetime | None = None) -> datetime:
             f"{text!r} is no moment: give an ISO date or time (2024-05-06, 2024-05-06T07:00Z) "
             "or a span ago (90m, 36h, 7d, 2w)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def open_consumer(settings: Settings) -> Consumer:
@@ -199,7 +201,9 @@ def backfill(
     return stats
 
 
-def _read(consumer: Consumer, ranges: list[PartitionRange], batch_size: int) -> Iterator[list]:
+def _read(
+    consumer: Consumer, ranges: list[PartitionRange], batch_size: int
+) -> Iterator[list[Message]]:
     """The messages of `ranges`, in batches, up to each range's end."""
     ends = {(r.topic, r.partition): r.end for r in ranges}
     consumer.assign([TopicPartition(r.topic, r.partition, r.start) for r in ranges])

@@ -79,15 +79,14 @@ def backfill(
 ) -> None:
     """Re-read the stored topics' events from --since (to --until) into the history store,
     beside the live loader; idempotent: an event stored before reads as one row still."""
-    from pts.consumers.backfill import backfill as run_backfill
-    from pts.consumers.backfill import open_consumer, parse_moment, plan
-
     config = settings()
-    start, end = parse_moment(since), None if until is None else parse_moment(until)
     with needs_extra("backfill", "worker"):
+        from pts.consumers.backfill import backfill as run_backfill
+        from pts.consumers.backfill import open_consumer, parse_moment, plan
         from pts.sinks import open_store
         from pts.worker.http_client import worker_answering
 
+        start, end = parse_moment(since), None if until is None else parse_moment(until)
         if not config.clickhouse_url and (worker := worker_answering(config)) is not None:
             raise ConfigError(
                 f"the worker {worker} at {config.worker_url} owns the chdb directory "

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -135,7 +135,7 @@ class Rebuilder:
         if batch is not None and self.selector.learn(batch):
             self.batches += 1
 
-    def _read(self, stem: str, end: int):  # noqa: ANN202 (a generator of values)
+    def _read(self, stem: str, end: int) -> Iterator[bytes | None]:
         """The values of the project's messages from `self.next[stem]` up to `end`."""
         start = self.next[stem]
         if start >= end:
@@ -197,7 +197,7 @@ def _batch(value: bytes | None, key: bytes) -> TestResultBatch | None:
 async def rebuild(state: WorkerState, request: RebuildRecord, partition: int) -> None:
     """Rebuild the project of `request`, answering on the rebuilds topic."""
     topic = topic_name(state.settings, "rebuilds")
-    worker = f"{state.settings.worker_id}"
+    worker = state.settings.worker_id
 
     def answer(record: RebuildRecord) -> None:
         state.producer.produce(topic, request.project.encode(), record.to_json(), partition)
