@@ -105,13 +105,18 @@ CONTROL_TOPICS = (
         "go-packages", "PackagesOf (JSON)", "project and last element", frozenset({GATEWAY}),
         3650, partitions=1, compacted=True,
     ),
+    TopicSpec(
+        "rebuilds", "RebuildRecord (JSON)", "project", frozenset({MODEL, OPERATOR}), 7,
+    ),
 )  # fmt: skip
 """Topics of pts's own control records, JSON rather than an event contract: no model or
 history reads them. `gateway-tokens` holds the gateway's tokens, each a hash and never the
 secret (`pts.gateway.tokens`); revoking one writes it again, revoked. `go-packages` holds,
 per project and last path element, the Go import paths its test ids named (written by the
 worker, `pts.core.go_packages`), so that the gateway gives a Go test the Launchable CLI names
-by its package's last element the id pts records."""
+by its package's last element the id pts records. `rebuilds` holds operators' requests to
+rebuild a project's model (`pts rebuild`) and the owning worker's answers, in the project's
+partition (`pts.core.rebuild_requests`)."""
 _BY_STEM = {spec.stem: spec for spec in (*TOPICS, *CONTROL_TOPICS)}
 
 

@@ -27,6 +27,7 @@ from pts.options import (
     settings,
 )
 from pts.query_command import query
+from pts.replay_commands import backfill, rebuild
 from pts.report_command import write_report
 from pts.subset_command import split_subset, subset
 from pts.token_command import token_app
@@ -47,6 +48,8 @@ app.command()(subset)
 app.command("split-subset")(split_subset)
 app.command("eval")(evaluate)
 app.command("report")(write_report)
+app.command()(backfill)
+app.command()(rebuild)
 app.command()(gateway)
 app.command()(loader)
 app.command()(query)

@@ -25,7 +25,7 @@ from pts.core.topics import Reader, ensure_topics, partitions_of, read_by, topic
 from pts.core.topics import spec as topic_spec
 from pts.selection.policies import Policies
 from pts.selection.selector import Selector
-from pts.streams import builds, checkpoints, snapshots, subsets, test_results
+from pts.streams import builds, checkpoints, rebuilds, snapshots, subsets, test_results
 from pts.streams.app import SESSION_TIMEOUT_S, WorkerState, create_app, raw_topic
 from pts.streams.kafka_security import broker_credentials
 from pts.streams.snapshots import PartitionSnapshot
@@ -124,6 +124,7 @@ def build_worker_app(
     builds.register(app, raw_topic(app, settings, "builds", acks=False), state)
     test_results.register(app, raw_topic(app, settings, "test-results", acks=False), state)
     subsets.register(app, raw_topic(app, settings, "subset-requests"), state)
+    rebuilds.register(app, raw_topic(app, settings, "rebuilds"), state)
     http_endpoints.register(app, settings, state, history, broker)
 
     async def commit(positions: dict[tuple[str, int], int]) -> None:
