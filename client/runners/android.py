@@ -12,11 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
-
-from pts.client.runners.base import Candidates, Identity, ReportCase, Runner, _lines, _unique
-from pts.core.errors import ConfigError
+from pts.client.runners.base import (
+    Candidates,
+    Identity,
+    ReportCase,
+    Runner,
+    _lines,
+    _unique,
+    xml_listing,
+)
 
 _ABI = re.compile(r"^(?:arm64-v8a|armeabi-v7a|armeabi|x86_64|x86|riscv64|mips64|mips)$")
 _CLASS = re.compile(r"^[\w$.\-]+$")
@@ -67,16 +71,7 @@ class Cts(Runner):
 def _result_units(text: str) -> list[str]:
     """The `module class` units of a test_result.xml, in file order, each once; and a module
     that did not finish, as its results name it."""
-    try:
-        root = fromstring(text.encode())
-    except (DefusedXmlException, SyntaxError) as e:  # expat's ParseError is a SyntaxError
-        raise ConfigError(f"the cts listing is no well-formed XML document: {e}") from e
-    if root.tag != "Result":
-        tag = root.tag.rpartition("}")[2]
-        raise ConfigError(
-            f"the cts listing is an XML document with root <{tag}>, not a Tradefed "
-            "test_result.xml (<Result>)"
-        )
+    root = xml_listing(text, "cts", "Result", "a Tradefed test_result.xml (<Result>)")
     units = []
     for module in root.findall("Module"):
         name = module.get("name") or ""

@@ -20,7 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import Element
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from pts.core.errors import ConfigError
 from pts.core.events import Outcome
 
 
@@ -112,6 +117,30 @@ def json_listing(text: str) -> Any | None:
         return json.loads(text.lstrip("\ufeff"))
     except ValueError:
         return None
+
+
+def xml_listing(text: str, runner: str, root_tag: str, expected: str) -> Element:
+    """The root of the XML document a listing is, when its root element is `root_tag`; a
+    `ConfigError` that names `expected` (the form the runner lists in) otherwise.
+
+    >>> xml_listing("<test-run/>", "dotnet", "test-run", "NUnit's --explore").tag
+    'test-run'
+    >>> xml_listing("<foo/>", "cts", "Result", "Tradefed's")
+    Traceback (most recent call last):
+    pts.core.errors.ConfigError: the cts listing is an XML document with root <foo>, not Tradefed's
+    """
+    try:
+        root = fromstring(text.encode())
+    except (DefusedXmlException, SyntaxError) as e:  # expat's ParseError is a SyntaxError
+        raise ConfigError(
+            f"the {runner} listing is not well-formed XML ({e}): expected {expected}"
+        ) from e
+    if root.tag != root_tag:
+        tag = root.tag.rpartition("}")[2]
+        raise ConfigError(
+            f"the {runner} listing is an XML document with root <{tag}>, not {expected}"
+        )
+    return root
 
 
 def _unique(ids: Sequence[str]) -> list[str]:

@@ -9,12 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
-
 from pts.client.report_formats.nunit import fixture_classes
-from pts.client.runners.base import Candidates, Identity, ReportCase, Runner, _lines, _unique
-from pts.core.errors import ConfigError
+from pts.client.runners.base import (
+    Candidates,
+    Identity,
+    ReportCase,
+    Runner,
+    _lines,
+    _unique,
+    xml_listing,
+)
 
 LIST_TESTS_HEADER = "The following Tests are available:"  # `dotnet test --list-tests`
 _NAME = re.compile(r"^[A-Za-z_][\w`]*(\.[A-Za-z_][\w`+<>,]*)*$")  # Ns.Class (generic: Class`1)
@@ -69,16 +73,7 @@ class Dotnet(Runner):
 
 def _explore_classes(text: str) -> list[str]:
     """The classes of an NUnit `--explore` (or results) XML document."""
-    try:
-        root = fromstring(text.encode())
-    except (DefusedXmlException, SyntaxError) as e:  # expat's ParseError is a SyntaxError
-        raise ConfigError(f"the dotnet listing is no well-formed XML document: {e}") from e
-    if root.tag != "test-run":
-        tag = root.tag.rpartition("}")[2]
-        raise ConfigError(
-            f"the dotnet listing is an XML document with root <{tag}>, not NUnit's "
-            "`--explore=tests.xml` (<test-run>)"
-        )
+    root = xml_listing(text, "dotnet", "test-run", "NUnit's `--explore=tests.xml` (<test-run>)")
     return fixture_classes(root)
 
 

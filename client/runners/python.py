@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from xml.etree.ElementTree import ParseError
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring as defused_fromstring
-
-from pts.client.runners.base import Candidates, Identity, ReportCase, Runner, _lines, _unique
-from pts.core.errors import ConfigError
+from pts.client.runners.base import (
+    Candidates,
+    Identity,
+    ReportCase,
+    Runner,
+    _lines,
+    _unique,
+    xml_listing,
+)
 
 # `pytest --collect-only -q` ends with a summary ("9 tests collected in 0.01s", "no tests
 # ran", "1 error", "!!! Interrupted: 1 error during collection !!!"); -qq prints "path: count"
@@ -128,16 +131,7 @@ def _dryrun_tests(text: str) -> list[str]:
     """The tests of a Robot output.xml given as the listing; any other XML is refused."""
     from pts.client.report_formats.robot import test_names  # report_formats imports runners
 
-    try:
-        root = defused_fromstring(text.encode())
-    except (ParseError, DefusedXmlException) as e:
-        raise ConfigError(
-            f"the Robot listing is not well-formed XML ({e}): expected the output.xml of "
-            "robot --dryrun, or one Suite.Test name per line"
-        ) from e
-    if root.tag != "robot":
-        raise ConfigError(
-            f"the Robot listing is an XML document with root <{root.tag}>, not Robot's "
-            "output.xml: expected the output.xml of robot --dryrun, or one Suite.Test per line"
-        )
+    root = xml_listing(
+        text, "Robot", "robot", "Robot's output.xml of robot --dryrun, or one Suite.Test per line"
+    )
     return test_names(root)
