@@ -96,8 +96,9 @@ def run_evaluation(
     with ExitStack() as stack:
         if through_broker:
             from pts.evaluation.broker_mode import BrokerRanker
-            from pts.evaluation.eval_worker import eval_worker
+            from pts.evaluation.eval_worker import check_cluster, eval_worker
 
+            check_cluster(settings())
             print(
                 "pts: starting a worker of the evaluation's own, on topics of its own that are "
                 "deleted when it ends ...",

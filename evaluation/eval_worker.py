@@ -30,7 +30,7 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 
 from pts.core.errors import PtsError
-from pts.core.kafka import admin_client
+from pts.core.kafka import admin_client, ask_cluster
 from pts.core.settings import Settings
 
 START_TIMEOUT_S = 180.0
@@ -42,6 +42,14 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def check_cluster(settings: Settings, timeout_s: float = 10.0) -> None:
+    """That the cluster answers with these settings, before a worker is started on them: a
+    refused login or a broker away is the one-line error of every other command (exit 3), not
+    a worker that exits and topics that cannot be deleted."""
+    admin = admin_client(settings)
+    ask_cluster(settings, admin, lambda timeout: admin.list_topics(timeout=timeout), timeout_s)
 
 
 @contextmanager
