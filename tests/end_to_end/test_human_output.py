@@ -85,7 +85,11 @@ def test_record_build_and_tests_print_sentences_only(
     assert run_pts(env, "topics").returncode == 0
     build = run_pts(env, "record", "build", "-p", "shop", "-b", "b1", "--repo", str(repo))
     assert_no_json(build)
-    assert build.stderr == "recorded build b1 of shop: 1 changed file in 1 commit\n"
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()  # fmt: skip
+    assert build.stderr == (
+        f"recorded build b1 of shop: 1 changed file in 1 commit, at commit {head[:12]}\n"
+    )
     report = tmp_path / "report.xml"
     report.write_text(REPORT)
     tests = run_pts(env, "record", "tests", "-p", "shop", "-b", "b1", str(report))
