@@ -295,11 +295,15 @@ def _record_fields(_logger: object, _method: str, event_dict: dict) -> dict:
     return event_dict
 
 
-def stdlib_logging_config(level: str = "warning", window_s: float = 60.0) -> dict:
+def stdlib_logging_config(
+    level: str = "warning", window_s: float = 60.0, log_format: str | None = None
+) -> dict:
     """A logging.config dict that renders other libraries' log records (faust, aiokafka) as
-    the same lines on stderr as `configure` chose (JSON, human, or none), repeats collapsed
-    for `window_s` (`CollapsingHandler`)."""
+    the same lines on stderr as `configure` chose (JSON, human, or none; `log_format` says
+    which instead), repeats collapsed for `window_s` (`CollapsingHandler`)."""
     import structlog
+
+    chosen = log_format or _format
 
     return {
         "version": 1,
@@ -311,7 +315,7 @@ def stdlib_logging_config(level: str = "warning", window_s: float = 60.0) -> dic
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     _bounded_fields,
                     _event_first,
-                    _renderer(_format),
+                    _renderer(chosen),
                 ],
                 "foreign_pre_chain": [
                     structlog.stdlib.add_log_level,
@@ -331,8 +335,8 @@ def stdlib_logging_config(level: str = "warning", window_s: float = 60.0) -> dic
             }
         },
         "root": {
-            "handlers": [] if _format == "off" else ["stderr"],
-            "level": "CRITICAL" if _format == "off" else level.upper(),
+            "handlers": [] if chosen == "off" else ["stderr"],
+            "level": "CRITICAL" if chosen == "off" else level.upper(),
         },
     }
 

@@ -7,4 +7,9 @@ cd "$repo"
 ops/install.sh
 ops/broker/kafka.sh fetch
 .venv/bin/ruff check .
-exec .venv/bin/pytest "$@"
+# Two pytest processes (pytest-xdist), each with its own broker, a test file to one process:
+# most tests wait on subprocesses and the broker, so the 2 cores of CI are used twice as well.
+# PTS_TEST_WORKERS=0 runs the suite in one process.
+workers="${PTS_TEST_WORKERS:-2}"
+if [ "$workers" = 0 ]; then exec .venv/bin/pytest "$@"; fi
+exec .venv/bin/pytest -n "$workers" --dist loadfile "$@"

@@ -13,7 +13,7 @@ from pts.core.logs import SUPPRESSED_EVENT, CollapsingHandler, stdlib_logging_co
 
 
 def json_handler(out: io.StringIO) -> CollapsingHandler:
-    formatter = stdlib_logging_config()["formatters"]["json"]
+    formatter = stdlib_logging_config(log_format="json")["formatters"]["json"]
     handler = CollapsingHandler(out, window_s=60)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
